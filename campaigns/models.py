@@ -1,0 +1,250 @@
+"""Campaigns, their organizations, tiers and content.
+
+Totals shown on every page (pledged amount, backers, supporters) are denormalized onto
+Campaign and updated by the services in the same transaction as the state change that moves
+them, so a page never scans pledges or supporters to count them.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+def _timezone_choices():
+    return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+
+
+class Organization(TimeStamped):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    logo = models.ImageField(upload_to="orgs/", blank=True)
+    website = models.URLField(blank=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    about = models.TextField(blank=True, help_text="Markdown. Shown at the foot of its campaigns.")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="organizations",
+        blank=True,
+        help_text="Organizers who may edit this organization's campaigns.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IssueArea(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(TimeStamped):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        LIVE = "live", "Live"
+        SETTLING = "settling", "Settling"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CLOSED = "closed", "Closed"
+
+    class Type(models.TextChoices):
+        LOCAL = "local", "Local"
+        STATE = "state", "State"
+        NATIONAL = "national", "National"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    title = models.CharField(max_length=160)
+    slug = models.SlugField(
+        max_length=80, unique=True, error_messages={"unique": "That web address is taken."}
+    )
+    summary = models.TextField(help_text="The lede under the title: one or two sentences.")
+    hero_image = models.ImageField(upload_to="campaigns/hero/", blank=True)
+    hero_caption = models.CharField(max_length=300, blank=True)
+    hero_credit = models.CharField(max_length=200, blank=True)
+    hero_alt = models.CharField(
+        "hero image description", max_length=300, blank=True, help_text="For screen readers."
+    )
+    issue_areas = models.ManyToManyField(IssueArea, related_name="campaigns", blank=True)
+    campaign_type = models.CharField(max_length=16, choices=Type.choices, default=Type.NATIONAL)
+    goal_cents = models.PositiveBigIntegerField(validators=[MinValueValidator(100)])
+    currency = models.CharField(max_length=3, default="usd")
+    deadline = models.DateTimeField()
+    timezone = models.CharField(
+        max_length=64, choices=_timezone_choices, default="America/Los_Angeles"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    review_note = models.TextField(blank=True, help_text="Why staff sent the campaign back.")
+    contact_name = models.CharField("organizer contact", max_length=120, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
+    colour = models.CharField(
+        max_length=7, default="#1f5f8b", help_text="Campaign colour, e.g. #1f5f8b."
+    )
+
+    # Denormalized totals, moved only by services in the transaction of the change.
+    pledged_cents = models.PositiveBigIntegerField(default=0)
+    backer_count = models.PositiveIntegerField(default=0)
+    supporter_count = models.PositiveIntegerField(default=0)
+    # Snapshotted at the deadline (freeze) and filled in as charges land.
+    frozen_pledged_cents = models.PositiveBigIntegerField(null=True, blank=True)
+    frozen_backer_count = models.PositiveIntegerField(null=True, blank=True)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    collected_cents = models.PositiveBigIntegerField(default=0)
+    approved_for_collection_at = models.DateTimeField(null=True, blank=True)
+    approved_for_collection_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["deadline"]
+        constraints = [
+            models.CheckConstraint(condition=Q(goal_cents__gt=0), name="campaign_goal_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "deadline"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("campaigns:detail", kwargs={"slug": self.slug})
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status not in {self.Status.DRAFT, self.Status.IN_REVIEW}
+
+    @property
+    def percent_funded(self) -> int:
+        pledged = (
+            self.pledged_cents if self.frozen_pledged_cents is None else self.frozen_pledged_cents
+        )
+        return min(100, int(pledged * 100 // self.goal_cents)) if self.goal_cents else 0
+
+
+class CampaignEvent(models.Model):
+    """Audit trail of every campaign state change: who or what, from, to, when, why."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=80, blank=True, help_text="e.g. 'celery beat'")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Section(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sections")
+    heading = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown. HTML is sanitized.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.heading
+
+
+class Tier(models.Model):
+    class Kind(models.TextChoices):
+        ALLY = "ally", "Ally"
+        ADVOCATE = "advocate", "Advocate"
+        CHAMPION = "champion", "Champion"
+
+    DEFAULT_MINIMUMS = {Kind.ALLY: 0, Kind.ADVOCATE: 1500, Kind.CHAMPION: 2800}
+    RANK = {Kind.ALLY: 0, Kind.ADVOCATE: 1, Kind.CHAMPION: 2}
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tiers")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=60)
+    pitch = models.CharField(max_length=300, blank=True)
+    min_cents = models.PositiveIntegerField("minimum pledge (cents)", default=0)
+    benefits = models.TextField(blank=True, help_text="One benefit per line.")
+
+    class Meta:
+        ordering = ["min_cents", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "kind"], name="tier_one_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.campaign})"
+
+    @property
+    def benefit_list(self) -> list[str]:
+        return [line.strip() for line in self.benefits.splitlines() if line.strip()]
+
+    @property
+    def rank(self) -> int:
+        return self.RANK[self.kind]
+
+
+class CoalitionMember(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="coalition")
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
+    url = models.URLField(blank=True)
+    listed_as_supporter = models.BooleanField(
+        default=True, help_text="Show in the campaign's supporters list."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NewsLink(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="news")
+    title = models.CharField(max_length=300)
+    url = models.URLField()
+    source = models.CharField(max_length=120, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "-published_on", "id"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,59 @@
+"""Template filters used on every page: money formatting and safe Markdown."""
+
+from __future__ import annotations
+
+import markdown as md
+import nh3
+from django import template
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+_ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h3",
+    "h4",
+    "code",
+    "pre",
+    "hr",
+}
+
+
+@register.filter
+def money(cents: int | None, currency: str = "usd") -> str:
+    """1234567 → "$12,345.67"; whole dollars drop the cents: 150000 → "$1,500"."""
+    if cents is None:
+        return ""
+    cents = int(cents)
+    sign = "-" if cents < 0 else ""
+    dollars, rest = divmod(abs(cents), 100)
+    symbol = "$" if (currency or "usd").lower() == "usd" else f"{currency.upper()} "
+    text = f"{dollars:,}" if rest == 0 else f"{dollars:,}.{rest:02d}"
+    return f"{sign}{symbol}{text}"
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with everything but a small safe set of tags removed."""
+    html = md.markdown(text or "", extensions=["sane_lists"])
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str) -> str:
+    return mark_safe(render_markdown(text))  # noqa: S308 — sanitized by nh3 above

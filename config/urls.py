@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from config import health
+
+admin.site.site_header = "Rallyround"
+admin.site.site_title = "Rallyround admin"
+admin.site.index_title = "Campaigns, supporters and pledges"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("supporters.urls")),
+    path("", include("pledges.urls")),
+    path("", include("campaigns.urls")),
+]
+
+if not settings.PRODUCTION:
+    # Uploaded images; production serves MEDIA_ROOT from the front web server or object storage.
+    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

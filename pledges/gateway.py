@@ -1,0 +1,411 @@
+"""The Stripe boundary: the only module that imports `stripe`.
+
+Everything the product asks of Stripe goes through a function here that takes and returns plain
+values (ids, cents, small dataclasses), so services never handle Stripe objects or exceptions and
+tests can read what crossed the boundary. One configured StripeClient per process, with
+`max_network_retries=2`: stripe-python then retries 5xx and connection errors itself, with the
+same idempotency key.
+
+Never call these inside `transaction.atomic()`: a slow Stripe would hold row locks, and a
+rollback cannot take back a charge.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+# Declines a supporter can do nothing about except use another card.
+HARD_DECLINE_CODES = frozenset(
+    {
+        "lost_card",
+        "stolen_card",
+        "expired_card",
+        "incorrect_number",
+        "invalid_number",
+        "do_not_honor",
+        "pickup_card",
+        "restricted_card",
+        "card_not_supported",
+        "invalid_account",
+        "new_account_information_available",
+        "fraudulent",
+        "invalid_cvc",
+        "incorrect_cvc",
+        "invalid_expiry_month",
+        "invalid_expiry_year",
+        "currency_not_supported",
+        "transaction_not_allowed",
+        "security_violation",
+        "revocation_of_authorization",
+        "stop_payment_order",
+        "card_velocity_exceeded",
+    }
+)
+# Declines that may pass on a later day.
+SOFT_DECLINE_CODES = frozenset(
+    {
+        "insufficient_funds",
+        "processing_error",
+        "try_again_later",
+        "generic_decline",
+        "card_declined",
+        "issuer_not_available",
+        "approve_with_id",
+        "reenter_transaction",
+        "withdrawal_count_limit_exceeded",
+        "call_issuer",
+        "not_permitted",
+    }
+)
+
+
+class GatewayError(Exception):
+    """Stripe could not be reached or refused the request (not a card decline)."""
+
+    def __init__(self, message: str, *, code: str = "", http_status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+
+
+class GatewayAuthError(GatewayError):
+    """401/403: our keys are wrong or revoked. Stop everything and alert staff."""
+
+
+class GatewayTransientError(GatewayError):
+    """429, 5xx, timeouts, connection resets: the same request may be repeated with the same key."""
+
+
+class GatewayInvalidRequest(GatewayError):
+    """Stripe says the request itself is wrong (a bug or a deleted object): staff must look."""
+
+
+class ChargeOutcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"
+    SOFT_DECLINE = "soft_decline"
+    HARD_DECLINE = "hard_decline"
+    PROCESSING = "processing"
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    outcome: ChargeOutcome
+    payment_intent_id: str = ""
+    status: str = ""
+    amount_cents: int = 0
+    code: str = ""
+    decline_code: str = ""
+    message: str = ""
+    client_secret: str = ""
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class SetupIntentInfo:
+    id: str
+    status: str
+    client_secret: str = ""
+    customer_id: str = ""
+    payment_method_id: str = ""
+    error_message: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    brand: str = ""
+    last4: str = ""
+
+
+@dataclass(frozen=True)
+class RefundInfo:
+    id: str
+    status: str
+    amount_cents: int
+    payment_intent_id: str = ""
+
+
+@functools.cache
+def _client() -> stripe.StripeClient:
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": settings.STRIPE_API_BASE},
+        max_network_retries=2,
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    )
+
+
+def reset_client() -> None:
+    """Forget the configured client (tests that point STRIPE_API_BASE elsewhere call this)."""
+    _client.cache_clear()
+
+
+def _options(idempotency_key: str | None) -> dict[str, Any]:
+    return {"idempotency_key": idempotency_key} if idempotency_key else {}
+
+
+def _translate(exc: stripe.StripeError) -> GatewayError:
+    status = getattr(exc, "http_status", None)
+    code = getattr(exc, "code", "") or ""
+    message = getattr(exc, "user_message", None) or str(exc)
+    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+        return GatewayAuthError(message, code=code or "authentication", http_status=status)
+    if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError) or (
+        status is not None and (status == 429 or status >= 500)
+    ):
+        return GatewayTransientError(message, code=code or "transient", http_status=status)
+    if isinstance(exc, stripe.APIError) and status is None:
+        return GatewayTransientError(message, code=code or "api_error", http_status=status)
+    return GatewayInvalidRequest(message, code=code or "invalid_request", http_status=status)
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+
+
+# --- customers and saved cards ----------------------------------------------------------------
+def customer_create(*, email: str, name: str = "", idempotency_key: str | None = None) -> str:
+    """Create a Stripe Customer and return its id."""
+    params: dict[str, Any] = {"email": email}
+    if name:
+        params["name"] = name
+    customer = _call(
+        _client().v1.customers.create, params=params, options=_options(idempotency_key)
+    )
+    return customer.id
+
+
+def setup_intent_create(
+    *, customer_id: str, metadata: dict[str, str], idempotency_key: str | None = None
+) -> SetupIntentInfo:
+    """A SetupIntent to save a card for later off-session charges. Nothing is charged."""
+    intent = _call(
+        _client().v1.setup_intents.create,
+        params={
+            "customer": customer_id,
+            "usage": "off_session",
+            "payment_method_types": ["card"],
+            "metadata": metadata,
+        },
+        options=_options(idempotency_key),
+    )
+    return _setup_info(intent)
+
+
+def setup_intent_retrieve(setup_intent_id: str) -> SetupIntentInfo:
+    return _setup_info(_call(_client().v1.setup_intents.retrieve, setup_intent_id))
+
+
+def _setup_info(intent: Any) -> SetupIntentInfo:
+    error = intent.get("last_setup_error") or {}
+    pm = intent.get("payment_method") or ""
+    if not isinstance(pm, str):
+        pm = pm.get("id", "")
+    customer = intent.get("customer") or ""
+    if not isinstance(customer, str):
+        customer = customer.get("id", "")
+    return SetupIntentInfo(
+        id=intent.id,
+        status=intent.get("status") or "",
+        client_secret=intent.get("client_secret") or "",
+        customer_id=customer,
+        payment_method_id=pm,
+        error_message=(error.get("message") or "") if isinstance(error, dict) else "",
+        metadata=dict(intent.get("metadata") or {}),
+    )
+
+
+def payment_method_attach(*, payment_method_id: str, customer_id: str) -> CardInfo:
+    """Attach a confirmed card to the customer (localstripe does not on confirm; Stripe does,
+    and then answers this call idempotently) and return what the supporter sees of it."""
+    try:
+        pm = _client().v1.payment_methods.attach(
+            payment_method_id, params={"customer": customer_id}
+        )
+    except stripe.InvalidRequestError:
+        # Already attached (Stripe) — read it instead.
+        pm = _call(_client().v1.payment_methods.retrieve, payment_method_id)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    card = pm.get("card") or {}
+    return CardInfo(brand=card.get("brand") or "", last4=card.get("last4") or "")
+
+
+# --- charges ----------------------------------------------------------------------------------
+def _charge_result(intent: Any) -> ChargeResult:
+    status = intent.get("status") or ""
+    if status == "succeeded":
+        outcome = ChargeOutcome.SUCCEEDED
+    elif status in {"requires_action", "requires_confirmation"}:
+        outcome = ChargeOutcome.REQUIRES_ACTION
+    elif status == "processing":
+        outcome = ChargeOutcome.PROCESSING
+    else:  # requires_payment_method: the last attempt was declined
+        error = intent.get("last_payment_error") or {}
+        decline = error.get("decline_code") or ""
+        outcome = (
+            ChargeOutcome.HARD_DECLINE
+            if decline in HARD_DECLINE_CODES
+            else ChargeOutcome.SOFT_DECLINE
+        )
+        return ChargeResult(
+            outcome=outcome,
+            payment_intent_id=intent.id,
+            status=status,
+            amount_cents=int(intent.get("amount") or 0),
+            code=error.get("code") or "",
+            decline_code=decline,
+            message=error.get("message") or "",
+        )
+    replayed = False
+    response = getattr(intent, "last_response", None)
+    if response is not None:
+        replayed = (response.headers or {}).get("Idempotent-Replayed") == "true"
+    return ChargeResult(
+        outcome=outcome,
+        payment_intent_id=intent.id,
+        status=status,
+        amount_cents=int(intent.get("amount_received") or intent.get("amount") or 0),
+        client_secret=intent.get("client_secret") or "",
+        replayed=replayed,
+    )
+
+
+def _decline_result(exc: stripe.CardError) -> ChargeResult:
+    code = exc.code or ""
+    error = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
+    decline = error.get("decline_code") or ""
+    pi = error.get("payment_intent") or {}
+    if code == "authentication_required" or decline == "authentication_required":
+        outcome = ChargeOutcome.REQUIRES_ACTION
+    elif decline in HARD_DECLINE_CODES or code in HARD_DECLINE_CODES:
+        outcome = ChargeOutcome.HARD_DECLINE
+    else:
+        outcome = ChargeOutcome.SOFT_DECLINE
+    return ChargeResult(
+        outcome=outcome,
+        payment_intent_id=pi.get("id", "") if isinstance(pi, dict) else "",
+        status=pi.get("status", "") if isinstance(pi, dict) else "",
+        code=code,
+        decline_code=decline,
+        message=getattr(exc, "user_message", None) or str(exc),
+        client_secret=pi.get("client_secret", "") if isinstance(pi, dict) else "",
+    )
+
+
+def payment_intent_charge_off_session(
+    *,
+    amount_cents: int,
+    currency: str,
+    customer_id: str,
+    payment_method_id: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+    description: str = "",
+) -> ChargeResult:
+    """Charge a saved card with the supporter away. Card declines come back as a result;
+    transport and account problems raise GatewayError subclasses (see _translate)."""
+    params: dict[str, Any] = {
+        "amount": amount_cents,
+        "currency": currency,
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "off_session": True,
+        "confirm": True,
+        "metadata": metadata,
+    }
+    if description and not settings.STRIPE_LOCAL_COMPAT:
+        params["description"] = description
+    try:
+        intent = _client().v1.payment_intents.create(
+            params=params, options=_options(idempotency_key)
+        )
+    except stripe.CardError as exc:
+        return _decline_result(exc)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return _charge_result(intent)
+
+
+def payment_intent_retrieve(payment_intent_id: str) -> ChargeResult:
+    return _charge_result(_call(_client().v1.payment_intents.retrieve, payment_intent_id))
+
+
+def payment_intents_for_pledge(pledge_id: int) -> list[ChargeResult]:
+    """Every PaymentIntent Stripe holds for a pledge, found by its `pledge_id` metadata.
+
+    Uses the search API; localstripe lacks it, so there we list and filter (fine for test sizes).
+    """
+    client = _client()
+    if not settings.STRIPE_LOCAL_COMPAT:
+        found = _call(
+            client.v1.payment_intents.search,
+            params={"query": f"metadata['pledge_id']:'{int(pledge_id)}'", "limit": 100},
+        )
+        return [_charge_result(pi) for pi in found.data]
+    page = _call(client.v1.payment_intents.list, params={"limit": 100})
+    return [
+        _charge_result(pi)
+        for pi in page.auto_paging_iter()
+        if (pi.get("metadata") or {}).get("pledge_id") == str(pledge_id)
+    ]
+
+
+def payment_intent_for_supporter(*, payment_intent_id: str) -> ChargeResult:
+    """Re-read an intent for the on-session confirm page (client secret included)."""
+    return payment_intent_retrieve(payment_intent_id)
+
+
+# --- refunds ----------------------------------------------------------------------------------
+def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> RefundInfo:
+    refund = _call(
+        _client().v1.refunds.create,
+        params={"payment_intent": payment_intent_id, "amount": amount_cents},
+        options=_options(idempotency_key),
+    )
+    return RefundInfo(
+        id=refund.id,
+        status=refund.get("status") or "",
+        amount_cents=int(refund.get("amount") or 0),
+        payment_intent_id=payment_intent_id,
+    )
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+class WebhookSignatureError(Exception):
+    """The payload was not signed with our webhook secret (or is not a Stripe event)."""
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    object_id: str
+    object_type: str
+    data: dict[str, Any]
+
+
+def webhook_event_verify(*, payload: bytes, signature: str | None) -> WebhookEvent:
+    """Check the Stripe-Signature header and parse the event, or raise WebhookSignatureError."""
+    try:
+        event = _client().construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise WebhookSignatureError(str(exc)) from exc
+    obj = event.data.object
+    return WebhookEvent(
+        id=event.id,
+        type=event.type,
+        object_id=obj.get("id", ""),
+        object_type=obj.get("object", ""),
+        data=obj.to_dict() if hasattr(obj, "to_dict") else dict(obj),
+    )

@@ -1,0 +1,178 @@
+"""Pledges and the money that moves for them.
+
+A Pledge is a promise (a saved card and an amount); a PaymentAttempt is one try to collect it,
+with its own deterministic idempotency key and outcome. Money disputes are settled by history:
+every transition appends a PledgeEvent in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from campaigns.models import Campaign, Tier, TimeStamped
+from supporters.models import Supporter
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Pledge(TimeStamped):
+    class Status(models.TextChoices):
+        PENDING_SETUP = "pending_setup", "Waiting for card"
+        ACTIVE = "active", "Active"
+        CANCELED = "canceled", "Canceled"
+        RELEASED = "released", "Released (campaign did not succeed)"
+        CHARGE_DUE = "charge_due", "Charge due"
+        CHARGING = "charging", "Charging"
+        ACTION_REQUIRED = "action_required", "Needs supporter authentication"
+        RETRY_DUE = "retry_due", "Retry scheduled"
+        NEEDS_NEW_METHOD = "needs_new_method", "Needs a new card"
+        NEEDS_REVIEW = "needs_review", "Needs staff review"
+        PAID = "paid", "Paid"
+        UNPAID = "unpaid", "Unpaid (grace over)"
+        REFUNDED = "refunded", "Refunded"
+        DISPUTED = "disputed", "Disputed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="pledges")
+    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="pledges")
+    tier = models.CharField(max_length=16, choices=Tier.Kind.choices)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING_SETUP, db_index=True
+    )
+    # The form's one-time key: a replayed or double-clicked form finds this row instead of
+    # creating a second pledge.
+    form_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    token = models.CharField(max_length=64, unique=True, default=_token)
+
+    stripe_customer_id = models.CharField(max_length=64, blank=True)
+    stripe_setup_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    stripe_payment_method_id = models.CharField(max_length=64, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+
+    # Collection.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    grace_ends_at = models.DateTimeField(null=True, blank=True)
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+    paid_cents = models.PositiveIntegerField(default=0)
+    refunded_cents = models.PositiveIntegerField(default=0)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One live pledge per supporter per campaign; a canceled one may be followed by another.
+            models.UniqueConstraint(
+                fields=["campaign", "supporter"],
+                condition=~Q(status="canceled"),
+                name="pledge_one_live_per_supporter",
+            ),
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="pledge_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_cents__lte=models.F("paid_cents")),
+                name="pledge_refund_within_paid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pledge #{self.pk} {self.amount_cents}¢ {self.status}"
+
+
+class PledgeEvent(models.Model):
+    """One line of a pledge's history. Never updated, never deleted."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=80, blank=True, help_text="e.g. 'webhook', 'beat'")
+    note = models.TextField(blank=True)
+    stripe_object_id = models.CharField(max_length=64, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    amount_cents = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class PaymentAttempt(TimeStamped):
+    """One try at collecting a pledge, keyed so that repeating it can never charge twice."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "No answer yet"
+        SUCCEEDED = "succeeded", "Succeeded"
+        REQUIRES_ACTION = "requires_action", "Needs authentication"
+        SOFT_DECLINE = "soft_decline", "Declined (will retry)"
+        HARD_DECLINE = "hard_decline", "Declined (needs new card)"
+        INVALID = "invalid", "Invalid request (staff review)"
+        CANCELED = "canceled", "Canceled"
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    decline_code = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+    on_session = models.BooleanField(default=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pledge_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["pledge", "number"], name="attempt_number_once"),
+        ]
+
+
+class Refund(TimeStamped):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="refunds")
+    amount_cents = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stripe_refund_id = models.CharField(max_length=64, blank=True, db_index=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
+class StripeEvent(models.Model):
+    """A webhook event received; the unique id makes a replay a no-op."""
+
+    event_id = models.CharField(max_length=80, unique=True)
+    type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=80, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]

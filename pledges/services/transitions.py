@@ -1,0 +1,122 @@
+"""The pledge state machine.
+
+Every status change goes through `pledge_transition`: a conditional
+`UPDATE … WHERE id = … AND status = <expected>`, so two workers (or a worker and a webhook)
+racing on the same pledge can never both win; the loser gets False and moves on. The campaign's
+denormalized totals and the audit row are written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from pledges.models import Pledge, PledgeEvent
+
+S = Pledge.Status
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING_SETUP: frozenset({S.ACTIVE, S.CANCELED}),
+    S.ACTIVE: frozenset({S.CANCELED, S.RELEASED, S.CHARGE_DUE}),
+    S.CHARGE_DUE: frozenset({S.CHARGING, S.PAID}),
+    S.CHARGING: frozenset(
+        {S.PAID, S.ACTION_REQUIRED, S.RETRY_DUE, S.NEEDS_NEW_METHOD, S.NEEDS_REVIEW, S.CHARGING}
+    ),
+    S.RETRY_DUE: frozenset({S.CHARGING, S.PAID, S.NEEDS_NEW_METHOD, S.UNPAID}),
+    S.ACTION_REQUIRED: frozenset({S.PAID, S.CHARGING, S.NEEDS_NEW_METHOD, S.UNPAID}),
+    S.NEEDS_NEW_METHOD: frozenset({S.PAID, S.CHARGING, S.ACTION_REQUIRED, S.UNPAID}),
+    S.NEEDS_REVIEW: frozenset({S.PAID, S.CHARGING, S.UNPAID}),
+    S.UNPAID: frozenset({S.PAID}),
+    S.PAID: frozenset({S.REFUNDED, S.DISPUTED}),
+    S.DISPUTED: frozenset({S.PAID, S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+    S.CANCELED: frozenset(),
+    S.RELEASED: frozenset(),
+}
+
+# Pledges that count towards "$X pledged" and the backer count. A pledge counts from the moment
+# its card is saved; cancelling before the deadline removes it. After the deadline the totals are
+# frozen on the campaign, so later states keep counting (collection is tracked separately).
+COUNTED = frozenset(ALLOWED_TRANSITIONS) - {S.PENDING_SETUP, S.CANCELED}
+
+
+class IllegalTransition(Exception):
+    """A transition the state machine does not allow (a programming error, not a race)."""
+
+
+def pledge_transition(
+    *,
+    pledge: Pledge,
+    to: str,
+    expected: str | None = None,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+    stripe_object_id: str = "",
+    code: str = "",
+    amount_cents: int | None = None,
+    updates: dict[str, Any] | None = None,
+) -> bool:
+    """Move `pledge` from `expected` (default: its in-memory status) to `to`.
+
+    Returns True if this call won the change, False if the row was no longer in `expected`
+    (somebody else moved it first). `updates` are extra fields written in the same UPDATE.
+    On success the in-memory `pledge` is refreshed.
+    """
+    expected = expected or pledge.status
+    if to not in ALLOWED_TRANSITIONS.get(expected, frozenset()):
+        raise IllegalTransition(f"pledge {pledge.pk}: {expected} → {to} is not allowed")
+    fields = {"status": to, "updated_at": timezone.now(), **(updates or {})}
+    with transaction.atomic():
+        won = Pledge.objects.filter(pk=pledge.pk, status=expected).update(**fields)
+        if not won:
+            return False
+        # Our UPDATE holds the row lock now; the amount read here is the one that counts.
+        current = Pledge.objects.get(pk=pledge.pk)
+        delta_sign = int(to in COUNTED) - int(expected in COUNTED)
+        if delta_sign:
+            Campaign.objects.filter(pk=current.campaign_id).update(
+                pledged_cents=F("pledged_cents") + delta_sign * current.amount_cents,
+                backer_count=F("backer_count") + delta_sign,
+            )
+        PledgeEvent.objects.create(
+            pledge=current,
+            from_status=expected,
+            to_status=to,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label=actor_label,
+            note=note,
+            stripe_object_id=stripe_object_id,
+            code=code,
+            amount_cents=amount_cents,
+        )
+    pledge.refresh_from_db()
+    return True
+
+
+def pledge_log(
+    *,
+    pledge: Pledge,
+    note: str,
+    actor=None,
+    actor_label: str = "",
+    code: str = "",
+    stripe_object_id: str = "",
+    amount_cents: int | None = None,
+) -> PledgeEvent:
+    """Append a history line that is not a status change (an amount change, a reminder sent)."""
+    return PledgeEvent.objects.create(
+        pledge=pledge,
+        from_status=pledge.status,
+        to_status=pledge.status,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor_label,
+        note=note,
+        code=code,
+        stripe_object_id=stripe_object_id,
+        amount_cents=amount_cents,
+    )

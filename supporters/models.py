@@ -1,0 +1,149 @@
+"""People and their relationship to campaigns.
+
+User is the account (email is the login). Supporter is one person on one campaign, with or
+without an account: an Ally can sign on with only a name and an email. Consents are stored with
+the moment and the exact wording shown, because that is what a regulator asks for.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+
+from campaigns.models import Campaign, Tier, TimeStamped
+
+
+def normalize_email(email: str) -> str:
+    """Lower-case and trim: one person, one supporter row per campaign, however they type it."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField("email address", unique=True)
+    display_name = models.CharField(max_length=120, blank=True)
+    stripe_customer_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    def __str__(self) -> str:
+        return self.email
+
+    def is_organizer_of(self, organization_id: int) -> bool:
+        return self.organizations.filter(pk=organization_id).exists()
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Supporter(TimeStamped):
+    """One person supporting one campaign, at one tier."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="supporters")
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="supports"
+    )
+    email = models.EmailField(help_text="Normalized (lower case).")
+    name = models.CharField(max_length=120)
+    postal_code = models.CharField("ZIP/postal code", max_length=12, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    tier = models.CharField(max_length=16, choices=Tier.Kind.choices, default=Tier.Kind.ALLY)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirm_token = models.CharField(max_length=64, unique=True, default=_token)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    consent_updates = models.BooleanField(default=False)
+    consent_updates_at = models.DateTimeField(null=True, blank=True)
+    consent_updates_text = models.TextField(blank=True)
+    consent_org = models.BooleanField(default=False)
+    consent_org_at = models.DateTimeField(null=True, blank=True)
+    consent_org_text = models.TextField(blank=True)
+
+    public_listing = models.BooleanField(
+        default=False, help_text="Champions only: show my name on the campaign page."
+    )
+    display_name = models.CharField(max_length=120, blank=True)
+
+    source = models.CharField(max_length=80, blank=True)
+    referrer = models.URLField(max_length=500, blank=True)
+    utm_source = models.CharField(max_length=120, blank=True)
+    utm_medium = models.CharField(max_length=120, blank=True)
+    utm_campaign = models.CharField(max_length=120, blank=True)
+    share_code = models.CharField(max_length=16, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "email"], name="supporter_one_per_email"),
+            models.UniqueConstraint(
+                fields=["campaign", "user"],
+                condition=Q(user__isnull=False),
+                name="supporter_one_per_user",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "tier"]),
+            models.Index(fields=["campaign", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}> on {self.campaign_id}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None and self.left_at is None
+
+    @property
+    def is_listed(self) -> bool:
+        return self.is_confirmed and self.tier == Tier.Kind.CHAMPION and self.public_listing
+
+
+class Milestone(models.Model):
+    """A milestone a campaign reached, recorded once (the unique constraint makes sure)."""
+
+    class Kind(models.TextChoices):
+        SUPPORTERS = "supporters", "Supporters"
+        FUNDING = "funding", "Funding (% of goal)"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="milestones")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    threshold = models.PositiveIntegerField()
+    reached_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reached_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "kind", "threshold"], name="milestone_once"
+            ),
+        ]
