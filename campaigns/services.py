@@ -62,3 +62,51 @@ def campaign_transition(
         )
     campaign.refresh_from_db()
     return True
+
+
+DEFAULT_TIERS = {
+    "ally": (
+        "Ally",
+        "Join the community of people like you supporting this campaign.",
+        "Get milestone updates on the campaign.\n"
+        "Receive special content to share on social media.\n"
+        "Get a chance to support the campaign by pledging a donation.",
+    ),
+    "advocate": (
+        "Advocate",
+        "Make a big difference in the success of the campaign.",
+        "Get more regular campaign updates and insights on the strategy discussions.\n"
+        "Premium content to share on social media.\n"
+        "Be the first to find out how you can participate directly in the campaign.",
+    ),
+    "champion": (
+        "Champion",
+        "Make a great difference. Along with all the Advocate benefits:",
+        "Get your name listed on the campaign page as a supporter.\n"
+        "Receive a special awareness badge for your social media accounts.",
+    ),
+}
+DEFAULT_SECTIONS = ("The Goal", "The Problem", "The Solution", "Our Strategy")
+
+
+def campaign_add_defaults(*, campaign: Campaign) -> None:
+    """Give a new campaign the three tiers (at $0, $15, $28) and the four standard sections,
+    where it has none yet. Safe to call again."""
+    from campaigns.models import Section, Tier
+
+    for kind, (name, pitch, benefits) in DEFAULT_TIERS.items():
+        Tier.objects.get_or_create(
+            campaign=campaign,
+            kind=kind,
+            defaults={
+                "name": name,
+                "pitch": pitch,
+                "benefits": benefits,
+                "min_cents": Tier.DEFAULT_MINIMUMS[kind],
+            },
+        )
+    if not campaign.sections.exists():
+        Section.objects.bulk_create(
+            Section(campaign=campaign, heading=heading, body="", position=i)
+            for i, heading in enumerate(DEFAULT_SECTIONS)
+        )

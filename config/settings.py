@@ -102,7 +102,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, share-image cache) ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
+# Tests keep the cache in memory (CACHE_BACKEND=locmem) so rate-limit counters never leak
+# between test runs sharing one Redis.
+CACHE_BACKEND = env.str("CACHE_BACKEND", default="redis" if REDIS_URL else "locmem")
+if CACHE_BACKEND == "redis":
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -245,6 +248,9 @@ def _origin(url: str) -> str:
 
 
 _STRIPE_ORIGINS = sorted({_origin(STRIPE_JS_URL), _origin(STRIPE_API_BASE)})
+if not PRODUCTION:
+    # localstripe and the test proxies listen on whatever port is free.
+    _STRIPE_ORIGINS += ["http://127.0.0.1:*", "http://localhost:*"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
