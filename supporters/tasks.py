@@ -11,3 +11,12 @@ from supporters.emails import email_send_now
 def send_email(*, to: list[str], template: str, context: dict, headers: dict | None = None):
     """Render and send one email (SMTP hiccups are retried with backoff)."""
     email_send_now(to=to, template=template, context=context, headers=headers)
+
+
+@shared_task
+def check_milestones(*, campaign_id: int):
+    """Record milestones a campaign has passed (each once) and announce the new ones."""
+    from supporters.services import milestones_announce, milestones_record
+
+    for milestone in milestones_record(campaign_id=campaign_id):
+        milestones_announce(milestone=milestone)
