@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "supporters.middleware.SourceTrackingMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,6 +144,12 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
+}
+# The Ally sign-on form (no account needed) sends email: cap it per client address and per
+# email address, per hour.
+ALLY_SIGN_ON_RATE_LIMITS = {
+    "ip": env.int("ALLY_RATE_LIMIT_IP", default=10),
+    "email": env.int("ALLY_RATE_LIMIT_EMAIL", default=3),
 }
 LOGIN_REDIRECT_URL = "/me/"
 LOGIN_URL = "/accounts/login/"

@@ -6,12 +6,21 @@ here, with a conditional UPDATE so a double-clicked confirm link counts once.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, Tier
+from supporters.emails import email_enqueue, email_send_now
 from supporters.models import Milestone, Supporter, normalize_email
+
+logger = logging.getLogger(__name__)
+
+# Milestone mail is fanned out in batches of this many recipients, one Celery task per batch.
+MILESTONE_BATCH_SIZE = 200
 
 # The "Let's get to M!" ladder: (up to, step).
 SUPPORTER_LADDER = ((500, 100), (1_000, 200), (10_000, 1_000), (50_000, 5_000), (100_000, 25_000))
@@ -179,3 +188,342 @@ def milestones_record(*, campaign_id: int) -> list[Milestone]:
         except IntegrityError:
             continue  # recorded by a concurrent run
     return new
+
+
+def milestones_announce(*, milestone: Milestone) -> int:
+    """Tell the campaign's supporters who asked for updates that a milestone was reached.
+
+    Claims the milestone by setting `notified_at` with a conditional UPDATE, so a second run (a
+    redelivered task, two workers) announces nothing. Recipients are confirmed supporters who
+    have not left and consented to updates; they are split into batches, each sent by its own
+    Celery task after this transaction commits. Returns how many people were queued.
+    """
+    from supporters.tasks import send_milestone_batch
+
+    with transaction.atomic():
+        won = Milestone.objects.filter(pk=milestone.pk, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+        if not won:
+            return 0
+        ids = list(
+            milestone_recipients(campaign_id=milestone.campaign_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(ids), MILESTONE_BATCH_SIZE):
+            batch = ids[start : start + MILESTONE_BATCH_SIZE]
+            transaction.on_commit(
+                lambda batch=batch: send_milestone_batch.delay(
+                    milestone_id=milestone.pk, supporter_ids=batch
+                )
+            )
+    milestone.refresh_from_db()
+    return len(ids)
+
+
+def milestone_recipients(*, campaign_id: int):
+    """Supporters who may receive campaign updates: confirmed, still in, and consenting."""
+    return Supporter.objects.filter(
+        campaign_id=campaign_id,
+        confirmed_at__isnull=False,
+        left_at__isnull=True,
+        consent_updates=True,
+    )
+
+
+def milestone_send_batch(*, milestone_id: int, supporter_ids: list[int]) -> int:
+    """Send the milestone email to each supporter of the batch, one message per person (never a
+    shared To: list). Consent is checked again here: someone who unsubscribed after the batch
+    was queued gets nothing. One bad address does not stop the rest. Returns messages sent."""
+    milestone = Milestone.objects.select_related("campaign").get(pk=milestone_id)
+    campaign = milestone.campaign
+    recipients = milestone_recipients(campaign_id=campaign.pk).filter(pk__in=supporter_ids)
+    sent = 0
+    for supporter in recipients.iterator():
+        context = milestone_email_context(milestone=milestone, supporter=supporter)
+        try:
+            email_send_now(
+                to=[supporter.email],
+                template="milestone",
+                context=context,
+                headers={"List-Unsubscribe": f"<{context['unsubscribe_url']}>"},
+            )
+        except OSError:
+            logger.exception(
+                "milestone %s: sending to supporter %s failed", milestone.pk, supporter.pk
+            )
+            continue
+        sent += 1
+    return sent
+
+
+def milestone_email_context(*, milestone: Milestone, supporter: Supporter) -> dict:
+    """What the milestone email says, as JSON-safe values."""
+    from django.conf import settings
+
+    campaign = milestone.campaign
+    return {
+        "name": supporter.name,
+        "campaign_title": campaign.title,
+        "campaign_url": f"{settings.SITE_URL}/c/{campaign.slug}/",
+        "kind": milestone.kind,
+        "threshold": milestone.threshold,
+        "supporter_count": campaign.supporter_count,
+        "next_milestone": next_supporter_milestone(campaign.supporter_count),
+        "percent_funded": campaign.percent_funded,
+        "unsubscribe_url": settings.SITE_URL
+        + reverse(
+            "supporters:unsubscribe",
+            kwargs={"slug": campaign.slug, "token": supporter.confirm_token},
+        ),
+    }
+
+
+# --- Ally sign-on -----------------------------------------------------------------------------
+class CampaignClosedForSignOn(Exception):
+    """Only LIVE campaigns accept new supporters."""
+
+
+def supporter_sign_on(
+    *,
+    campaign: Campaign,
+    email: str,
+    name: str,
+    postal_code: str = "",
+    phone: str = "",
+    consent_updates: bool = False,
+    consent_updates_text: str = "",
+    consent_org: bool = False,
+    consent_org_text: str = "",
+    tracking: dict[str, str] | None = None,
+    user=None,
+    email_verified: bool = False,
+) -> tuple[Supporter, str]:
+    """Sign someone on as an Ally. Returns (supporter, outcome) where outcome is one of:
+
+    - "confirmed": the person proved the address already (a logged-in account with that email
+      verified), so they count at once and get the welcome email;
+    - "confirm_sent": we emailed a link whose page asks them to press a button to confirm;
+    - "already": they are already a confirmed supporter. We change nothing (a stranger who
+      types their address must not be able to rewrite their details or consents) and email
+      them a note instead, so a real person who forgot gets an answer.
+    """
+    if campaign.status != Campaign.Status.LIVE:
+        raise CampaignClosedForSignOn(campaign.pk)
+    email = normalize_email(email)
+    existing = Supporter.objects.filter(campaign=campaign, email=email).first()
+    owner_is_acting = email_verified and user is not None
+    if existing is not None and existing.is_confirmed and not owner_is_acting:
+        email_enqueue(
+            to=email,
+            template="ally_already",
+            context=_supporter_email_context(existing),
+        )
+        return existing, "already"
+    supporter, _created = supporter_upsert(
+        campaign=campaign,
+        email=email,
+        name=name,
+        user=user if owner_is_acting else None,
+        postal_code=postal_code,
+        phone=phone,
+        consent_updates=consent_updates,
+        consent_updates_text=consent_updates_text,
+        consent_org=consent_org,
+        consent_org_text=consent_org_text,
+        tracking=tracking,
+    )
+    if owner_is_acting:
+        if supporter_confirm(supporter=supporter):
+            email_enqueue(to=email, template="welcome", context=_supporter_email_context(supporter))
+        return supporter, "confirmed"
+    email_enqueue(to=email, template="ally_confirm", context=_supporter_email_context(supporter))
+    return supporter, "confirm_sent"
+
+
+def supporter_confirm_by_token(*, campaign: Campaign, token: str) -> tuple[Supporter, bool]:
+    """The person pressed the confirm button in the page their email linked to. Counts them
+    once and sends the welcome email once; pressing again is harmless. Returns
+    (supporter, counted_now). Raises Supporter.DoesNotExist for a wrong or stale token."""
+    supporter = Supporter.objects.get(campaign=campaign, confirm_token=token, left_at__isnull=True)
+    counted = supporter_confirm(supporter=supporter)
+    if counted:
+        email_enqueue(
+            to=supporter.email, template="welcome", context=_supporter_email_context(supporter)
+        )
+    return supporter, counted
+
+
+def supporter_unsubscribe(*, supporter: Supporter) -> bool:
+    """Stop campaign updates for this supporter (the link in every update email). Returns
+    whether anything changed; the withdrawal is timestamped like any consent change."""
+    changed = Supporter.objects.filter(pk=supporter.pk, consent_updates=True).update(
+        consent_updates=False,
+        consent_updates_at=timezone.now(),
+        consent_updates_text="",
+        updated_at=timezone.now(),
+    )
+    supporter.refresh_from_db()
+    return bool(changed)
+
+
+def _supporter_email_context(supporter: Supporter) -> dict:
+    from django.conf import settings
+
+    campaign = supporter.campaign
+    base = settings.SITE_URL
+    kwargs = {"slug": campaign.slug, "token": supporter.confirm_token}
+    return {
+        "name": supporter.name,
+        "campaign_title": campaign.title,
+        "organization_name": campaign.organization.name,
+        "campaign_url": f"{base}/c/{campaign.slug}/",
+        "confirm_url": base + reverse("supporters:ally_confirm", kwargs=kwargs),
+        "unsubscribe_url": base + reverse("supporters:unsubscribe", kwargs=kwargs),
+        "advocate_url": f"{base}/c/{campaign.slug}/support/advocate/",
+        "dashboard_url": base + reverse("supporters:dashboard"),
+        "supporter_count": campaign.supporter_count,
+        "next_milestone": next_supporter_milestone(campaign.supporter_count),
+    }
+
+
+# --- Accounts ---------------------------------------------------------------------------------
+def supporters_link_user(*, user) -> int:
+    """Attach the Supporter rows signed on with any of the user's *verified* addresses to their
+    account (so /me/ shows them), and confirm the ones still waiting: a verified address is the
+    same proof the confirm button gives. Called on login and on email verification. Returns how
+    many rows were linked."""
+    from supporters.selectors import user_verified_emails
+
+    emails = user_verified_emails(user=user)
+    if not emails:
+        return 0
+    taken = Supporter.objects.filter(user=user).values_list("campaign_id", flat=True)
+    candidates = Supporter.objects.filter(email__in=emails, user__isnull=True).exclude(
+        campaign_id__in=list(taken)
+    )
+    linked = 0
+    for supporter in candidates:
+        try:
+            with transaction.atomic():
+                linked += Supporter.objects.filter(pk=supporter.pk, user__isnull=True).update(
+                    user=user, updated_at=timezone.now()
+                )
+        except IntegrityError:
+            continue  # the user got a row on that campaign a moment ago
+    for supporter in Supporter.objects.filter(
+        user=user, email__in=emails, confirmed_at__isnull=True, left_at__isnull=True
+    ).select_related("campaign"):
+        if supporter.campaign.status == Campaign.Status.LIVE:
+            supporter_confirm(supporter=supporter)
+    return linked
+
+
+def supporter_update_preferences(
+    *,
+    supporter: Supporter,
+    display_name: str,
+    public_listing: bool,
+    consent_updates: bool,
+    consent_updates_text: str,
+    consent_org: bool,
+    consent_org_text: str,
+) -> list[str]:
+    """Change how a supporter is listed and what they agreed to. Each consent that changes gets
+    a fresh timestamp and the wording shown at that moment (or none when withdrawn). Returns the
+    names of the fields that changed."""
+    now = timezone.now()
+    changed: list[str] = []
+    with transaction.atomic():
+        row = Supporter.objects.select_for_update().get(pk=supporter.pk)
+        display_name = display_name.strip()
+        if display_name != row.display_name:
+            row.display_name = display_name
+            changed.append("display_name")
+        if public_listing != row.public_listing:
+            row.public_listing = public_listing
+            changed.append("public_listing")
+        if consent_updates != row.consent_updates:
+            row.consent_updates = consent_updates
+            row.consent_updates_at = now
+            row.consent_updates_text = consent_updates_text if consent_updates else ""
+            changed.append("consent_updates")
+        if consent_org != row.consent_org:
+            row.consent_org = consent_org
+            row.consent_org_at = now
+            row.consent_org_text = consent_org_text if consent_org else ""
+            changed.append("consent_org")
+        if changed:
+            row.save()
+    supporter.refresh_from_db()
+    return changed
+
+
+def account_delete(*, user) -> dict[str, int]:
+    """Erase a person's personal data at their request, keeping the money trail.
+
+    The account is deactivated and its email and names replaced; each Supporter row of theirs
+    (linked, or signed on with one of their verified addresses) loses name, email, phone,
+    postal code, consents and listing, and stops counting. Pledges, payment attempts and their
+    history stay (financial records), now pointing at the anonymized supporter. Active pledges
+    on campaigns still before their deadline are canceled first, so nobody is charged later
+    for a promise they withdrew.
+    """
+    from allauth.account.models import EmailAddress
+
+    from supporters.selectors import supporters_for_user
+
+    supporters = list(supporters_for_user(user=user).select_related("campaign"))
+    canceled = _cancel_open_pledges(supporters=supporters, user=user)
+    with transaction.atomic():
+        for supporter in supporters:
+            supporter_leave(supporter=supporter)
+            Supporter.objects.filter(pk=supporter.pk).update(
+                user=user,
+                name="Deleted supporter",
+                email=f"deleted-{supporter.pk}@deleted.invalid",
+                phone="",
+                postal_code="",
+                display_name="",
+                public_listing=False,
+                consent_updates=False,
+                consent_updates_text="",
+                consent_org=False,
+                consent_org_text="",
+                referrer="",
+                updated_at=timezone.now(),
+            )
+        EmailAddress.objects.filter(user=user).delete()
+        user.organizations.clear()
+        user.email = f"deleted-user-{user.pk}@deleted.invalid"
+        user.first_name = ""
+        user.last_name = ""
+        user.display_name = ""
+        user.is_active = False
+        user.is_staff = False
+        user.set_unusable_password()
+        user.save()
+    return {"supporters": len(supporters), "pledges_canceled": canceled}
+
+
+def _cancel_open_pledges(*, supporters: list[Supporter], user) -> int:
+    """Cancel the person's still-cancelable pledges through the pledges app's own service.
+    Runs before the anonymizing transaction: canceling may talk to Stripe."""
+    try:
+        from pledges.services.pledging import pledge_cancel
+    except ImportError:  # the pledges app does not offer cancellation (yet)
+        return 0
+    from pledges.models import Pledge
+
+    now = timezone.now()
+    canceled = 0
+    for pledge in Pledge.objects.filter(
+        supporter__in=supporters,
+        status__in=[Pledge.Status.ACTIVE, Pledge.Status.PENDING_SETUP],
+        campaign__status=Campaign.Status.LIVE,
+        campaign__deadline__gt=now,
+    ):
+        if pledge_cancel(pledge=pledge, actor=user):
+            canceled += 1
+    return canceled

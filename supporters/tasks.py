@@ -20,3 +20,11 @@ def check_milestones(*, campaign_id: int):
 
     for milestone in milestones_record(campaign_id=campaign_id):
         milestones_announce(milestone=milestone)
+
+
+@shared_task(acks_late=True)
+def send_milestone_batch(*, milestone_id: int, supporter_ids: list[int]):
+    """Send one batch of a milestone announcement (see `milestones_announce`)."""
+    from supporters.services import milestone_send_batch
+
+    milestone_send_batch(milestone_id=milestone_id, supporter_ids=supporter_ids)

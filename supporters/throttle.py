@@ -1,0 +1,29 @@
+"""Fixed-window rate limits kept in Django's cache (Redis in production).
+
+Used by the Ally sign-on: a form anyone can post to, which sends email, must not become a way
+to flood someone's inbox or fill a campaign with junk.
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+
+def throttle_hit(*, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one attempt under `key`; True while the count stays within `limit` for the window.
+
+    The window starts at the first attempt (cache.add is atomic, incr is atomic on Redis)."""
+    full_key = f"throttle:{key}"
+    cache.add(full_key, 0, timeout=window_seconds)
+    try:
+        count = cache.incr(full_key)
+    except ValueError:  # expired between add and incr
+        cache.set(full_key, 1, timeout=window_seconds)
+        count = 1
+    return count <= limit
+
+
+def client_ip(request) -> str:
+    """The client's address as Django sees it. Behind a proxy, the proxy must set REMOTE_ADDR
+    (e.g. gunicorn's --forwarded-allow-ips), never trust a raw X-Forwarded-For here."""
+    return request.META.get("REMOTE_ADDR", "") or "unknown"

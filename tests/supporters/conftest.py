@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks inline. These tests check *what* mail is sent and to whom, which the
+    worker process would decide identically; ordering against commits is still real because
+    tasks are only enqueued from on_commit callbacks (run with
+    django_capture_on_commit_callbacks(execute=True))."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
