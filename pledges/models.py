@@ -176,3 +176,13 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+
+
+class CampaignSettlement(Campaign):
+    """A campaign seen from settlement: the admin's approve/reject actions, report and refunds
+    hang off this proxy so they live beside the money, not in the organizer screens."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "settlement"
+        verbose_name_plural = "settlements"
