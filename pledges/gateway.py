@@ -147,6 +147,16 @@ def reset_client() -> None:
     _client.cache_clear()
 
 
+def _plain(obj: Any) -> dict[str, Any]:
+    """A Stripe object as a plain (recursive) dict: stripe-python 16 objects are not dicts and
+    refuse `.get()`."""
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return dict(obj)
+
+
 def _options(idempotency_key: str | None) -> dict[str, Any]:
     return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
@@ -206,7 +216,15 @@ def setup_intent_retrieve(setup_intent_id: str) -> SetupIntentInfo:
     return _setup_info(_call(_client().v1.setup_intents.retrieve, setup_intent_id))
 
 
-def _setup_info(intent: Any) -> SetupIntentInfo:
+def _as_dict(obj: Any) -> dict[str, Any]:
+    """stripe-python 16 objects are no longer dicts: read them through a plain copy."""
+    if obj is None:
+        return {}
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _setup_info(stripe_intent: Any) -> SetupIntentInfo:
+    intent = _as_dict(stripe_intent)
     error = intent.get("last_setup_error") or {}
     pm = intent.get("payment_method") or ""
     if not isinstance(pm, str):
@@ -215,7 +233,7 @@ def _setup_info(intent: Any) -> SetupIntentInfo:
     if not isinstance(customer, str):
         customer = customer.get("id", "")
     return SetupIntentInfo(
-        id=intent.id,
+        id=intent["id"],
         status=intent.get("status") or "",
         client_secret=intent.get("client_secret") or "",
         customer_id=customer,
@@ -237,12 +255,13 @@ def payment_method_attach(*, payment_method_id: str, customer_id: str) -> CardIn
         pm = _call(_client().v1.payment_methods.retrieve, payment_method_id)
     except stripe.StripeError as exc:
         raise _translate(exc) from exc
-    card = pm.get("card") or {}
+    card = _as_dict(pm).get("card") or {}
     return CardInfo(brand=card.get("brand") or "", last4=card.get("last4") or "")
 
 
 # --- charges ----------------------------------------------------------------------------------
-def _charge_result(intent: Any) -> ChargeResult:
+def _charge_result(stripe_intent: Any) -> ChargeResult:
+    intent = _plain(stripe_intent)
     status = intent.get("status") or ""
     if status == "succeeded":
         outcome = ChargeOutcome.SUCCEEDED
@@ -260,7 +279,7 @@ def _charge_result(intent: Any) -> ChargeResult:
         )
         return ChargeResult(
             outcome=outcome,
-            payment_intent_id=intent.id,
+            payment_intent_id=intent["id"],
             status=status,
             amount_cents=int(intent.get("amount") or 0),
             code=error.get("code") or "",
@@ -268,12 +287,12 @@ def _charge_result(intent: Any) -> ChargeResult:
             message=error.get("message") or "",
         )
     replayed = False
-    response = getattr(intent, "last_response", None)
+    response = getattr(stripe_intent, "last_response", None)
     if response is not None:
         replayed = (response.headers or {}).get("Idempotent-Replayed") == "true"
     return ChargeResult(
         outcome=outcome,
-        payment_intent_id=intent.id,
+        payment_intent_id=intent["id"],
         status=status,
         amount_cents=int(intent.get("amount_received") or intent.get("amount") or 0),
         client_secret=intent.get("client_secret") or "",
@@ -357,7 +376,7 @@ def payment_intents_for_pledge(pledge_id: int) -> list[ChargeResult]:
     return [
         _charge_result(pi)
         for pi in page.auto_paging_iter()
-        if (pi.get("metadata") or {}).get("pledge_id") == str(pledge_id)
+        if (_plain(pi).get("metadata") or {}).get("pledge_id") == str(pledge_id)
     ]
 
 
@@ -373,10 +392,11 @@ def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key:
         params={"payment_intent": payment_intent_id, "amount": amount_cents},
         options=_options(idempotency_key),
     )
+    data = _plain(refund)
     return RefundInfo(
-        id=refund.id,
-        status=refund.get("status") or "",
-        amount_cents=int(refund.get("amount") or 0),
+        id=data["id"],
+        status=data.get("status") or "",
+        amount_cents=int(data.get("amount") or 0),
         payment_intent_id=payment_intent_id,
     )
 
@@ -401,11 +421,11 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> WebhookEve
         event = _client().construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookSignatureError(str(exc)) from exc
-    obj = event.data.object
+    data = _as_dict(event.data.object)
     return WebhookEvent(
         id=event.id,
         type=event.type,
-        object_id=obj.get("id", ""),
-        object_type=obj.get("object", ""),
-        data=obj.to_dict() if hasattr(obj, "to_dict") else dict(obj),
+        object_id=data.get("id", ""),
+        object_type=data.get("object", ""),
+        data=data,
     )
