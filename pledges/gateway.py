@@ -216,15 +216,8 @@ def setup_intent_retrieve(setup_intent_id: str) -> SetupIntentInfo:
     return _setup_info(_call(_client().v1.setup_intents.retrieve, setup_intent_id))
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    """stripe-python 16 objects are no longer dicts: read them through a plain copy."""
-    if obj is None:
-        return {}
-    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-
-
 def _setup_info(stripe_intent: Any) -> SetupIntentInfo:
-    intent = _as_dict(stripe_intent)
+    intent = _plain(stripe_intent)
     error = intent.get("last_setup_error") or {}
     pm = intent.get("payment_method") or ""
     if not isinstance(pm, str):
@@ -255,7 +248,7 @@ def payment_method_attach(*, payment_method_id: str, customer_id: str) -> CardIn
         pm = _call(_client().v1.payment_methods.retrieve, payment_method_id)
     except stripe.StripeError as exc:
         raise _translate(exc) from exc
-    card = _as_dict(pm).get("card") or {}
+    card = _plain(pm).get("card") or {}
     return CardInfo(brand=card.get("brand") or "", last4=card.get("last4") or "")
 
 
@@ -421,7 +414,7 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> WebhookEve
         event = _client().construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookSignatureError(str(exc)) from exc
-    data = _as_dict(event.data.object)
+    data = _plain(event.data.object)
     return WebhookEvent(
         id=event.id,
         type=event.type,
