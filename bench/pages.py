@@ -1,0 +1,322 @@
+"""Page benchmark: throughput and query counts of the public pages at scale.
+
+    python bench/pages.py [--pledges 1000000] [--supporters 200000] [--others 500]
+                          [--seconds 10] [--clients 4]
+
+Seeds a PostgreSQL database (`rr_bench`, dropped and recreated) with one campaign holding
+--pledges pledges from --supporters supporters (one live pledge each, the rest earlier canceled
+pledges: the database allows one live pledge per supporter), a small campaign with 1,000 pledges,
+and --others other live campaigns. Serves it with gunicorn (2 workers, production settings) and
+drives it from client processes on loopback for a bounded time, then prints for each page:
+requests/s, p50/p95 latency, queries per request, and the ratio of its throughput to a minimal
+Django view returning a constant string, measured in the same run.
+
+Goals: campaign page ratio ≥ 0.5; queries per request ≤ 10 and the same at 1,000 and 1,000,000
+pledges. Not part of `make test` (the machines are shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "rr_bench"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env_for_bench(static_root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "RALLYROUND_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "STATIC_ROOT": str(static_root),
+        "LOG_LEVEL": "WARNING",
+        "CACHE_BACKEND": "locmem",
+    }
+
+
+def recreate_database() -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {DB_NAME}")
+    conn.close()
+
+
+def seed(pledges: int, supporters: int, others: int) -> dict[str, str]:
+    """Fill the database with SQL (generate_series): seconds, not hours, for a million rows."""
+    import django
+
+    django.setup()
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from campaigns.models import Campaign, IssueArea, Organization
+    from campaigns.services import campaign_add_defaults
+
+    org = Organization.objects.create(name="Bench Coalition", slug="bench-coalition")
+    area = IssueArea.objects.create(name="Immigration", slug="immigration")
+    deadline = timezone.now() + dt.timedelta(days=20)
+
+    def make(slug: str, title: str, goal: int) -> Campaign:
+        c = Campaign.objects.create(
+            organization=org,
+            title=title,
+            slug=slug,
+            summary="A benchmark campaign.",
+            goal_cents=goal,
+            deadline=deadline,
+            status=Campaign.Status.LIVE,
+        )
+        c.issue_areas.add(area)
+        campaign_add_defaults(campaign=c)
+        return c
+
+    big = make("big", "A campaign with a million pledges", 10_000_000_00)
+    small = make("small", "A campaign with a thousand pledges", 10_000_00)
+    for i in range(others):
+        make(f"other-{i}", f"Other campaign number {i}", 5_000_00)
+
+    def fill(campaign: Campaign, n_pledges: int, n_supporters: int) -> None:
+        champion_every = 10
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                INSERT INTO supporters_supporter
+                  (created_at, updated_at, campaign_id, email, name, postal_code, phone, tier,
+                   confirmed_at, confirm_token, consent_updates, consent_updates_text, consent_org,
+                   consent_org_text, public_listing, display_name, source, referrer, utm_source,
+                   utm_medium, utm_campaign)
+                SELECT now(), now(), %s, 'p' || g || '@bench.example', 'Person ' || g, '94609', '',
+                       CASE WHEN g %% %s = 0 THEN 'champion' ELSE 'advocate' END,
+                       now(), %s || '-' || g, true, 'updates', false, '', g %% %s = 0,
+                       'Person ' || g, '', '', '', '', ''
+                FROM generate_series(1, %s) AS g
+                """,
+                [campaign.pk, champion_every, f"bench{campaign.pk}", champion_every, n_supporters],
+            )
+            # One live pledge per supporter, then earlier canceled ones up to n_pledges.
+            extra = max(0, n_pledges - n_supporters)
+            rounds = -(-extra // max(n_supporters, 1))
+            cur.execute(
+                """
+                WITH s AS (
+                  SELECT id, campaign_id, tier, row_number() OVER (ORDER BY id) - 1 AS idx
+                  FROM supporters_supporter WHERE campaign_id = %s
+                )
+                INSERT INTO pledges_pledge
+                  (created_at, updated_at, campaign_id, supporter_id, tier, amount_cents, currency,
+                   status, token, stripe_customer_id, stripe_setup_intent_id,
+                   stripe_payment_method_id, card_brand, card_last4, attempt_count, paid_cents,
+                   refunded_cents, stripe_payment_intent_id)
+                SELECT now(), now(), s.campaign_id, s.id, s.tier, 2000 + (s.idx %% 50) * 100,
+                       'usd', CASE WHEN k = 0 THEN 'active' ELSE 'canceled' END,
+                       'bench-' || s.id || '-' || k, 'cus_bench', '', 'pm_bench', 'visa', '4242',
+                       0, 0, 0, ''
+                FROM s CROSS JOIN generate_series(0, %s) AS k
+                WHERE k = 0 OR (k - 1) * %s + s.idx < %s
+                """,
+                [campaign.pk, rounds, n_supporters, extra],
+            )
+            cur.execute(
+                """
+                UPDATE campaigns_campaign c SET
+                  pledged_cents = t.cents, backer_count = t.n, supporter_count = %s
+                FROM (SELECT coalesce(sum(amount_cents), 0) AS cents, count(*) AS n
+                      FROM pledges_pledge WHERE campaign_id = %s AND status = 'active') t
+                WHERE c.id = %s
+                """,
+                [n_supporters, campaign.pk, campaign.pk],
+            )
+
+    fill(big, pledges, supporters)
+    fill(small, 1_000, 1_000)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+        cur.execute("SELECT count(*) FROM pledges_pledge WHERE campaign_id = %s", [big.pk])
+        n_big = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM supporters_supporter WHERE campaign_id = %s", [big.pk])
+        s_big = cur.fetchone()[0]
+    print(
+        f"seeded: big campaign {n_big:,} pledges / {s_big:,} supporters; small 1,000; "
+        f"{others} other campaigns"
+    )
+    return {"big": big.slug, "small": small.slug}
+
+
+def count_queries(paths: list[str]) -> dict[str, int]:
+    """Queries one request to each path runs, measured in-process with the same settings."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    counts = {}
+    for path in paths:
+        client.get(path)  # warm caches that legitimately persist between requests
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(path)
+        counts[path] = len(ctx.captured_queries) if response.status_code == 200 else -1
+    return counts
+
+
+def _client_worker(args):
+    port, path, seconds, out = args
+    latencies = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    end = time.monotonic() + seconds
+    errors = 0
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        try:
+            conn.request("GET", path, headers={"Host": "127.0.0.1"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        latencies.append(time.perf_counter() - t0)
+    out.put((latencies, errors))
+
+
+def load(port: int, path: str, seconds: float, clients: int) -> dict[str, float]:
+    queue: mp.Queue = mp.Queue()
+    procs = [
+        mp.Process(target=_client_worker, args=((port, path, seconds, queue),))
+        for _ in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    lat = sorted(x for r in results for x in r[0])
+    errors = sum(r[1] for r in results)
+    if not lat:
+        return {"rps": 0.0, "p50": 0.0, "p95": 0.0, "errors": errors}
+    return {
+        "rps": len(lat) / seconds,
+        "p50": statistics.median(lat) * 1000,
+        "p95": lat[int(len(lat) * 0.95) - 1] * 1000,
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pledges", type=int, default=1_000_000)
+    parser.add_argument("--supporters", type=int, default=200_000)
+    parser.add_argument("--others", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+
+    static_root = ROOT / "var" / "bench-static"
+    env = env_for_bench(static_root)
+    os.environ.update(env)
+    python = sys.executable
+    recreate_database()
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    t0 = time.monotonic()
+    slugs = seed(args.pledges, args.supporters, args.others)
+    print(f"seeding took {time.monotonic() - t0:.0f} s")
+
+    pages = {
+        "constant view (baseline)": "/bench/constant",
+        f"campaign page ({args.pledges:,} pledges)": f"/c/{slugs['big']}/",
+        "campaign page (1,000 pledges)": f"/c/{slugs['small']}/",
+        "discover page": "/",
+        "stats.json": f"/c/{slugs['big']}/stats.json",
+    }
+    queries = count_queries(list(pages.values()))
+
+    port = free_port()
+    gunicorn = subprocess.Popen(
+        [
+            str(Path(python).parent / "gunicorn"),
+            "config.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/constant", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        results = {}
+        for name, path in pages.items():
+            if queries[path] < 0:
+                results[name] = None
+                continue
+            load(port, path, 1, args.clients)  # warm up
+            results[name] = load(port, path, args.seconds, args.clients)
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(10)
+
+    base = results["constant view (baseline)"]["rps"]
+    print()
+    print(
+        f"{time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · "
+        f"gunicorn 2 workers · {args.clients} client processes · {args.seconds:.0f} s per page"
+    )
+    print("| page | req/s | p50 ms | p95 ms | queries/request | ratio to constant view |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, path in pages.items():
+        r = results[name]
+        if r is None:
+            print(f"| {name} | not available | | | | |")
+            continue
+        print(
+            f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {queries[path]} "
+            f"| {r['rps'] / base:.2f} |" + (f" ({r['errors']} errors)" if r["errors"] else "")
+        )
+
+
+if __name__ == "__main__":
+    main()
