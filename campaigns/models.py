@@ -10,7 +10,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -31,6 +31,8 @@ class Organization(TimeStamped):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     logo = models.ImageField(upload_to="orgs/", blank=True)
+    # Rendition made by campaigns.images from `logo` whenever the logo changes.
+    logo_small = models.ImageField(upload_to="orgs/renditions/", blank=True, editable=False)
     website = models.URLField(blank=True)
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -60,6 +62,9 @@ class IssueArea(models.Model):
         return self.name
 
 
+DEFAULT_COLOUR = "#1f5f8b"
+
+
 class Campaign(TimeStamped):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -84,6 +89,9 @@ class Campaign(TimeStamped):
     )
     summary = models.TextField(help_text="The lede under the title: one or two sentences.")
     hero_image = models.ImageField(upload_to="campaigns/hero/", blank=True)
+    # Renditions made by campaigns.images from `hero_image` whenever it changes.
+    hero_large = models.ImageField(upload_to="campaigns/hero/1200/", blank=True, editable=False)
+    hero_small = models.ImageField(upload_to="campaigns/hero/600/", blank=True, editable=False)
     hero_caption = models.CharField(max_length=300, blank=True)
     hero_credit = models.CharField(max_length=200, blank=True)
     hero_alt = models.CharField(
@@ -105,7 +113,14 @@ class Campaign(TimeStamped):
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
     colour = models.CharField(
-        max_length=7, default="#1f5f8b", help_text="Campaign colour, e.g. #1f5f8b."
+        max_length=7,
+        default=DEFAULT_COLOUR,
+        validators=[
+            RegexValidator(
+                r"^#[0-9a-fA-F]{6}$", "Enter the colour as # and six hex digits, e.g. #1f5f8b."
+            )
+        ],
+        help_text="Campaign colour, e.g. #1f5f8b. Keep it dark: white text sits on it.",
     )
 
     # Denormalized totals, moved only by services in the transaction of the change.
@@ -143,14 +158,47 @@ class Campaign(TimeStamped):
         return zoneinfo.ZoneInfo(self.timezone)
 
     @property
+    def accent_colour(self) -> str:
+        """The campaign colour if white text on it meets WCAG AA (4.5:1), else the brand blue."""
+        try:
+            channels = [int(self.colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        except (TypeError, ValueError):
+            return DEFAULT_COLOUR
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+        return self.colour if 1.05 / (luminance + 0.05) >= 4.5 else DEFAULT_COLOUR
+
+    @property
+    def deadline_local(self):
+        return self.deadline.astimezone(self.tz)
+
+    @property
+    def deadline_display(self) -> str:
+        """ "Friday, November 22 2019 7:59 PM PST", in the campaign's own time zone."""
+        d = self.deadline_local
+        hour = d.hour % 12 or 12
+        return f"{d:%A, %B} {d.day} {d.year} {hour}:{d:%M %p %Z}"
+
+    @property
+    def shown_pledged_cents(self) -> int:
+        """Live total until the deadline froze it; the frozen snapshot after."""
+        if self.frozen_pledged_cents is None:
+            return self.pledged_cents
+        return self.frozen_pledged_cents
+
+    @property
+    def shown_backer_count(self) -> int:
+        if self.frozen_backer_count is None:
+            return self.backer_count
+        return self.frozen_backer_count
+
+    @property
     def is_public(self) -> bool:
         return self.status not in {self.Status.DRAFT, self.Status.IN_REVIEW}
 
     @property
     def percent_funded(self) -> int:
-        pledged = (
-            self.pledged_cents if self.frozen_pledged_cents is None else self.frozen_pledged_cents
-        )
+        pledged = self.shown_pledged_cents
         return min(100, int(pledged * 100 // self.goal_cents)) if self.goal_cents else 0
 
 
@@ -212,6 +260,12 @@ class Tier(models.Model):
     @property
     def benefit_list(self) -> list[str]:
         return [line.strip() for line in self.benefits.splitlines() if line.strip()]
+
+    @property
+    def name_with_article(self) -> str:
+        """ "an Ally", "an Advocate", "a Champion"."""
+        article = "an" if self.name[:1].lower() in "aeiou" else "a"
+        return f"{article} {self.name}"
 
     @property
     def rank(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -110,3 +111,81 @@ def campaign_add_defaults(*, campaign: Campaign) -> None:
             Section(campaign=campaign, heading=heading, body="", position=i)
             for i, heading in enumerate(DEFAULT_SECTIONS)
         )
+
+
+class CampaignNotReady(Exception):
+    """A campaign cannot be submitted or published as it is; the message says what to fix."""
+
+
+def _require_open_deadline(campaign: Campaign) -> None:
+    if campaign.deadline <= timezone.now():
+        raise CampaignNotReady(
+            f"“{campaign.title}”: the deadline has passed. Set a deadline in the future first."
+        )
+
+
+def campaign_submit_for_review(*, campaign: Campaign, actor) -> bool:
+    """An organizer hands a draft to platform staff (DRAFT → IN_REVIEW). Refused while the
+    deadline is in the past, since staff could not publish it anyway."""
+    _require_open_deadline(campaign)
+    return campaign_transition(
+        campaign=campaign,
+        to=C.IN_REVIEW,
+        expected=C.DRAFT,
+        actor=actor,
+        note="Submitted for review",
+        updates={"review_note": ""},
+    )
+
+
+def campaign_approve(*, campaign: Campaign, actor) -> bool:
+    """Platform staff publish a reviewed campaign (IN_REVIEW → LIVE): it becomes public and
+    starts taking support."""
+    from campaigns.selectors import user_is_platform_staff
+
+    if not user_is_platform_staff(actor):
+        raise PermissionDenied("Only platform staff can publish campaigns.")
+    _require_open_deadline(campaign)
+    return campaign_transition(
+        campaign=campaign,
+        to=C.LIVE,
+        expected=C.IN_REVIEW,
+        actor=actor,
+        note="Approved and published",
+        updates={"published_at": timezone.now(), "review_note": ""},
+    )
+
+
+def campaign_send_back(*, campaign: Campaign, actor, reason: str) -> bool:
+    """Platform staff return a campaign in review to its organizers (IN_REVIEW → DRAFT) with the
+    reason, which the organizers see on the campaign's admin page."""
+    from campaigns.selectors import user_is_platform_staff
+
+    if not user_is_platform_staff(actor):
+        raise PermissionDenied("Only platform staff can send campaigns back.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("Say why the campaign is being sent back.")
+    return campaign_transition(
+        campaign=campaign,
+        to=C.DRAFT,
+        expected=C.IN_REVIEW,
+        actor=actor,
+        note=reason,
+        updates={"review_note": reason},
+    )
+
+
+def campaign_recount_supporters(*, campaign: Campaign) -> int:
+    """Set `supporter_count` from the supporter rows (confirmed, not left). For repairs and for
+    demo data written in bulk; day to day the supporter services move the count one by one."""
+    from supporters.models import Supporter
+
+    with transaction.atomic():
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        count = Supporter.objects.filter(
+            campaign=campaign, confirmed_at__isnull=False, left_at__isnull=True
+        ).count()
+        Campaign.objects.filter(pk=campaign.pk).update(supporter_count=count)
+    campaign.supporter_count = count
+    return count

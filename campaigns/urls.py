@@ -1,3 +1,10 @@
+from django.urls import path
+
+from campaigns import views
+
 app_name = "campaigns"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.discover, name="discover"),
+    path("c/<slug:slug>/", views.detail, name="detail"),
+]

@@ -1,0 +1,86 @@
+"""Public campaign pages: discover (/) and the campaign page (/c/<slug>/). Thin: parse, select,
+render."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from campaigns.selectors import (
+    SORTS,
+    SUPPORTERS_SHOWN,
+    DiscoverQuery,
+    campaign_countdown,
+    campaign_for_page,
+    campaign_phase,
+    campaigns_discover,
+    issue_areas_in_use,
+)
+
+PAGE_SIZE = 12
+
+
+def discover(request):
+    query = DiscoverQuery(
+        q=request.GET.get("q", "").strip()[:100],
+        issue=request.GET.get("issue", "").strip()[:80],
+        type=request.GET.get("type", "").strip()[:16],
+        sort=request.GET.get("sort", "ending") if request.GET.get("sort") in SORTS else "ending",
+    )
+    now = timezone.now()
+    paginator = Paginator(campaigns_discover(query=query, now=now), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    cards = [
+        {"campaign": c, "countdown": campaign_countdown(campaign=c, now=now)}
+        for c in page.object_list
+    ]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "campaigns/discover.html",
+        {
+            "query": query,
+            "page_obj": page,
+            "cards": cards,
+            "issue_areas": issue_areas_in_use(),
+            "types": Campaign.Type.choices,
+            "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+            "filtered": bool(query.q or query.issue or query.type),
+            "querystring": params.urlencode(),
+        },
+    )
+
+
+def detail(request, slug: str):
+    campaign = campaign_for_page(slug=slug, user=request.user)
+    if campaign is None:
+        raise Http404("No such campaign.")
+    from supporters.services import next_supporter_milestone
+
+    now = timezone.now()
+    phase = campaign_phase(campaign=campaign, now=now)
+    champions = campaign.listed_champions
+    listed_orgs = [m for m in campaign.coalition.all() if m.listed_as_supporter]
+    tiers = list(campaign.tiers.all())
+    return render(
+        request,
+        "campaigns/detail.html",
+        {
+            "campaign": campaign,
+            "organization": campaign.organization,
+            "phase": phase,
+            "open": phase == "open" or phase == "preview",
+            "countdown": campaign_countdown(campaign=campaign, now=now),
+            "next_milestone": next_supporter_milestone(campaign.supporter_count),
+            "champions": champions[:SUPPORTERS_SHOWN],
+            "more_champions": len(champions) > SUPPORTERS_SHOWN,
+            "listed_orgs": listed_orgs,
+            "tiers": tiers,
+            "sections": [s for s in campaign.sections.all() if s.body.strip()],
+            "issue_areas": list(campaign.issue_areas.all()),
+        },
+    )

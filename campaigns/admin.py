@@ -1,0 +1,503 @@
+"""The organizer admin.
+
+Organizers are staff users who are members of an Organization (and in the "Organizers" group for
+model permissions): they see and edit only their organization's campaigns, and reaching another
+organization's campaign by URL is a 404. Platform staff (superusers or the "Platform staff"
+group) see everything and approve or send back campaigns. Actions call services; nothing here
+changes a status directly.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from campaigns.forms import (
+    CampaignAdminForm,
+    OrganizationAdminForm,
+    SendBackForm,
+    TierInlineForm,
+    TierInlineFormSet,
+)
+from campaigns.images import campaign_hero_refresh, organization_logo_refresh
+from campaigns.models import (
+    Campaign,
+    CampaignEvent,
+    CoalitionMember,
+    IssueArea,
+    NewsLink,
+    Organization,
+    Section,
+    Tier,
+)
+from campaigns.selectors import (
+    campaigns_editable_by,
+    user_can_edit_campaign,
+    user_is_platform_staff,
+    user_organization_ids,
+)
+from campaigns.services import (
+    CampaignNotReady,
+    IllegalCampaignTransition,
+    campaign_add_defaults,
+    campaign_approve,
+    campaign_send_back,
+    campaign_submit_for_review,
+)
+from campaigns.templatetags.rallyround import money
+
+C = Campaign.Status
+
+
+class OwnCampaignInlineMixin:
+    """Inlines follow the campaign: editable when the campaign is."""
+
+    def _allowed(self, request, obj) -> bool:
+        return obj is None or user_can_edit_campaign(request.user, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._allowed(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._allowed(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._allowed(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._allowed(request, obj)
+
+
+class SectionInline(OwnCampaignInlineMixin, admin.StackedInline):
+    model = Section
+    extra = 0
+    fields = ["position", "heading", "body"]
+    classes = ["collapse-open"]
+    verbose_name = "content section"
+    verbose_name_plural = "Content sections (Markdown; shown in order of position)"
+
+
+class TierInline(OwnCampaignInlineMixin, admin.StackedInline):
+    model = Tier
+    form = TierInlineForm
+    formset = TierInlineFormSet
+    extra = 0
+    max_num = 3
+    can_delete = False
+    fields = ["kind", "name", "pitch", "min_cents", "benefits"]
+    readonly_fields = ["kind"]
+    verbose_name_plural = "Tiers (Ally ≤ Advocate ≤ Champion; one benefit per line)"
+
+    def has_add_permission(self, request, obj=None):
+        return False  # every campaign has exactly the three tiers, made with the campaign
+
+
+class CoalitionInline(OwnCampaignInlineMixin, admin.TabularInline):
+    model = CoalitionMember
+    extra = 0
+    fields = ["position", "name", "title", "url", "listed_as_supporter"]
+    verbose_name_plural = "Coalition members"
+
+
+class NewsInline(OwnCampaignInlineMixin, admin.TabularInline):
+    model = NewsLink
+    extra = 0
+    fields = ["position", "title", "source", "url", "published_on"]
+    verbose_name_plural = "News links"
+
+
+class EventInline(admin.TabularInline):
+    model = CampaignEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "who", "note"]
+    readonly_fields = fields
+    verbose_name_plural = "History"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="By")
+    def who(self, event):
+        return str(event.actor) if event.actor_id else event.actor_label
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignAdminForm
+    list_display = [
+        "title",
+        "organization",
+        "status_badge",
+        "progress",
+        "supporter_count",
+        "deadline",
+    ]
+    list_display_links = ["title"]
+    list_filter = ["status", "campaign_type", "issue_areas"]
+    search_fields = ["title", "slug", "organization__name"]
+    prepopulated_fields = {"slug": ["title"]}
+    filter_horizontal = ["issue_areas"]
+    list_select_related = ["organization"]
+    actions = ["submit_for_review", "approve_and_publish", "send_back"]
+    save_on_top = True
+    date_hierarchy = None
+
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "review_note_display",
+                    "organization",
+                    "title",
+                    "slug",
+                    "summary",
+                    "issue_areas",
+                    "campaign_type",
+                ]
+            },
+        ),
+        ("Goal and deadline", {"fields": ["goal_cents", "deadline", "timezone"]}),
+        (
+            "Hero photo",
+            {"fields": ["hero_preview", "hero_image", "hero_alt", "hero_caption", "hero_credit"]},
+        ),
+        (
+            "Organizer contact and look",
+            {"fields": ["contact_name", "contact_email", "contact_phone", "colour"]},
+        ),
+        (
+            "Status and totals",
+            {
+                "fields": [
+                    "status",
+                    "public_link",
+                    "progress",
+                    "supporter_count",
+                    "backer_count",
+                    "published_at",
+                ]
+            },
+        ),
+    ]
+
+    # --- which campaigns, which fields ---------------------------------------------------
+    def get_queryset(self, request):
+        return campaigns_editable_by(request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Another organization's campaign looks exactly like one that does not exist.
+            raise Http404("No campaign with that id that you can edit.")
+        return obj
+
+    def _may_edit(self, request, obj) -> bool:
+        return obj is None or user_can_edit_campaign(request.user, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj) or not self._may_edit(request, obj):
+            return False
+        if obj is None or user_is_platform_staff(request.user):
+            return True
+        # Organizers may delete only drafts nobody has pledged to.
+        return obj.status == C.DRAFT and not obj.pledges.exists()
+
+    def has_publish_permission(self, request):
+        return user_is_platform_staff(request.user)
+
+    def has_submit_permission(self, request):
+        return self.has_change_permission(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [
+            "status",
+            "public_link",
+            "progress",
+            "supporter_count",
+            "backer_count",
+            "published_at",
+            "hero_preview",
+            "review_note_display",
+        ]
+        if obj is not None and obj.pledges.exists():
+            # Supporters pledged against this goal and deadline: they are frozen.
+            readonly += ["goal_cents", "deadline"]
+        if obj is not None and obj.status not in (C.DRAFT, C.IN_REVIEW):
+            readonly += ["slug", "organization"]
+        return readonly
+
+    def get_inlines(self, request, obj):
+        if obj is None:
+            return []  # tiers and sections are created with defaults when the campaign is saved
+        return [SectionInline, TierInline, CoalitionInline, NewsInline, EventInline]
+
+    def get_list_filter(self, request):
+        if user_is_platform_staff(request.user):
+            return ["status", "organization", "campaign_type", "issue_areas"]
+        return self.list_filter
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization" and not user_is_platform_staff(request.user):
+            kwargs["queryset"] = Organization.objects.filter(
+                pk__in=user_organization_ids(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        orgs = user_organization_ids(request.user)
+        if len(orgs) == 1 and "organization" not in initial:
+            initial["organization"] = next(iter(orgs))
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if not user_is_platform_staff(request.user) and (
+            obj.organization_id not in user_organization_ids(request.user)
+        ):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+        if not change:
+            campaign_add_defaults(campaign=obj)
+        if "hero_image" in form.changed_data:
+            campaign_hero_refresh(campaign=obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.info(
+            request,
+            "Default tiers (Ally $0, Advocate $15, Champion $28) and sections were added. "
+            "Fill in the sections, then use “Submit for review”.",
+        )
+        if "_addanother" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        # Straight on to the new campaign's page, where its sections and tiers are.
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[obj.pk]))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not user_is_platform_staff(request.user):
+            # Bulk delete skips the per-campaign checks; organizers delete drafts one by one.
+            actions.pop("delete_selected", None)
+        return actions
+
+    # --- columns -------------------------------------------------------------------------
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        colours = {
+            C.DRAFT: "#4a5566",
+            C.IN_REVIEW: "#8a5a00",
+            C.LIVE: "#1d6b3a",
+            C.SETTLING: "#1f5f8b",
+            C.SUCCEEDED: "#1d6b3a",
+            C.FAILED: "#a4161a",
+            C.CLOSED: "#4a5566",
+        }
+        return format_html(
+            '<span style="display:inline-block;padding:2px 8px;border-radius:999px;'
+            'background:{};color:#fff;font-weight:600">{}</span>',
+            colours.get(obj.status, "#4a5566"),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description="Pledged of goal", ordering="pledged_cents")
+    def progress(self, obj):
+        percent = obj.percent_funded
+        return format_html(
+            '<div style="min-width:160px"><strong>{}</strong> of {} ({}%)'
+            '<div role="progressbar" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100" '
+            'aria-label="Percent of goal pledged" style="height:6px;background:#e3e8ee;'
+            'border-radius:3px;margin-top:4px"><div style="height:6px;width:{}%;'
+            'background:#1d6b3a;border-radius:3px"></div></div></div>',
+            money(obj.shown_pledged_cents, obj.currency),
+            money(obj.goal_cents, obj.currency),
+            percent,
+            percent,
+            percent,
+        )
+
+    @admin.display(description="Hero photo")
+    def hero_preview(self, obj):
+        image = obj.hero_small or obj.hero_image
+        if not image:
+            return "No photo yet."
+        return format_html(
+            '<img src="{}" alt="{}" style="max-width:360px;height:auto;border-radius:8px">',
+            image.url,
+            obj.hero_alt or "Hero photo preview",
+        )
+
+    @admin.display(description="Public page")
+    def public_link(self, obj):
+        if not obj.pk:
+            return "-"
+        label = "View the campaign page" if obj.is_public else "Preview the campaign page"
+        return format_html('<a href="{}" target="_blank">{}</a>', obj.get_absolute_url(), label)
+
+    @admin.display(description="Note from the review")
+    def review_note_display(self, obj):
+        if obj.review_note:
+            return format_html(
+                '<div style="padding:8px 12px;background:#fff4d6;border-left:4px solid #b58100;'
+                'white-space:pre-line">{}</div>',
+                obj.review_note,
+            )
+        return "—"
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.review_note:
+            fieldsets = [
+                (
+                    name,
+                    {**opts, "fields": [f for f in opts["fields"] if f != "review_note_display"]},
+                )
+                for name, opts in fieldsets
+            ]
+        if obj is None:
+            fieldsets = [fs for fs in fieldsets if fs[0] != "Status and totals"]
+            fieldsets = [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != "hero_preview"]})
+                for name, opts in fieldsets
+            ]
+        return fieldsets
+
+    # --- actions -------------------------------------------------------------------------
+    def _run(self, request, queryset, service, verb, **kwargs):
+        done, skipped = [], []
+        for campaign in queryset:
+            try:
+                won = service(campaign=campaign, actor=request.user, **kwargs)
+            except (CampaignNotReady, ValueError) as exc:
+                skipped.append(str(exc))
+                continue
+            except IllegalCampaignTransition:
+                skipped.append(
+                    f"“{campaign.title}” is {campaign.get_status_display().lower()}, "
+                    f"so it cannot be {verb}."
+                )
+                continue
+            (done if won else skipped).append(campaign.title)
+        if done:
+            self.message_user(
+                request, f"{verb.capitalize()}: {', '.join(done)}.", level=messages.SUCCESS
+            )
+        for reason in skipped:
+            self.message_user(request, reason, level=messages.WARNING)
+
+    @admin.action(description="Submit for review", permissions=["submit"])
+    def submit_for_review(self, request, queryset):
+        self._run(request, queryset, campaign_submit_for_review, "submitted for review")
+
+    @admin.action(description="Approve and publish", permissions=["publish"])
+    def approve_and_publish(self, request, queryset):
+        self._run(request, queryset, campaign_approve, "approved and published")
+
+    @admin.action(description="Send back to the organizers with a reason", permissions=["publish"])
+    def send_back(self, request, queryset):
+        form = SendBackForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._run(
+                request,
+                queryset,
+                campaign_send_back,
+                "sent back",
+                reason=form.cleaned_data["reason"],
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "campaigns/admin/send_back.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Send campaigns back to their organizers",
+                "campaigns": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "changelist_url": reverse("admin:campaigns_campaign_changelist"),
+            },
+        )
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationAdminForm
+    list_display = ["name", "website", "campaign_count"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["members"]
+    readonly_fields = ["logo_preview"]
+    fields = [
+        "name",
+        "slug",
+        "logo_preview",
+        "logo",
+        "website",
+        "address",
+        "phone",
+        "about",
+        "members",
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if user_is_platform_staff(request.user):
+            return qs
+        return qs.filter(pk__in=user_organization_ids(request.user))
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No organization with that id that you can edit.")
+        return obj
+
+    def get_readonly_fields(self, request, obj=None):
+        if user_is_platform_staff(request.user):
+            return self.readonly_fields
+        # Organizers edit their profile, not who belongs to it.
+        return [*self.readonly_fields, "slug", "members"]
+
+    def has_add_permission(self, request):
+        return user_is_platform_staff(request.user) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return user_is_platform_staff(request.user) and super().has_delete_permission(request, obj)
+
+    @admin.display(description="Campaigns")
+    def campaign_count(self, obj):
+        return obj.campaigns.count()
+
+    @admin.display(description="Current logo")
+    def logo_preview(self, obj):
+        image = obj.logo_small or obj.logo
+        if not image:
+            return "No logo yet."
+        return format_html(
+            '<img src="{}" alt="{} logo" style="max-height:80px;width:auto">', image.url, obj.name
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "logo" in form.changed_data:
+            organization_logo_refresh(organization=obj)
+
+
+@admin.register(IssueArea)
+class IssueAreaAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]

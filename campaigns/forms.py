@@ -1,0 +1,173 @@
+"""Forms for the organizer admin: money in dollars, clear messages for every bad input."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from campaigns.images import image_validate
+from campaigns.models import Campaign, Organization, Tier
+
+
+class DollarsField(forms.DecimalField):
+    """Typed in dollars ("1,500" or "1500.50"), cleaned to integer cents, shown as dollars."""
+
+    def __init__(self, *, min_cents: int | None = 0, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "size": 12}))
+        self.min_cents = min_cents
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int):
+            dollars, cents = divmod(value, 100)
+            return f"{dollars}" if cents == 0 else f"{dollars}.{cents:02d}"
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace(",", "").replace("$", "")
+        return super().to_python(value)
+
+    def clean(self, value):
+        dollars = super().clean(value)
+        if dollars is None:
+            return None
+        try:
+            cents = int((dollars * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+        except InvalidOperation as exc:
+            raise ValidationError("Enter an amount in dollars, e.g. 1500.") from exc
+        if self.min_cents is not None and cents < self.min_cents:
+            raise ValidationError(
+                f"Enter an amount of at least ${self.min_cents / 100:,.2f}.".replace(".00", "")
+            )
+        return cents
+
+    def has_changed(self, initial, data):
+        try:
+            return self.clean(data) != initial
+        except ValidationError:
+            return True
+
+
+def _validate_upload(field_value):
+    # Only a new upload needs checking; an image already stored was checked when it came in.
+    if field_value and hasattr(field_value, "content_type"):
+        image_validate(field_value)
+    return field_value
+
+
+class CampaignAdminForm(forms.ModelForm):
+    goal_cents = DollarsField(
+        label="Campaign goal (US dollars)",
+        min_cents=None,
+        help_text="The amount the campaign must reach by its deadline, e.g. 5000.",
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "organization",
+            "title",
+            "slug",
+            "summary",
+            "issue_areas",
+            "campaign_type",
+            "goal_cents",
+            "deadline",
+            "timezone",
+            "hero_image",
+            "hero_alt",
+            "hero_caption",
+            "hero_credit",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "colour",
+        ]
+        widgets = {
+            "colour": forms.TextInput(attrs={"type": "color"}),
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "review_note": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_goal_cents(self):
+        goal = self.cleaned_data.get("goal_cents")
+        if goal is not None and goal <= 0:
+            raise ValidationError("The goal must be more than $0.")
+        if goal is not None and goal < 100:
+            raise ValidationError("The goal must be at least $1.")
+        return goal
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data.get("deadline")
+        if deadline and "deadline" in self.changed_data and deadline <= timezone.now():
+            raise ValidationError("The deadline is in the past. Choose a date in the future.")
+        return deadline
+
+    def clean_hero_image(self):
+        return _validate_upload(self.cleaned_data.get("hero_image"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("hero_image") and not (cleaned.get("hero_alt") or "").strip():
+            self.add_error(
+                "hero_alt",
+                "Describe the photo for people using screen readers (what it shows).",
+            )
+        return cleaned
+
+
+class OrganizationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "slug", "logo", "website", "address", "phone", "about", "members"]
+
+    def clean_logo(self):
+        return _validate_upload(self.cleaned_data.get("logo"))
+
+
+class TierInlineForm(forms.ModelForm):
+    min_cents = DollarsField(
+        label="Minimum pledge (US dollars)",
+        help_text="0 for the free Ally tier.",
+    )
+
+    class Meta:
+        model = Tier
+        fields = ["kind", "name", "pitch", "min_cents", "benefits"]
+        widgets = {"benefits": forms.Textarea(attrs={"rows": 4, "cols": 40})}
+
+
+class TierInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        minimums = {}
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            kind = form.cleaned_data.get("kind") or getattr(form.instance, "kind", None)
+            if kind and form.cleaned_data.get("min_cents") is not None:
+                minimums[kind] = form.cleaned_data["min_cents"]
+        order = [Tier.Kind.ALLY, Tier.Kind.ADVOCATE, Tier.Kind.CHAMPION]
+        present = [kind for kind in order if kind in minimums]
+        for lower, higher in zip(present, present[1:], strict=False):
+            if minimums[lower] > minimums[higher]:
+                raise ValidationError(
+                    f"Tier minimums must go up: {Tier.Kind(lower).label} "
+                    f"(${minimums[lower] / 100:,.2f}) is more than {Tier.Kind(higher).label} "
+                    f"(${minimums[higher] / 100:,.2f})."
+                )
+
+
+class SendBackForm(forms.Form):
+    reason = forms.CharField(
+        label="What should the organizers change?",
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 70}),
+        max_length=2000,
+        help_text="The organizers see this on the campaign's page in the admin.",
+    )

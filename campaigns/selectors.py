@@ -1,0 +1,203 @@
+"""Reads for campaigns: what the public may see, what an organizer may edit, what a page needs.
+
+Every page read here runs a fixed number of queries whatever the number of pledges or
+supporters: counts come from the campaign's denormalized totals, lists are prefetched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from campaigns.models import Campaign, IssueArea, Organization, Section, Tier
+
+C = Campaign.Status
+PLATFORM_STAFF_GROUP = "Platform staff"
+ORGANIZERS_GROUP = "Organizers"
+# Ended campaigns stay on the discover page this long after their deadline.
+RECENTLY_ENDED = dt.timedelta(days=90)
+SUPPORTERS_SHOWN = 60
+
+
+# --- who may do what -----------------------------------------------------------------------
+def user_is_platform_staff(user) -> bool:
+    """Superusers and members of the "Platform staff" group see and approve every campaign."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_rr_platform_staff", None)
+    if cached is None:
+        cached = user.is_staff and user.groups.filter(name=PLATFORM_STAFF_GROUP).exists()
+        user._rr_platform_staff = cached
+    return cached
+
+
+def user_organization_ids(user) -> set[int]:
+    """The organizations whose campaigns this user may edit (cached on the user object)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_rr_org_ids", None)
+    if cached is None:
+        cached = set(Organization.objects.filter(members=user).values_list("pk", flat=True))
+        user._rr_org_ids = cached
+    return cached
+
+
+def campaigns_editable_by(user) -> QuerySet[Campaign]:
+    """Every campaign for platform staff; an organizer's own organizations' campaigns otherwise."""
+    qs = Campaign.objects.select_related("organization")
+    if user_is_platform_staff(user):
+        return qs
+    if not getattr(user, "is_staff", False):
+        return qs.none()
+    return qs.filter(organization__in=user_organization_ids(user))
+
+
+def user_can_edit_campaign(user, campaign: Campaign) -> bool:
+    if user_is_platform_staff(user):
+        return True
+    return bool(getattr(user, "is_staff", False)) and (
+        campaign.organization_id in user_organization_ids(user)
+    )
+
+
+# --- public reads --------------------------------------------------------------------------
+def campaigns_public() -> QuerySet[Campaign]:
+    """Campaigns anyone may see: never drafts or campaigns in review."""
+    return Campaign.objects.exclude(status__in=[C.DRAFT, C.IN_REVIEW])
+
+
+@dataclass(frozen=True)
+class DiscoverQuery:
+    q: str = ""
+    issue: str = ""
+    type: str = ""
+    sort: str = "ending"
+
+
+SORTS = {
+    "ending": ("Ending soon", ["deadline", "id"]),
+    "supported": ("Most supported", ["-supporter_count", "-pledged_cents", "id"]),
+    "newest": ("Newest", ["-published_at", "-created_at", "-id"]),
+}
+
+
+def campaigns_discover(*, query: DiscoverQuery, now: dt.datetime | None = None) -> QuerySet:
+    """Live campaigns first, then those that ended recently; filtered, searched and sorted."""
+    now = now or timezone.now()
+    qs = (
+        campaigns_public()
+        .filter(Q(status=C.LIVE) | Q(deadline__gte=now - RECENTLY_ENDED))
+        .select_related("organization")
+        .prefetch_related("issue_areas")
+        .annotate(
+            open_rank=Case(
+                When(status=C.LIVE, deadline__gt=now, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+    )
+    if query.q:
+        qs = qs.filter(Q(title__icontains=query.q) | Q(summary__icontains=query.q))
+    if query.issue:
+        qs = qs.filter(issue_areas__slug=query.issue)
+    if query.type in Campaign.Type.values:
+        qs = qs.filter(campaign_type=query.type)
+    order = SORTS.get(query.sort, SORTS["ending"])[1]
+    if query.sort not in SORTS or query.sort == "ending":
+        # Among ended campaigns, the most recently ended first.
+        qs = qs.annotate(
+            deadline_key=Case(When(open_rank=0, then="deadline"), default=None),
+        )
+        order = ["open_rank", "deadline_key", "-deadline", "id"]
+    else:
+        order = ["open_rank", *order]
+    return qs.order_by(*order).distinct()
+
+
+def issue_areas_in_use() -> QuerySet[IssueArea]:
+    return IssueArea.objects.filter(campaigns__in=campaigns_public()).distinct().order_by("name")
+
+
+def campaign_for_page(*, slug: str, user) -> Campaign | None:
+    """The campaign at /c/<slug>/ with everything its page shows, or None if this user may not
+    see it (drafts and campaigns in review are visible only to their organizers and staff)."""
+    from supporters.models import Supporter
+
+    listed = (
+        Supporter.objects.filter(
+            tier=Tier.Kind.CHAMPION,
+            public_listing=True,
+            confirmed_at__isnull=False,
+            left_at__isnull=True,
+        )
+        .only("id", "campaign_id", "name", "display_name", "tier", "created_at")
+        .order_by("created_at", "id")
+    )
+    campaign = (
+        Campaign.objects.select_related("organization")
+        .prefetch_related(
+            "issue_areas",
+            Prefetch("sections", queryset=Section.objects.order_by("position", "id")),
+            Prefetch("tiers", queryset=Tier.objects.order_by("min_cents", "id")),
+            "coalition",
+            "news",
+            Prefetch(
+                "supporters",
+                queryset=listed[: SUPPORTERS_SHOWN + 1],
+                to_attr="listed_champions",
+            ),
+        )
+        .filter(slug=slug)
+        .first()
+    )
+    if campaign is None:
+        return None
+    if not campaign.is_public and not user_can_edit_campaign(user, campaign):
+        return None
+    return campaign
+
+
+@dataclass(frozen=True)
+class Countdown:
+    value: int
+    unit: str  # "days", "hours" or "" once ended
+    ended: bool
+
+    @property
+    def label(self) -> str:
+        if self.ended:
+            return "Ended"
+        singular = self.unit.rstrip("s")
+        return f"{singular if self.value == 1 else self.unit} to go"
+
+
+def campaign_countdown(*, campaign: Campaign, now: dt.datetime | None = None) -> Countdown:
+    """Whole days to go; hours (rounded up) in the last day; ended after the deadline."""
+    now = now or timezone.now()
+    remaining = campaign.deadline - now
+    if remaining <= dt.timedelta(0):
+        return Countdown(0, "", True)
+    if remaining < dt.timedelta(days=1):
+        return Countdown(max(1, math.ceil(remaining.total_seconds() / 3600)), "hours", False)
+    return Countdown(remaining.days, "days", False)
+
+
+def campaign_phase(*, campaign: Campaign, now: dt.datetime | None = None) -> str:
+    """What the page should say about where the campaign is: "open", "settling",
+    "succeeded", "failed" or "preview" (a draft seen by its organizers)."""
+    now = now or timezone.now()
+    if not campaign.is_public:
+        return "preview"
+    if campaign.status == C.LIVE:
+        return "open" if campaign.deadline > now else "settling"
+    if campaign.status == C.CLOSED:
+        collected = campaign.approved_for_collection_at or campaign.collected_cents
+        return "succeeded" if collected else "failed"
+    return str(campaign.status)
