@@ -211,6 +211,9 @@ if REDIS_URL:
     # Longer than the longest countdown we schedule (retries go through the database, so an hour
     # is ample); shorter would redeliver a task still waiting for its ETA.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    if env.str("CELERY_KEY_PREFIX", default=""):
+        # Separate deployments (or test runs) sharing one Redis keep separate queues.
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_KEY_PREFIX")
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -227,7 +230,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"pledges.tasks.charge_*": {"queue": "payments"}}
 CELERY_BEAT_SCHEDULE = {
-    "settle-due-campaigns": {"task": "pledges.tasks.settle_due_campaigns", "schedule": 60.0},
+    "settle-due-campaigns": {
+        "task": "pledges.tasks.settle_due_campaigns",
+        "schedule": env.float("SETTLE_INTERVAL_SECONDS", default=60.0),
+    },
     "reconcile-payments": {"task": "pledges.tasks.reconcile_payments", "schedule": 300.0},
     "expire-grace": {"task": "pledges.tasks.expire_grace", "schedule": 3600.0},
 }
@@ -242,8 +248,9 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # SECURE_COOKIES=false only for the loopback smoke test and benchmarks (plain HTTP).
+    SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
