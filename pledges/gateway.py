@@ -378,6 +378,42 @@ def payment_intent_for_supporter(*, payment_intent_id: str) -> ChargeResult:
     return payment_intent_retrieve(payment_intent_id)
 
 
+def payment_intent_charge_on_session(
+    *,
+    amount_cents: int,
+    currency: str,
+    customer_id: str,
+    payment_method_id: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> ChargeResult:
+    """Charge a card with the supporter present (the new-card page). If the bank wants 3-D
+    Secure the result is REQUIRES_ACTION with a client secret for Stripe.js to finish."""
+    params: dict[str, Any] = {
+        "amount": amount_cents,
+        "currency": currency,
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "confirm": True,
+        "metadata": metadata,
+    }
+    try:
+        intent = _client().v1.payment_intents.create(
+            params=params, options=_options(idempotency_key)
+        )
+    except stripe.CardError as exc:
+        return _decline_result(exc)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return _charge_result(intent)
+
+
+def payment_intent_cancel(payment_intent_id: str) -> ChargeResult:
+    """Cancel an intent nobody should confirm any more (a 3-D Secure request the supporter
+    replaced with a new card). Stripe refuses if it already succeeded: the caller re-reads it."""
+    return _charge_result(_call(_client().v1.payment_intents.cancel, payment_intent_id))
+
+
 # --- refunds ----------------------------------------------------------------------------------
 def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> RefundInfo:
     refund = _call(
