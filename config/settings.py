@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "supporters",
     "campaigns",
     "pledges",
+    "outreach",
+    "actions",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +131,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+ACCOUNT_ADAPTER = "supporters.adapters.AccountAdapter"  # account emails in our look
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]

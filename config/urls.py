@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("supporters.urls")),
     path("", include("pledges.urls")),
+    path("", include("outreach.urls")),
+    path("", include("actions.urls")),
     path("", include("campaigns.urls")),
 ]
 
