@@ -1,0 +1,390 @@
+"""Pledge pages: the pledge form, the card step, the supporter's own pledge page.
+
+Thin: parse input, call one service from `pledges.services.pledging`, render or redirect.
+"""
+
+from __future__ import annotations
+
+import re
+
+from allauth.core import ratelimit
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from campaigns.models import Campaign, Tier
+from pledges import gateway
+from pledges.forms import (
+    OTHER,
+    PledgeForm,
+    consent_org_text,
+    consent_updates_text,
+    dollars_input,
+    new_form_key,
+    parse_amount_cents,
+)
+from pledges.models import Pledge
+from pledges.services.pledging import (
+    LIVE_STATUSES,
+    ActivationOutcome,
+    PledgeError,
+    PledgeFrozen,
+    StartOutcome,
+    campaign_is_open,
+    deadline_display,
+    pledge_account_create,
+    pledge_activate_from_setup_intent,
+    pledge_cancel,
+    pledge_setup_intent_ensure,
+    pledge_start,
+)
+from supporters.models import Supporter
+
+PLEDGE_TIERS = (Tier.Kind.ADVOCATE, Tier.Kind.CHAMPION)
+PUBLIC_STATUSES = (
+    Campaign.Status.LIVE,
+    Campaign.Status.SETTLING,
+    Campaign.Status.SUCCEEDED,
+    Campaign.Status.FAILED,
+    Campaign.Status.CLOSED,
+)
+GATEWAY_DOWN = (
+    "We could not reach our card processor, so nothing was saved or charged. "
+    "Please try again in a moment."
+)
+TRACKING_PARAMS = ("source", "utm_source", "utm_medium", "utm_campaign")
+SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9]{1,60}$")
+
+
+def _current_supporter(user, campaign: Campaign) -> Supporter | None:
+    if not user.is_authenticated:
+        return None
+    return Supporter.objects.filter(campaign=campaign, user=user).first()
+
+
+def _live_pledge(supporter: Supporter | None) -> Pledge | None:
+    if supporter is None:
+        return None
+    return (
+        Pledge.objects.filter(supporter=supporter, status__in=LIVE_STATUSES)
+        .select_related("campaign")
+        .first()
+    )
+
+
+def _initial(user, campaign: Campaign, tier: Tier, supporter, pledge) -> dict:
+    initial: dict = {"form_key": new_form_key()}
+    amount = pledge.amount_cents if pledge else max(tier.min_cents, 100)
+    initial["amount_choice"] = OTHER
+    initial["amount"] = dollars_input(amount)
+    if supporter is not None:
+        initial.update(
+            name=supporter.name,
+            postal_code=supporter.postal_code,
+            consent_updates=supporter.consent_updates,
+            consent_org=supporter.consent_org,
+            public_listing=supporter.public_listing,
+            display_name=supporter.display_name,
+        )
+    elif user.is_authenticated:
+        initial["name"] = user.get_full_name() or user.display_name
+    return initial
+
+
+def _chosen_cents(form: PledgeForm) -> int | None:
+    """The amount the page currently shows (for the live "You will be charged" sentence)."""
+    if form.is_bound and form.is_valid():
+        return form.cleaned_data["amount_cents"]
+    choice = form["amount_choice"].value() or OTHER
+    text = form["amount"].value() if choice == OTHER else choice
+    try:
+        return parse_amount_cents(text or "")
+    except ValidationError:
+        return None
+
+
+def _render_pledge_page(request, *, campaign, tier, form, pledge, status=200) -> HttpResponse:
+    suggestions = form.suggestions
+    cents = _chosen_cents(form)
+    choice = form["amount_choice"].value() or OTHER
+    if choice == OTHER and cents in suggestions:
+        choice = dollars_input(cents)
+    return render(
+        request,
+        "pledges/pledge_form.html",
+        {
+            "campaign": campaign,
+            "tier": tier,
+            "form": form,
+            "pledge": pledge,
+            "suggestions": [(dollars_input(c), c) for c in suggestions],
+            "choice": choice,
+            "other_value": (form["amount"].value() or "") if choice == OTHER else "",
+            "charge_cents": cents if cents is not None else max(tier.min_cents, 100),
+            "deadline": deadline_display(campaign),
+            "max_cents": settings.PLEDGE_MAX_CENTS,
+            "open": True,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
+    """`/c/<slug>/support/advocate|champion/`: make or change a pledge."""
+    if tier not in PLEDGE_TIERS:
+        raise Http404("No such tier")
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("organization"), slug=slug, status__in=PUBLIC_STATUSES
+    )
+    tier_obj = get_object_or_404(Tier, campaign=campaign, kind=tier)
+    supporter = _current_supporter(request.user, campaign)
+    pledge = _live_pledge(supporter)
+    if not campaign_is_open(campaign):
+        return _render_closed(request, campaign=campaign, tier=tier_obj, pledge=pledge)
+
+    if request.method == "GET":
+        form = PledgeForm(
+            campaign=campaign,
+            tier=tier_obj,
+            user=request.user,
+            initial=_initial(request.user, campaign, tier_obj, supporter, pledge),
+        )
+        return _render_pledge_page(
+            request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge
+        )
+
+    form = PledgeForm(request.POST, campaign=campaign, tier=tier_obj, user=request.user)
+    if not form.is_valid():
+        return _render_pledge_page(
+            request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge
+        )
+    data = form.cleaned_data
+    user = request.user
+    if not user.is_authenticated:
+        if not ratelimit.consume(request, action="signup"):
+            form.add_error(None, "Too many sign-ups from your network. Please wait a minute.")
+            return _render_pledge_page(
+                request, campaign=campaign, tier=tier_obj, form=form, pledge=None, status=429
+            )
+        user = pledge_account_create(
+            email=data["email"], password=data["password"], name=data["name"]
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # From here on the page is for a signed-in supporter.
+        form = PledgeForm(request.POST, campaign=campaign, tier=tier_obj, user=user)
+        form.is_valid()
+    try:
+        result = pledge_start(
+            user=user,
+            campaign=campaign,
+            tier=tier_obj,
+            amount_cents=data["amount_cents"],
+            form_key=data["form_key"],
+            name=data["name"],
+            postal_code=data["postal_code"],
+            consent_updates=data["consent_updates"],
+            consent_updates_text=consent_updates_text(campaign),
+            consent_org=data["consent_org"],
+            consent_org_text=consent_org_text(campaign),
+            public_listing=data.get("public_listing", False),
+            display_name=data.get("display_name", ""),
+            tracking={k: request.GET[k] for k in TRACKING_PARAMS if request.GET.get(k)},
+        )
+    except PledgeFrozen:
+        campaign.refresh_from_db()
+        return _render_closed(request, campaign=campaign, tier=tier_obj, pledge=pledge)
+    except PledgeError as exc:
+        form.add_error(None, str(exc))
+    except gateway.GatewayError:
+        form.add_error(None, GATEWAY_DOWN)
+    else:
+        if result.outcome == StartOutcome.NEEDS_CARD:
+            return redirect("pledges:card", token=result.pledge.token)
+        if result.outcome == StartOutcome.CHANGED:
+            messages.success(
+                request,
+                f"Your pledge is now {_money(result.pledge.amount_cents)} "
+                f"as {Tier.Kind(result.pledge.tier).label}. We emailed you a confirmation.",
+            )
+        return redirect("pledges:detail", token=result.pledge.token)
+    return _render_pledge_page(
+        request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge, status=200
+    )
+
+
+def _money(cents: int) -> str:
+    from campaigns.templatetags.rallyround import money
+
+    return money(cents)
+
+
+def _render_closed(request, *, campaign, tier, pledge) -> HttpResponse:
+    return render(
+        request,
+        "pledges/pledge_form.html",
+        {
+            "campaign": campaign,
+            "tier": tier,
+            "pledge": pledge,
+            "deadline": deadline_display(campaign),
+            "open": False,
+            "deadline_passed": campaign.status == Campaign.Status.LIVE,
+        },
+    )
+
+
+def _own_pledge(request: HttpRequest, token: str) -> Pledge:
+    pledge = get_object_or_404(
+        Pledge.objects.select_related("campaign", "campaign__organization", "supporter"),
+        token=token,
+    )
+    if pledge.supporter.user_id is None or pledge.supporter.user_id != request.user.pk:
+        raise Http404("No such pledge")
+    return pledge
+
+
+def _login_required(view):
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@_login_required
+@require_http_methods(["GET"])
+def card_step(request: HttpRequest, token: str) -> HttpResponse:
+    """The card step: Stripe.js confirms a SetupIntent in the page (3-D Secure happens here)."""
+    pledge = _own_pledge(request, token)
+    error = ""
+    step = None
+    try:
+        step = pledge_setup_intent_ensure(pledge=pledge)
+    except PledgeError as exc:
+        messages.error(request, str(exc))
+        return redirect("pledges:detail", token=pledge.token)
+    except gateway.GatewayError:
+        error = GATEWAY_DOWN
+    if step is not None and step.already_done:
+        messages.success(request, "Your card is saved and your pledge is active.")
+        return redirect("pledges:detail", token=pledge.token)
+    pledge.refresh_from_db()
+    return render(
+        request,
+        "pledges/card.html",
+        {
+            "pledge": pledge,
+            "campaign": pledge.campaign,
+            "tier_label": Tier.Kind(pledge.tier).label,
+            "deadline": deadline_display(pledge.campaign),
+            "client_secret": step.client_secret if step else "",
+            "changing_card": pledge.status == Pledge.Status.ACTIVE,
+            "error": error,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        },
+    )
+
+
+@_login_required
+@require_POST
+def card_intent(request: HttpRequest, token: str) -> JsonResponse:
+    """A fresh client secret for another try after a decline (localstripe cancels the intent)."""
+    pledge = _own_pledge(request, token)
+    try:
+        step = pledge_setup_intent_ensure(pledge=pledge)
+    except PledgeError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    except gateway.GatewayError:
+        return JsonResponse({"error": GATEWAY_DOWN}, status=503)
+    if step.already_done:
+        return JsonResponse({"done": True, "redirect": _detail_url(pledge)})
+    return JsonResponse({"client_secret": step.client_secret})
+
+
+def _detail_url(pledge: Pledge) -> str:
+    return reverse("pledges:detail", kwargs={"token": pledge.token})
+
+
+@_login_required
+@require_POST
+def card_complete(request: HttpRequest, token: str) -> HttpResponse:
+    """Where the browser lands after Stripe.js reports success. The service re-reads the
+    SetupIntent from Stripe; the browser's word is never taken for it."""
+    pledge = _own_pledge(request, token)
+    setup_intent_id = request.POST.get("setup_intent", "")
+    if not SETUP_INTENT_ID.match(setup_intent_id):
+        setup_intent_id = pledge.stripe_setup_intent_id
+    if not setup_intent_id:
+        return redirect("pledges:card", token=pledge.token)
+    try:
+        result = pledge_activate_from_setup_intent(
+            setup_intent_id=setup_intent_id, actor=request.user, actor_label="browser return"
+        )
+    except gateway.GatewayError:
+        messages.error(
+            request,
+            "We could not confirm your card with our processor just now. If it was saved, "
+            "your pledge becomes active within minutes; you can check here.",
+        )
+        return redirect("pledges:detail", token=pledge.token)
+    if result.pledge is None or result.pledge.pk != pledge.pk:
+        raise Http404("No such pledge")
+    if result.outcome == ActivationOutcome.ACTIVATED:
+        messages.success(request, "Thank you! Your pledge is active. Nothing has been charged.")
+    elif result.outcome == ActivationOutcome.CARD_CHANGED:
+        messages.success(request, "Your new card is saved for this pledge.")
+    elif result.outcome == ActivationOutcome.NOT_SUCCEEDED:
+        messages.error(request, result.message)
+        return redirect("pledges:card", token=pledge.token)
+    elif result.outcome == ActivationOutcome.FROZEN:
+        messages.error(request, result.message)
+    return redirect("pledges:detail", token=pledge.token)
+
+
+@_login_required
+@require_http_methods(["GET"])
+def pledge_detail(request: HttpRequest, token: str) -> HttpResponse:
+    """The supporter's own pledge: status, amount, card, and what they can still do."""
+    pledge = _own_pledge(request, token)
+    campaign = pledge.campaign
+    return render(
+        request,
+        "pledges/detail.html",
+        {
+            "pledge": pledge,
+            "campaign": campaign,
+            "tier_label": Tier.Kind(pledge.tier).label,
+            "deadline": deadline_display(campaign),
+            "open": campaign_is_open(campaign),
+            "events": pledge.events.order_by("-created_at", "-id")[:20],
+        },
+    )
+
+
+@_login_required
+@require_POST
+def pledge_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
+    pledge = _own_pledge(request, token)
+    try:
+        canceled = pledge_cancel(pledge=pledge, actor=request.user)
+    except PledgeError as exc:
+        messages.error(request, str(exc))
+    else:
+        if canceled:
+            messages.success(
+                request,
+                "Your pledge is canceled and will never be charged. "
+                "You are still an Ally of this campaign.",
+            )
+    return redirect("pledges:detail", token=pledge.token)

@@ -1,0 +1,42 @@
+"""django-allauth hooks: its account emails in our look."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.html import escape, urlize
+from django.utils.safestring import mark_safe
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def render_mail(self, template_prefix, email, context, headers=None):
+        """Render allauth's text message as usual, and add an HTML part in our email layout
+        (allauth ships text only). Links and codes stay exactly as in the text."""
+        context = {"site_url": settings.SITE_URL, **context}
+        message = super().render_mail(template_prefix, email, context, headers=headers)
+        if not getattr(message, "alternatives", None):
+            text = message.body
+            paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+            html_body = "".join(
+                '<p style="margin:0 0 16px;">'
+                + urlize(escape(p), autoescape=False).replace("\n", "<br>")
+                + "</p>"
+                for p in paragraphs
+            )
+            html = render_to_string(
+                "emails/account_message.html",
+                {"site_url": settings.SITE_URL, "body_html": mark_safe(html_body)},  # noqa: S308 — escaped above
+            )
+            from django.core.mail import EmailMultiAlternatives
+
+            multi = EmailMultiAlternatives(
+                subject=message.subject,
+                body=text,
+                from_email=message.from_email,
+                to=message.to,
+                headers=message.extra_headers,
+            )
+            multi.attach_alternative(html, "text/html")
+            return multi
+        return message
