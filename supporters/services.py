@@ -508,22 +508,22 @@ def account_delete(*, user) -> dict[str, int]:
 
 
 def _cancel_open_pledges(*, supporters: list[Supporter], user) -> int:
-    """Cancel the person's still-cancelable pledges through the pledges app's own service.
-    Runs before the anonymizing transaction: canceling may talk to Stripe."""
-    try:
-        from pledges.services.pledging import pledge_cancel
-    except ImportError:  # the pledges app does not offer cancellation (yet)
-        return 0
+    """Cancel the person's still-cancelable pledges (campaign live, before its deadline) through
+    the pledges app's own service, so totals, tier and history move the usual way. Runs before
+    the anonymizing transaction; a pledge whose campaign froze meanwhile is kept as it is."""
     from pledges.models import Pledge
+    from pledges.services.pledging import PledgeFrozen, pledge_cancel
 
-    now = timezone.now()
     canceled = 0
     for pledge in Pledge.objects.filter(
         supporter__in=supporters,
         status__in=[Pledge.Status.ACTIVE, Pledge.Status.PENDING_SETUP],
         campaign__status=Campaign.Status.LIVE,
-        campaign__deadline__gt=now,
+        campaign__deadline__gt=timezone.now(),
     ):
-        if pledge_cancel(pledge=pledge, actor=user):
-            canceled += 1
+        try:
+            if pledge_cancel(pledge=pledge, actor=user):
+                canceled += 1
+        except PledgeFrozen:
+            continue  # the deadline passed a moment ago: the pledge belongs to settlement now
     return canceled

@@ -216,3 +216,27 @@ def test_deleting_my_account_anonymizes_me_but_keeps_the_money_trail(client, ros
     # Logged out, and the old password no longer works.
     assert client.get("/me/").status_code == 302
     assert not client.login(email="rosa@example.org", password="correct horse battery staple")
+
+
+def test_deleting_my_account_cancels_open_pledges_but_not_settled_ones(client, rosa):
+    from campaigns.models import Campaign as C
+
+    live = SupporterFactory(user=rosa, email=rosa.email, tier="advocate")
+    active = PledgeFactory(
+        campaign=live.campaign, supporter=live, status=Pledge.Status.PENDING_SETUP
+    )
+    from pledges.services.transitions import pledge_transition
+
+    pledge_transition(pledge=active, to=Pledge.Status.ACTIVE)
+    assert C.objects.get(pk=live.campaign_id).backer_count == 1
+    settling = SupporterFactory(
+        email=rosa.email, campaign__status=C.Status.SETTLING, tier="advocate"
+    )
+    frozen = PledgeFactory(campaign=settling.campaign, supporter=settling)
+    client.post("/me/delete/", {"password": "correct horse battery staple"})
+    active.refresh_from_db()
+    frozen.refresh_from_db()
+    assert active.status == Pledge.Status.CANCELED
+    assert active.events.filter(to_status="canceled").exists()
+    assert C.objects.get(pk=live.campaign_id).backer_count == 0
+    assert frozen.status == Pledge.Status.ACTIVE
