@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from pledges import views, webhooks
+from pledges import views, views_payment, webhooks
 
 app_name = "pledges"
 
@@ -17,7 +17,8 @@ urlpatterns = [
     path("pledges/<str:token>/card/intent/", views.card_intent, name="card_intent"),
     path("pledges/<str:token>/card/complete/", views.card_complete, name="card_complete"),
     path("pledges/<str:token>/cancel/", views.pledge_cancel_view, name="cancel"),
-    # Settlement (pledges/services/settlement.py) adds its on-session pages here:
-    # pledges/<token>/confirm/ and pledges/<token>/new-card/.
+    # Settlement's on-session payment pages (pledges/views_payment.py).
+    path("pledges/<str:token>/confirm/", views_payment.payment_confirm, name="payment_confirm"),
+    path("pledges/<str:token>/new-card/", views_payment.payment_new_card, name="payment_new_card"),
     path("stripe/webhook/", webhooks.stripe_webhook, name="webhook"),
 ]

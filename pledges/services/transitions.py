@@ -60,19 +60,25 @@ def pledge_transition(
     code: str = "",
     amount_cents: int | None = None,
     updates: dict[str, Any] | None = None,
+    where: dict[str, Any] | None = None,
 ) -> bool:
     """Move `pledge` from `expected` (default: its in-memory status) to `to`.
 
     Returns True if this call won the change, False if the row was no longer in `expected`
-    (somebody else moved it first). `updates` are extra fields written in the same UPDATE.
-    On success the in-memory `pledge` is refreshed.
+    (somebody else moved it first). `updates` are extra fields written in the same UPDATE;
+    `where` adds conditions to it (e.g. "and its lease has expired"), so the check and the
+    change stay one statement. On success the in-memory `pledge` is refreshed.
     """
     expected = expected or pledge.status
     if to not in ALLOWED_TRANSITIONS.get(expected, frozenset()):
         raise IllegalTransition(f"pledge {pledge.pk}: {expected} → {to} is not allowed")
     fields = {"status": to, "updated_at": timezone.now(), **(updates or {})}
     with transaction.atomic():
-        won = Pledge.objects.filter(pk=pledge.pk, status=expected).update(**fields)
+        won = (
+            Pledge.objects.filter(pk=pledge.pk, status=expected)
+            .filter(**(where or {}))
+            .update(**fields)
+        )
         if not won:
             return False
         # Our UPDATE holds the row lock now; the amount read here is the one that counts.
@@ -96,6 +102,65 @@ def pledge_transition(
         )
     pledge.refresh_from_db()
     return True
+
+
+def pledges_transition_bulk(
+    *,
+    pledge_ids: list[int],
+    expected: str,
+    to: str,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+) -> list[int]:
+    """Move many pledges from `expected` to `to` at once (release or mark due a whole campaign).
+
+    Same guarantees as `pledge_transition`, in one transaction per call: the rows are locked
+    (skipping none: a row another transaction holds is waited for), only those still in
+    `expected` move, each gets its PledgeEvent, and campaign totals move by the sum. Returns
+    the ids that moved. Callers pass chunks of a few hundred ids so memory stays flat.
+    """
+    if to not in ALLOWED_TRANSITIONS.get(expected, frozenset()):
+        raise IllegalTransition(f"pledges: {expected} → {to} is not allowed")
+    if not pledge_ids:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Pledge.objects.select_for_update()
+            .filter(pk__in=pledge_ids, status=expected)
+            .order_by("pk")
+            .values_list("pk", "campaign_id", "amount_cents")
+        )
+        if not rows:
+            return []
+        moved = [pk for pk, _, _ in rows]
+        Pledge.objects.filter(pk__in=moved, status=expected).update(status=to, updated_at=now)
+        delta_sign = int(to in COUNTED) - int(expected in COUNTED)
+        if delta_sign:
+            per_campaign: dict[int, list[int]] = {}
+            for _, campaign_id, amount in rows:
+                per_campaign.setdefault(campaign_id, [0, 0])
+                per_campaign[campaign_id][0] += amount
+                per_campaign[campaign_id][1] += 1
+            for campaign_id, (cents, count) in per_campaign.items():
+                Campaign.objects.filter(pk=campaign_id).update(
+                    pledged_cents=F("pledged_cents") + delta_sign * cents,
+                    backer_count=F("backer_count") + delta_sign * count,
+                )
+        actor_obj = actor if getattr(actor, "pk", None) else None
+        PledgeEvent.objects.bulk_create(
+            PledgeEvent(
+                pledge_id=pk,
+                from_status=expected,
+                to_status=to,
+                actor=actor_obj,
+                actor_label=actor_label,
+                note=note,
+            )
+            for pk in moved
+        )
+    return moved
 
 
 def pledge_log(

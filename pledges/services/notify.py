@@ -1,0 +1,96 @@
+"""The emails settlement sends, in one place so their context stays JSON-safe and consistent.
+
+Every function here only enqueues (through `email_enqueue`, after the surrounding transaction
+commits), so a rolled-back transition never tells anybody anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from campaigns.models import Campaign
+from pledges.models import Pledge
+from supporters.emails import email_enqueue
+
+log = logging.getLogger(__name__)
+
+
+def _when(campaign: Campaign, moment) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(campaign.tz)
+    return local.strftime("%A, %B %-d %Y %-I:%M %p %Z")
+
+
+def pledge_links(pledge: Pledge) -> dict[str, str]:
+    """Absolute links a supporter can follow from an email to finish paying."""
+    return {
+        "confirm_url": settings.SITE_URL
+        + reverse("pledges:payment_confirm", kwargs={"token": pledge.token}),
+        "new_card_url": settings.SITE_URL
+        + reverse("pledges:payment_new_card", kwargs={"token": pledge.token}),
+        "campaign_url": settings.SITE_URL + pledge.campaign.get_absolute_url(),
+    }
+
+
+def _pledge_context(pledge: Pledge) -> dict[str, Any]:
+    campaign = pledge.campaign
+    return {
+        "name": pledge.supporter.name,
+        "campaign_title": campaign.title,
+        "amount_cents": pledge.amount_cents,
+        "paid_cents": pledge.paid_cents,
+        "refunded_cents": pledge.refunded_cents,
+        "currency": pledge.currency,
+        "card": f"{pledge.card_brand.title()} ending {pledge.card_last4}".strip()
+        if pledge.card_last4
+        else "your saved card",
+        "grace_ends": _when(campaign, pledge.grace_ends_at),
+        "paid_at": _when(campaign, pledge.paid_at),
+        "reference": f"R-{pledge.pk}",
+        **pledge_links(pledge),
+    }
+
+
+def pledge_notify(*, pledge: Pledge, template: str, extra: dict[str, Any] | None = None) -> None:
+    """Email the supporter behind `pledge` with one of the `settlement_*` templates."""
+    context = {**_pledge_context(pledge), **(extra or {})}
+    email_enqueue(to=pledge.supporter.email, template=template, context=context)
+
+
+def organizers_notify(*, campaign: Campaign, template: str, extra: dict | None = None) -> None:
+    """Email the campaign's contact and its organization's members."""
+    recipients = {campaign.contact_email} if campaign.contact_email else set()
+    recipients |= set(campaign.organization.members.values_list("email", flat=True))
+    recipients.discard("")
+    if not recipients:
+        log.warning("campaign %s has nobody to notify about %s", campaign.pk, template)
+        return
+    context = {
+        "campaign_title": campaign.title,
+        "goal_cents": campaign.goal_cents,
+        "frozen_pledged_cents": campaign.frozen_pledged_cents or 0,
+        "frozen_backer_count": campaign.frozen_backer_count or 0,
+        "collected_cents": campaign.collected_cents,
+        "currency": campaign.currency,
+        "campaign_url": settings.SITE_URL + campaign.get_absolute_url(),
+        "admin_url": settings.SITE_URL
+        + reverse("admin:pledges_campaignsettlement_change", args=[campaign.pk]),
+        **(extra or {}),
+    }
+    email_enqueue(to=sorted(recipients), template=template, context=context)
+
+
+def staff_alert(*, subject: str, body: str, level: int = logging.ERROR) -> None:
+    """Tell the platform's staff something needs a person (keys revoked, a double charge, a
+    campaign awaiting approval)."""
+    log.log(level, "staff alert: %s — %s", subject, body)
+    email_enqueue(
+        to=list(settings.STAFF_ALERT_EMAILS),
+        template="settlement_staff_alert",
+        context={"subject": subject, "body": body},
+    )

@@ -1,0 +1,153 @@
+"""Paying with the supporter present: finishing 3-D Secure, or paying with a new card.
+
+Both pages end in `attempt_record`, the same function the settlement task uses, and both re-read
+the PaymentIntent from Stripe instead of trusting the browser: the page only says "I'm done".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from pledges import gateway
+from pledges.gateway import ChargeOutcome, GatewayError
+from pledges.models import PaymentAttempt, Pledge
+from pledges.ratelimit import stripe_slot_acquire
+from pledges.services.settlement import (
+    LEASE,
+    attempt_key,
+    attempt_record,
+    charge_attempt_run,
+)
+from pledges.services.transitions import pledge_log, pledge_transition
+
+S = Pledge.Status
+PAYABLE_ON_SESSION = frozenset({S.ACTION_REQUIRED, S.NEEDS_NEW_METHOD})
+
+
+class PaymentPageError(Exception):
+    """Something the supporter is told in a sentence on the page."""
+
+
+def pledge_payable_on_session(pledge: Pledge, *, now: dt.datetime | None = None) -> bool:
+    """The supporter may still pay: asked to act, and the grace period is not over."""
+    now = now or timezone.now()
+    return pledge.status in PAYABLE_ON_SESSION and (
+        pledge.grace_ends_at is None or pledge.grace_ends_at > now
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfirmStep:
+    client_secret: str = ""
+    status: str = ""
+
+
+def pledge_confirm_prepare(*, pledge: Pledge) -> ConfirmStep:
+    """What the confirm page needs: the PaymentIntent's client secret, re-read from Stripe. If
+    the intent already succeeded (a second tab, a late webhook), record it and say so."""
+    if not pledge_payable_on_session(pledge) or pledge.status != S.ACTION_REQUIRED:
+        return ConfirmStep(status=pledge.status)
+    stripe_slot_acquire()
+    result = gateway.payment_intent_retrieve(pledge.stripe_payment_intent_id)
+    if result.outcome != ChargeOutcome.REQUIRES_ACTION:
+        return ConfirmStep(status=_record_for_intent(pledge, result))
+    return ConfirmStep(client_secret=result.client_secret, status=pledge.status)
+
+
+def pledge_confirm_complete(*, pledge: Pledge, payment_intent_id: str) -> str:
+    """The browser says 3-D Secure is finished. Re-read the intent and record what Stripe says.
+    Returns the pledge's status afterwards."""
+    if payment_intent_id != pledge.stripe_payment_intent_id:
+        raise PaymentPageError("This payment link is out of date. Please use the latest email.")
+    stripe_slot_acquire()
+    result = gateway.payment_intent_retrieve(payment_intent_id)
+    return _record_for_intent(pledge, result)
+
+
+def _record_for_intent(pledge: Pledge, result: gateway.ChargeResult) -> str:
+    attempt = pledge.attempts.filter(stripe_payment_intent_id=result.payment_intent_id).first()
+    if attempt is None:
+        raise PaymentPageError("We could not find this payment. Please contact us.")
+    if result.outcome == ChargeOutcome.REQUIRES_ACTION:
+        return pledge.status
+    return attempt_record(attempt_id=attempt.pk, result=result, source="supporter")
+
+
+def pledge_new_card_prepare(*, pledge: Pledge) -> gateway.SetupIntentInfo:
+    """A SetupIntent for the new-card page (nothing is charged by saving the card)."""
+    if not pledge_payable_on_session(pledge):
+        raise PaymentPageError("This pledge cannot be paid here any more.")
+    stripe_slot_acquire()
+    return gateway.setup_intent_create(
+        customer_id=pledge.stripe_customer_id,
+        metadata={"pledge_id": str(pledge.pk), "purpose": "settlement_new_card"},
+    )
+
+
+def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
+    """The supporter saved a new card on the page: charge it now, on-session, as a NEW attempt
+    with the next deterministic key. Returns the pledge's status afterwards (PAID,
+    ACTION_REQUIRED when the bank wants 3-D Secure, NEEDS_NEW_METHOD when declined)."""
+    stripe_slot_acquire()
+    info = gateway.setup_intent_retrieve(setup_intent_id)
+    if (
+        info.metadata.get("pledge_id") != str(pledge.pk)
+        or info.customer_id != pledge.stripe_customer_id
+    ):
+        raise PaymentPageError("That card was saved for another payment. Please try again.")
+    if info.status != "succeeded":
+        raise PaymentPageError(info.error_message or "Your bank has not confirmed the card yet.")
+    pledge.refresh_from_db()
+    if not pledge_payable_on_session(pledge):
+        return pledge.status  # paid in another tab, or the window closed meanwhile
+    # A 3-D Secure request still open could be confirmed later from an old tab: close it first.
+    if pledge.status == S.ACTION_REQUIRED and pledge.stripe_payment_intent_id:
+        stripe_slot_acquire()
+        try:
+            old = gateway.payment_intent_cancel(pledge.stripe_payment_intent_id)
+        except GatewayError:
+            old = gateway.payment_intent_retrieve(pledge.stripe_payment_intent_id)
+        if old.outcome == ChargeOutcome.SUCCEEDED:
+            return _record_for_intent(pledge, old)
+    stripe_slot_acquire()
+    card = gateway.payment_method_attach(
+        payment_method_id=info.payment_method_id, customer_id=pledge.stripe_customer_id
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Pledge.objects.select_for_update().get(pk=pledge.pk)
+        if not pledge_payable_on_session(locked, now=now):
+            return locked.status
+        number = locked.attempt_count + 1
+        pledge_transition(
+            pledge=locked,
+            to=S.CHARGING,
+            expected=locked.status,
+            updates={
+                "attempt_count": number,
+                "lease_expires_at": now + LEASE,
+                "stripe_payment_method_id": info.payment_method_id,
+                "card_brand": card.brand[:20],
+                "card_last4": card.last4[:4],
+            },
+            actor_label="supporter",
+            note=f"New card ({card.brand} ending {card.last4}); attempt {number} on-session.",
+            stripe_object_id=info.id,
+        )
+        attempt = PaymentAttempt.objects.create(
+            pledge=locked,
+            number=number,
+            idempotency_key=attempt_key(locked.pk, number),
+            amount_cents=locked.amount_cents,
+            currency=locked.currency,
+            on_session=True,
+        )
+    return charge_attempt_run(pledge=locked, attempt=attempt).status
+
+
+def pledge_payment_note(*, pledge: Pledge, note: str) -> None:
+    pledge_log(pledge=pledge, note=note, actor_label="supporter")

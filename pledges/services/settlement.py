@@ -1,0 +1,984 @@
+"""Settlement: at the deadline, charge every pledge exactly once — or nobody.
+
+Campaign level (this module's first half): a LIVE campaign past its deadline is frozen
+(LIVE → SETTLING with its totals snapshotted in the same transaction); if the snapshot is below
+the goal it FAILS and every ACTIVE pledge is RELEASED; otherwise it waits in SETTLING for staff
+to approve collection (→ SUCCEEDED, pledges ACTIVE → CHARGE_DUE) or reject it (→ FAILED).
+
+Pledge level (`pledge_charge`): claim by conditional UPDATE with a lease, write the
+PaymentAttempt row with its deterministic idempotency key and commit it, then — outside any
+transaction, after taking a global rate-limit slot — ask Stripe, and record the answer in one
+transaction that locks the pledge row. The same recording function serves the settlement task,
+the reconciler, webhooks and the supporter's on-session pages, so whichever arrives first wins
+and the others find nothing left to do.
+
+Every step is safe to run twice or concurrently: state moves only by conditional UPDATE
+(`pledge_transition`, `campaign_transition`), and Stripe sees the same idempotency key for the
+same attempt however often it is repeated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from campaigns.services import campaign_transition
+from pledges import gateway
+from pledges.gateway import (
+    ChargeOutcome,
+    ChargeResult,
+    GatewayAuthError,
+    GatewayInvalidRequest,
+    GatewayTransientError,
+)
+from pledges.models import PaymentAttempt, Pledge, PledgeEvent
+from pledges.ratelimit import stripe_slot_acquire
+from pledges.services.notify import organizers_notify, pledge_notify, staff_alert
+from pledges.services.transitions import (
+    COUNTED,
+    pledge_log,
+    pledge_transition,
+    pledges_transition_bulk,
+)
+
+log = logging.getLogger(__name__)
+
+S = Pledge.Status
+C = Campaign.Status
+Outcome = PaymentAttempt.Outcome
+
+LEASE = dt.timedelta(minutes=10)
+MAX_TRIES = 3
+# After the n-th soft decline, try again this much later.
+RETRY_DELAYS = {1: dt.timedelta(days=1), 2: dt.timedelta(days=3)}
+# Stripe keeps an idempotency key's answer for 24 hours; past this, look before retrying.
+REPLAY_WINDOW = dt.timedelta(hours=23)
+# Extra tries of the same request, with the same key, on 429/5xx/timeouts (stripe-python has
+# already retried 5xx and connection errors twice by the time we see one).
+TRANSIENT_TRIES = 3
+TRANSIENT_BACKOFF_SECONDS = 0.5
+CHUNK = 200
+TASK_CHUNK = 50
+# How long an enqueued pledge is left alone by the next beat (at least; grows with the backlog).
+ENQUEUE_HORIZON = dt.timedelta(minutes=15)
+HALT_KEY = "settlement:halted"
+HALT_SECONDS = 15 * 60
+
+# States from which a succeeded PaymentIntent makes the pledge PAID.
+PAYABLE = frozenset(
+    {S.CHARGE_DUE, S.CHARGING, S.RETRY_DUE, S.ACTION_REQUIRED, S.NEEDS_NEW_METHOD}
+    | {S.NEEDS_REVIEW, S.UNPAID}
+)
+# States where the supporter is asked to act and the grace clock runs.
+AWAITING_SUPPORTER = frozenset({S.ACTION_REQUIRED, S.NEEDS_NEW_METHOD})
+
+
+class SettlementError(Exception):
+    """A request the settlement rules refuse (a sentence for staff)."""
+
+
+class SettlementHalted(Exception):
+    """Stripe refused our credentials: no more charges until staff have looked."""
+
+
+# === halting ==================================================================================
+def settlement_halt(*, reason: str) -> None:
+    """Stop every charging worker (they check before each charge) and alert staff once."""
+    if cache.add(HALT_KEY, reason, timeout=HALT_SECONDS):
+        staff_alert(
+            subject="Settlement stopped: Stripe refused our API key",
+            body=(
+                f"{reason}\n\nNo more charges will be attempted for {HALT_SECONDS // 60} minutes. "
+                "Check STRIPE_SECRET_KEY; the pledge that hit the error stays CHARGING with its "
+                "attempt pending, and the reconciler resumes it with the same idempotency key."
+            ),
+        )
+    else:
+        cache.set(HALT_KEY, reason, timeout=HALT_SECONDS)
+
+
+def settlement_is_halted() -> str | None:
+    return cache.get(HALT_KEY)
+
+
+def settlement_resume() -> None:
+    """Staff fixed the key: let charging go on before the halt expires by itself."""
+    cache.delete(HALT_KEY)
+
+
+# === campaign level ===========================================================================
+def campaigns_due_for_freeze(*, now: dt.datetime | None = None) -> QuerySet[Campaign]:
+    """LIVE campaigns whose deadline has passed (the deadline lives in the database)."""
+    return Campaign.objects.filter(status=C.LIVE, deadline__lte=now or timezone.now())
+
+
+def campaign_goal_met(campaign: Campaign) -> bool:
+    return (campaign.frozen_pledged_cents or 0) >= campaign.goal_cents
+
+
+def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
+    """Freeze one campaign at its deadline; fail it at once if the goal was not met.
+
+    The campaign row is locked while the snapshot is taken, and the snapshot is computed from
+    the pledges themselves, so a pledge that changed just before the deadline is counted as it
+    finally was. Returns "failed", "awaiting_approval" or "" (not due, or someone else froze it).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None or campaign.status != C.LIVE or campaign.deadline > now:
+            return ""
+        totals = campaign.pledges.filter(status__in=COUNTED).aggregate(
+            cents=Sum("amount_cents"), count=Count("id")
+        )
+        frozen_cents, frozen_count = totals["cents"] or 0, totals["count"] or 0
+        campaign_transition(
+            campaign=campaign,
+            to=C.SETTLING,
+            expected=C.LIVE,
+            actor_label="settlement",
+            note=f"Deadline passed: {frozen_count} pledges, {frozen_cents}¢ frozen.",
+            updates={
+                "frozen_pledged_cents": frozen_cents,
+                "frozen_backer_count": frozen_count,
+                "frozen_at": now,
+            },
+        )
+        if not campaign_goal_met(campaign):
+            campaign_transition(
+                campaign=campaign,
+                to=C.FAILED,
+                expected=C.SETTLING,
+                actor_label="settlement",
+                note=f"Goal of {campaign.goal_cents}¢ not met ({frozen_cents}¢ pledged).",
+            )
+            organizers_notify(campaign=campaign, template="settlement_organizer_failed")
+            outcome = "failed"
+        else:
+            organizers_notify(campaign=campaign, template="settlement_organizer_goal_met")
+            staff_alert(
+                level=logging.INFO,
+                subject=f"Campaign awaits approval for collection: {campaign.title}",
+                body=(
+                    f"Campaign #{campaign.pk} ({campaign.slug}) met its goal: "
+                    f"{frozen_cents}¢ of {campaign.goal_cents}¢ from {frozen_count} pledges. "
+                    "Approve or reject it under Settlements in the admin."
+                ),
+            )
+            outcome = "awaiting_approval"
+    if outcome == "failed":
+        campaign_release_pledges(
+            campaign_id=campaign.pk, note="The campaign did not reach its goal."
+        )
+    return outcome
+
+
+def _iter_id_chunks(qs: QuerySet, size: int = CHUNK) -> Iterator[list[int]]:
+    """Ids of `qs` in ascending chunks, re-querying each time (rows may leave the set as we
+    go), so memory holds one chunk however many rows there are."""
+    last = 0
+    while True:
+        ids = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def campaign_release_pledges(*, campaign_id: int, note: str, actor=None) -> int:
+    """ACTIVE → RELEASED for every pledge of a failed campaign; tell each supporter kindly."""
+    released = 0
+    active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE)
+    for ids in _iter_id_chunks(active):
+        with transaction.atomic():
+            moved = pledges_transition_bulk(
+                pledge_ids=ids,
+                expected=S.ACTIVE,
+                to=S.RELEASED,
+                actor=actor,
+                actor_label="settlement",
+                note=note,
+            )
+            for pledge in Pledge.objects.filter(pk__in=moved).select_related(
+                "supporter", "campaign"
+            ):
+                pledge_notify(pledge=pledge, template="settlement_campaign_failed")
+        released += len(moved)
+    return released
+
+
+def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
+    """Staff confirm a campaign that met its goal may collect: SETTLING → SUCCEEDED, every
+    ACTIVE pledge → CHARGE_DUE, and charging is handed to the payments queue.
+
+    Returns the number of pledges now due. Raises SettlementError with a sentence if the
+    campaign is not awaiting approval or did not meet its goal.
+    """
+    campaign.refresh_from_db()
+    if campaign.status != C.SETTLING:
+        raise SettlementError(
+            f"“{campaign.title}” is {campaign.get_status_display().lower()}, not awaiting approval."
+        )
+    if not campaign_goal_met(campaign):
+        raise SettlementError(f"“{campaign.title}” did not reach its goal; it cannot collect.")
+    won = campaign_transition(
+        campaign=campaign,
+        to=C.SUCCEEDED,
+        expected=C.SETTLING,
+        actor=actor,
+        actor_label="staff",
+        note="Approved for collection.",
+        updates={
+            "approved_for_collection_at": timezone.now(),
+            "approved_for_collection_by": actor if getattr(actor, "pk", None) else None,
+        },
+    )
+    if not won:
+        raise SettlementError(f"“{campaign.title}” was just settled by somebody else.")
+    organizers_notify(campaign=campaign, template="settlement_organizer_approved")
+    due = campaign_mark_pledges_due(campaign_id=campaign.pk)
+    charges_enqueue(campaign_id=campaign.pk)
+    return due
+
+
+def campaign_reject_collection(*, campaign: Campaign, actor, reason: str) -> int:
+    """Staff decline to collect for a campaign that met its goal: → FAILED, nobody charged."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SettlementError("Give a reason: organizers and supporters are told why.")
+    campaign.refresh_from_db()
+    if campaign.status != C.SETTLING:
+        raise SettlementError(
+            f"“{campaign.title}” is {campaign.get_status_display().lower()}, not awaiting approval."
+        )
+    won = campaign_transition(
+        campaign=campaign,
+        to=C.FAILED,
+        expected=C.SETTLING,
+        actor=actor,
+        actor_label="staff",
+        note=f"Collection rejected: {reason}",
+        updates={"review_note": reason},
+    )
+    if not won:
+        raise SettlementError(f"“{campaign.title}” was just settled by somebody else.")
+    organizers_notify(
+        campaign=campaign, template="settlement_organizer_rejected", extra={"reason": reason}
+    )
+    return campaign_release_pledges(
+        campaign_id=campaign.pk, note=f"Collection rejected by staff: {reason}", actor=actor
+    )
+
+
+def campaign_mark_pledges_due(*, campaign_id: int) -> int:
+    """ACTIVE → CHARGE_DUE for a SUCCEEDED campaign, in chunks.
+
+    A pledge whose card was saved after the freeze (a late SetupIntent webhook) was not in the
+    totals the campaign was judged on: it is released instead of charged.
+    """
+    campaign = Campaign.objects.get(pk=campaign_id)
+    due = 0
+    active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE)
+    for ids in _iter_id_chunks(active):
+        late: set[int] = set()
+        if campaign.frozen_at:
+            late = set(
+                PledgeEvent.objects.filter(
+                    pledge_id__in=ids, to_status=S.ACTIVE, created_at__gt=campaign.frozen_at
+                ).values_list("pledge_id", flat=True)
+            )
+        with transaction.atomic():
+            if late:
+                pledges_transition_bulk(
+                    pledge_ids=sorted(late),
+                    expected=S.ACTIVE,
+                    to=S.RELEASED,
+                    actor_label="settlement",
+                    note="Card saved after the deadline; not part of the frozen total.",
+                )
+            moved = pledges_transition_bulk(
+                pledge_ids=[i for i in ids if i not in late],
+                expected=S.ACTIVE,
+                to=S.CHARGE_DUE,
+                actor_label="settlement",
+                note="Campaign approved for collection.",
+            )
+            for pledge in Pledge.objects.filter(pk__in=moved).select_related(
+                "supporter", "campaign"
+            ):
+                pledge_notify(pledge=pledge, template="settlement_campaign_succeeded")
+        due += len(moved)
+    return due
+
+
+def campaigns_sweep() -> dict[str, int]:
+    """Finish bulk moves a crash interrupted: ACTIVE pledges of FAILED campaigns are released,
+    of SUCCEEDED campaigns marked due. Cheap when there is nothing to do (an indexed EXISTS)."""
+    done = {"released": 0, "marked_due": 0}
+    leftovers = Campaign.objects.filter(
+        status__in=[C.FAILED, C.SUCCEEDED], pledges__status=S.ACTIVE
+    ).distinct()
+    for campaign in leftovers.only("pk", "status"):
+        if campaign.status == C.FAILED:
+            done["released"] += campaign_release_pledges(
+                campaign_id=campaign.pk, note="The campaign did not succeed."
+            )
+        else:
+            done["marked_due"] += campaign_mark_pledges_due(campaign_id=campaign.pk)
+    return done
+
+
+# === fan-out ==================================================================================
+def pledges_due_for_charge(
+    *, now: dt.datetime | None = None, campaign_id: int | None = None, ignore_queue_marks=False
+) -> QuerySet[Pledge]:
+    """Pledges a charge attempt should start for now.
+
+    `next_attempt_at` is "not before": the retry time for RETRY_DUE, and for both states the
+    mark the fan-out leaves so the next beat does not queue the same pledge again while it is
+    still waiting in the queue. A foreground run ignores the queue marks.
+    """
+    now = now or timezone.now()
+    if ignore_queue_marks:
+        due = Q(status=S.CHARGE_DUE) | Q(status=S.RETRY_DUE, next_attempt_at__lte=now)
+    else:
+        not_marked = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        due = Q(status__in=[S.CHARGE_DUE, S.RETRY_DUE]) & not_marked
+    qs = Pledge.objects.filter(due, campaign__status=C.SUCCEEDED)
+    if campaign_id:
+        qs = qs.filter(campaign_id=campaign_id)
+    return qs
+
+
+def charges_enqueue(*, campaign_id: int | None = None, now: dt.datetime | None = None) -> int:
+    """Hand due pledges to the `payments` queue in chunks of ids.
+
+    Each chunk is taken with FOR UPDATE SKIP LOCKED and marked (next_attempt_at = later) in the
+    same transaction, and the task is sent after commit: two beats running at once split the
+    work instead of doubling it. Correctness never depends on this — the charge itself claims
+    each pledge with a conditional UPDATE.
+    """
+    from pledges.tasks import charge_pledges
+
+    now = now or timezone.now()
+    qs = pledges_due_for_charge(now=now, campaign_id=campaign_id)
+    backlog = qs.count()
+    if not backlog:
+        return 0
+    rps = max(1, int(settings.STRIPE_MAX_RPS or 1))
+    horizon = max(ENQUEUE_HORIZON, dt.timedelta(seconds=2 * backlog / rps))
+    sent, last = 0, 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                qs.filter(pk__gt=last)
+                .order_by("pk")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)[:TASK_CHUNK]
+            )
+            if not ids:
+                break
+            Pledge.objects.filter(pk__in=ids).update(next_attempt_at=now + horizon)
+            transaction.on_commit(lambda ids=ids: charge_pledges.delay(pledge_ids=ids))
+        sent += len(ids)
+        last = ids[-1]
+    log.info("queued %s pledges for charging", sent)
+    return sent
+
+
+def settle_due(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """What the beat runs every minute: freeze due campaigns, finish interrupted bulk moves,
+    queue due charges. Harmless when run twice at once."""
+    now = now or timezone.now()
+    summary = {"frozen": 0, "failed": 0, "awaiting_approval": 0}
+    for campaign_id in campaigns_due_for_freeze(now=now).values_list("pk", flat=True):
+        outcome = campaign_freeze(campaign_id=campaign_id, now=now)
+        if outcome:
+            summary["frozen"] += 1
+            summary[outcome] += 1
+    summary.update(campaigns_sweep())
+    summary["queued"] = charges_enqueue(now=now)
+    return summary
+
+
+# === charging one pledge ======================================================================
+def _outside_transactions() -> None:
+    """Stripe is never called inside transaction.atomic(): a slow answer would hold row locks
+    and a rollback cannot take back a charge. (A test case's own wrapping block is allowed.)"""
+    blocks = transaction.get_connection().atomic_blocks
+    if any(not getattr(block, "_from_testcase", False) for block in blocks):
+        raise RuntimeError("settlement must not call Stripe inside transaction.atomic()")
+
+
+def attempt_key(pledge_id: int, number: int) -> str:
+    return f"pledge-{pledge_id}-attempt-{number}"
+
+
+@dataclasses.dataclass
+class ChargeReport:
+    pledge_id: int
+    status: str  # the pledge's status afterwards, or "skipped"
+    amount_cents: int = 0
+    detail: str = ""
+
+
+def _claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAttempt, bool] | None:
+    """Take a pledge for charging. Returns (pledge, attempt, resumed) or None if it is not ours.
+
+    A new try: CHARGE_DUE/RETRY_DUE → CHARGING and attempt n+1 written in one transaction, so
+    the key exists in our database before Stripe ever sees it. A resumed try: a CHARGING pledge
+    whose lease expired (its worker died or lost the answer) keeps its pending attempt.
+    """
+    pledge = Pledge.objects.filter(pk=pledge_id).first()
+    if pledge is None:
+        return None
+    lease = now + LEASE
+    if pledge.status in (S.CHARGE_DUE, S.RETRY_DUE):
+        number = pledge.attempt_count + 1
+        with transaction.atomic():
+            won = pledge_transition(
+                pledge=pledge,
+                to=S.CHARGING,
+                expected=pledge.status,
+                where={"attempt_count": pledge.attempt_count},
+                updates={
+                    "lease_expires_at": lease,
+                    "attempt_count": number,
+                    "next_attempt_at": None,
+                },
+                actor_label="settlement",
+                note=f"Attempt {number}",
+            )
+            if not won:
+                return None
+            attempt = PaymentAttempt.objects.create(
+                pledge=pledge,
+                number=number,
+                idempotency_key=attempt_key(pledge.pk, number),
+                amount_cents=pledge.amount_cents,
+                currency=pledge.currency,
+            )
+        return pledge, attempt, False
+    if pledge.status == S.CHARGING and pledge.lease_expires_at and pledge.lease_expires_at <= now:
+        won = pledge_transition(
+            pledge=pledge,
+            to=S.CHARGING,
+            expected=S.CHARGING,
+            where={"lease_expires_at__lte": now, "attempt_count": pledge.attempt_count},
+            updates={"lease_expires_at": lease},
+            actor_label="settlement",
+            note=f"Lease expired; resuming attempt {pledge.attempt_count} with the same key.",
+        )
+        if not won:
+            return None
+        attempt = pledge.attempts.filter(number=pledge.attempt_count).first()
+        if attempt is None:  # cannot happen: claim and attempt commit together
+            log.error("pledge %s is CHARGING without attempt %s", pledge.pk, pledge.attempt_count)
+            return None
+        return pledge, attempt, True
+    return None
+
+
+def _charge_with_backoff(pledge: Pledge, attempt: PaymentAttempt) -> ChargeResult:
+    """Call Stripe for `attempt`, repeating the same request (same key, same body) on 429,
+    5xx and timeouts with exponential backoff and jitter."""
+    last: GatewayTransientError | None = None
+    for n in range(TRANSIENT_TRIES):
+        if n:
+            delay = TRANSIENT_BACKOFF_SECONDS * (2 ** (n - 1))
+            time.sleep(delay + random.uniform(0, delay / 2))  # noqa: S311 (jitter, not crypto)
+        stripe_slot_acquire()
+        params = {
+            "amount_cents": attempt.amount_cents,
+            "currency": attempt.currency,
+            "customer_id": pledge.stripe_customer_id,
+            "payment_method_id": pledge.stripe_payment_method_id,
+            "metadata": {
+                "pledge_id": str(pledge.pk),
+                "campaign_id": str(pledge.campaign_id),
+                "attempt": str(attempt.number),
+            },
+            "idempotency_key": attempt.idempotency_key,
+        }
+        try:
+            # The same kind of request as the first time, or Stripe rejects the replayed key.
+            if attempt.on_session:
+                return gateway.payment_intent_charge_on_session(**params)
+            return gateway.payment_intent_charge_off_session(
+                **params, description=f"Pledge R-{pledge.pk}"
+            )
+        except GatewayTransientError as exc:
+            last = exc
+            log.warning(
+                "pledge %s attempt %s: transient Stripe error %s (%s), try %s",
+                pledge.pk,
+                attempt.number,
+                exc.http_status,
+                exc.code,
+                n + 1,
+            )
+    assert last is not None  # noqa: S101 (loop ran at least once)
+    raise last
+
+
+def _resolve_resumed(
+    pledge: Pledge, attempt: PaymentAttempt, now: dt.datetime
+) -> tuple[PaymentAttempt, ChargeResult]:
+    """Ask Stripe what became of an attempt whose answer we never recorded.
+
+    Known intent → retrieve it. Within Stripe's 24-hour key memory → repeat the same request
+    with the same key (Stripe replays the stored answer; if it never got the request, this is
+    the first and only charge). Older → look the pledge's intents up by metadata; only if Stripe
+    holds none is a fresh attempt (new key) safe.
+    """
+    if attempt.stripe_payment_intent_id:
+        stripe_slot_acquire()
+        return attempt, gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
+    if attempt.created_at > now - REPLAY_WINDOW:
+        return attempt, _charge_with_backoff(pledge, attempt)
+    stripe_slot_acquire()
+    found = gateway.payment_intents_for_pledge(pledge.pk)
+    best = _best_intent(found)
+    if best is not None:
+        return attempt, best
+    # Stripe never created an intent for this attempt: close it and start the next one.
+    with transaction.atomic():
+        PaymentAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
+            outcome=Outcome.CANCELED,
+            message="No PaymentIntent at Stripe for this attempt after 24 hours.",
+            finished_at=now,
+        )
+        number = attempt.number + 1
+        updated = Pledge.objects.filter(
+            pk=pledge.pk, status=S.CHARGING, attempt_count=attempt.number
+        ).update(attempt_count=number, lease_expires_at=now + LEASE)
+        if not updated:
+            raise SettlementError(f"pledge {pledge.pk} changed while it was being resumed")
+        new = PaymentAttempt.objects.create(
+            pledge=pledge,
+            number=number,
+            idempotency_key=attempt_key(pledge.pk, number),
+            amount_cents=pledge.amount_cents,
+            currency=pledge.currency,
+        )
+        pledge_log(
+            pledge=pledge,
+            note=f"Attempt {attempt.number} never reached Stripe; starting attempt {number}.",
+            actor_label="settlement",
+        )
+    return new, _charge_with_backoff(pledge, new)
+
+
+def _best_intent(found: list[ChargeResult]) -> ChargeResult | None:
+    """Of the intents Stripe holds for a pledge, the one that decides its state."""
+    for outcome in (
+        ChargeOutcome.SUCCEEDED,
+        ChargeOutcome.PROCESSING,
+        ChargeOutcome.REQUIRES_ACTION,
+    ):
+        for result in found:
+            if result.outcome == outcome:
+                return result
+    return found[0] if found else None
+
+
+def pledge_charge(*, pledge_id: int, now: dt.datetime | None = None) -> ChargeReport:
+    """Charge one pledge off-session if it is due (or resume it if its lease expired).
+
+    Never inside a transaction: the Stripe call happens between two short ones. Raises
+    SettlementHalted if Stripe refused our credentials (now or earlier in this run).
+    """
+    _outside_transactions()
+    if settlement_is_halted():
+        raise SettlementHalted(settlement_is_halted())
+    now = now or timezone.now()
+    claim = _claim(pledge_id, now=now)
+    if claim is None:
+        return ChargeReport(pledge_id=pledge_id, status="skipped")
+    pledge, attempt, resumed = claim
+    return charge_attempt_run(pledge=pledge, attempt=attempt, resumed=resumed, now=now)
+
+
+def charge_attempt_run(
+    *,
+    pledge: Pledge,
+    attempt: PaymentAttempt,
+    resumed: bool = False,
+    now: dt.datetime | None = None,
+) -> ChargeReport:
+    """Ask Stripe about a claimed attempt (new or resumed) and record the answer."""
+    now = now or timezone.now()
+    pledge_id = pledge.pk
+    try:
+        if resumed:
+            attempt, result = _resolve_resumed(pledge, attempt, now)
+        else:
+            result = _charge_with_backoff(pledge, attempt)
+    except GatewayTransientError as exc:
+        # Stripe may or may not have it: leave CHARGING with the attempt pending; when the
+        # lease expires the reconciler asks Stripe (same key), never charging blindly.
+        _attempt_note(attempt, code=exc.code, message=f"Transient error, will resume: {exc}")
+        return ChargeReport(pledge_id=pledge_id, status=S.CHARGING, detail="transient")
+    except GatewayAuthError as exc:
+        _attempt_note(attempt, code=exc.code, message=f"Stripe refused our credentials: {exc}")
+        settlement_halt(
+            reason=f"Pledge #{pledge.pk} attempt {attempt.number}: HTTP {exc.http_status} {exc}"
+        )
+        raise SettlementHalted(str(exc)) from exc
+    except GatewayInvalidRequest as exc:
+        attempt_record(
+            attempt_id=attempt.pk,
+            result=ChargeResult(
+                outcome=ChargeOutcome.HARD_DECLINE, code=exc.code, message=str(exc)
+            ),
+            invalid=True,
+            source="settlement",
+        )
+        pledge.refresh_from_db()
+        return ChargeReport(pledge_id=pledge_id, status=pledge.status, detail=exc.code)
+    status = attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
+    return ChargeReport(
+        pledge_id=pledge_id,
+        status=status,
+        amount_cents=result.amount_cents if status == S.PAID else 0,
+        detail=result.decline_code or result.code,
+    )
+
+
+def _attempt_note(attempt: PaymentAttempt, *, code: str, message: str) -> None:
+    PaymentAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
+        error_code=code[:64], message=message, updated_at=timezone.now()
+    )
+
+
+_RESULT_TO_OUTCOME = {
+    ChargeOutcome.SUCCEEDED: Outcome.SUCCEEDED,
+    ChargeOutcome.REQUIRES_ACTION: Outcome.REQUIRES_ACTION,
+    ChargeOutcome.SOFT_DECLINE: Outcome.SOFT_DECLINE,
+    ChargeOutcome.HARD_DECLINE: Outcome.HARD_DECLINE,
+}
+
+
+def attempt_record(
+    *,
+    attempt_id: int,
+    result: ChargeResult,
+    source: str,
+    invalid: bool = False,
+    actor=None,
+) -> str:
+    """Write what Stripe said about an attempt and move the pledge accordingly.
+
+    The one place an answer from Stripe becomes state, whoever brings it (settlement task,
+    reconciler, webhook, the supporter's browser). Locks the pledge then the attempt, checks
+    what is already recorded and applies only forward moves, so a second report of the same
+    answer changes nothing. Returns the pledge's status afterwards.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.get(pk=attempt_id)
+        pledge = (
+            Pledge.objects.select_for_update(of=("self",))
+            .select_related("campaign", "supporter")
+            .get(pk=attempt.pledge_id)
+        )
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+        outcome = Outcome.INVALID if invalid else _RESULT_TO_OUTCOME.get(result.outcome)
+
+        # 1. The attempt: pending → anything; requires_action → its final answer.
+        updates: dict = {"updated_at": now}
+        if result.payment_intent_id and not attempt.stripe_payment_intent_id:
+            updates["stripe_payment_intent_id"] = result.payment_intent_id
+        open_outcomes = {Outcome.PENDING, Outcome.REQUIRES_ACTION}
+        if outcome and attempt.outcome in open_outcomes and attempt.outcome != outcome:
+            updates.update(
+                outcome=outcome,
+                error_code=(result.code or "")[:64],
+                decline_code=(result.decline_code or "")[:64],
+                message=result.message or attempt.message,
+                finished_at=now if outcome != Outcome.REQUIRES_ACTION else None,
+            )
+        if len(updates) > 1:
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(**updates)
+
+        # 2. The pledge.
+        if outcome == Outcome.SUCCEEDED:
+            _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
+        elif outcome == Outcome.REQUIRES_ACTION:
+            _record_requires_action(pledge, attempt, result, source=source, now=now)
+        elif outcome in (Outcome.SOFT_DECLINE, Outcome.HARD_DECLINE):
+            _record_declined(pledge, attempt, result, outcome, source=source, now=now)
+        elif outcome == Outcome.INVALID and pledge.status == S.CHARGING:
+            pledge_transition(
+                pledge=pledge,
+                to=S.NEEDS_REVIEW,
+                expected=S.CHARGING,
+                updates={"lease_expires_at": None},
+                actor_label=source,
+                note=f"Stripe rejected the request: {result.message}",
+                code=result.code,
+            )
+            staff_alert(
+                subject=f"Pledge #{pledge.pk} needs review",
+                body=f"Stripe rejected attempt {attempt.number}: {result.code} {result.message}",
+            )
+        elif result.outcome == ChargeOutcome.PROCESSING and pledge.status == S.CHARGING:
+            pledge_log(
+                pledge=pledge,
+                note="Stripe is still processing the payment; the reconciler will check it.",
+                actor_label=source,
+                stripe_object_id=result.payment_intent_id,
+            )
+    pledge.refresh_from_db(fields=["status"])
+    return pledge.status
+
+
+def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=None) -> None:
+    amount = result.amount_cents or attempt.amount_cents
+    if pledge.status in PAYABLE:
+        pledge_transition(
+            pledge=pledge,
+            to=S.PAID,
+            expected=pledge.status,
+            updates={
+                "paid_cents": amount,
+                "paid_at": now,
+                "stripe_payment_intent_id": result.payment_intent_id,
+                "lease_expires_at": None,
+                "next_attempt_at": None,
+            },
+            actor=actor,
+            actor_label=source,
+            note=f"Charged {amount}¢ (attempt {attempt.number}).",
+            stripe_object_id=result.payment_intent_id,
+            amount_cents=amount,
+        )
+        Campaign.objects.filter(pk=pledge.campaign_id).update(
+            collected_cents=F("collected_cents") + amount
+        )
+        if amount != pledge.amount_cents:
+            staff_alert(
+                subject=f"Pledge #{pledge.pk} charged a different amount",
+                body=f"Pledged {pledge.amount_cents}¢, Stripe charged {amount}¢ "
+                f"({result.payment_intent_id}).",
+            )
+        pledge_notify(pledge=pledge, template="settlement_charged")
+        return
+    if pledge.stripe_payment_intent_id == result.payment_intent_id:
+        return  # the same success reported twice (task and webhook): nothing to do
+    # A second succeeded intent for a pledge already paid: the one thing that must never happen.
+    pledge_log(
+        pledge=pledge,
+        note=f"DOUBLE CHARGE: {result.payment_intent_id} succeeded while "
+        f"{pledge.stripe_payment_intent_id} had already paid this pledge.",
+        actor_label=source,
+        code="double_charge",
+        stripe_object_id=result.payment_intent_id,
+        amount_cents=amount,
+    )
+    staff_alert(
+        subject=f"Pledge #{pledge.pk} was charged twice",
+        body=f"{result.payment_intent_id} and {pledge.stripe_payment_intent_id} both succeeded. "
+        "Refund one of them from the Stripe dashboard.",
+    )
+
+
+def _grace_updates(pledge: Pledge, now: dt.datetime) -> dict:
+    grace = pledge.grace_ends_at or now + dt.timedelta(days=settings.PAYMENT_GRACE_DAYS)
+    return {"grace_ends_at": grace, "last_reminder_at": now, "lease_expires_at": None}
+
+
+def _record_requires_action(pledge, attempt, result: ChargeResult, *, source, now) -> None:
+    if pledge.status != S.CHARGING:
+        return
+    pledge_transition(
+        pledge=pledge,
+        to=S.ACTION_REQUIRED,
+        expected=S.CHARGING,
+        updates={
+            "stripe_payment_intent_id": result.payment_intent_id,
+            **_grace_updates(pledge, now),
+        },
+        actor_label=source,
+        note="The bank asks the supporter to confirm the payment.",
+        stripe_object_id=result.payment_intent_id,
+        code=result.code or "authentication_required",
+    )
+    if not attempt.on_session:  # on the new-card page the supporter is sent straight there
+        pledge_notify(pledge=pledge, template="settlement_action_required")
+
+
+def _record_declined(pledge, attempt, result: ChargeResult, outcome, *, source, now) -> None:
+    code = result.decline_code or result.code
+    if pledge.status == S.CHARGING and attempt.on_session:
+        # The supporter is on the page: tell them there, no retry schedule, no email.
+        pledge_transition(
+            pledge=pledge,
+            to=S.NEEDS_NEW_METHOD,
+            expected=S.CHARGING,
+            updates={"lease_expires_at": None},
+            actor_label=source,
+            note=f"The new card was declined ({code}).",
+            code=code,
+            stripe_object_id=result.payment_intent_id,
+        )
+    elif pledge.status == S.CHARGING:
+        soft = outcome == Outcome.SOFT_DECLINE
+        if soft and attempt.number < MAX_TRIES:
+            retry_at = now + RETRY_DELAYS.get(attempt.number, RETRY_DELAYS[2])
+            pledge_transition(
+                pledge=pledge,
+                to=S.RETRY_DUE,
+                expected=S.CHARGING,
+                updates={"next_attempt_at": retry_at, "lease_expires_at": None},
+                actor_label=source,
+                note=f"Declined ({code}); trying again {retry_at:%Y-%m-%d %H:%M} UTC.",
+                code=code,
+                stripe_object_id=result.payment_intent_id,
+            )
+            return
+        why = "declined three times" if soft else f"declined ({code})"
+        pledge_transition(
+            pledge=pledge,
+            to=S.NEEDS_NEW_METHOD,
+            expected=S.CHARGING,
+            updates=_grace_updates(pledge, now),
+            actor_label=source,
+            note=f"Card {why}; the supporter is asked for another card.",
+            code=code,
+            stripe_object_id=result.payment_intent_id,
+        )
+        pledge_notify(pledge=pledge, template="settlement_new_card")
+    elif pledge.status == S.ACTION_REQUIRED and (
+        not result.payment_intent_id or result.payment_intent_id == pledge.stripe_payment_intent_id
+    ):
+        # Authentication failed or the card was declined after it: only a new card helps now.
+        pledge_transition(
+            pledge=pledge,
+            to=S.NEEDS_NEW_METHOD,
+            expected=S.ACTION_REQUIRED,
+            updates={"last_reminder_at": now},
+            actor_label=source,
+            note=f"Payment could not be completed ({code or 'authentication failed'}).",
+            code=code,
+            stripe_object_id=result.payment_intent_id,
+        )
+        pledge_notify(pledge=pledge, template="settlement_new_card")
+
+
+# === foreground runs (management command) =====================================================
+@dataclasses.dataclass
+class RunSummary:
+    campaigns: dict[str, int] = dataclasses.field(default_factory=dict)
+    by_status: dict[str, int] = dataclasses.field(default_factory=dict)
+    charged_cents: int = 0
+    halted: str = ""
+
+
+def settle_run(
+    *,
+    campaign: Campaign | None = None,
+    progress: Callable[[int, int, ChargeReport], None] | None = None,
+) -> RunSummary:
+    """Settle in the foreground: freeze what is due, finish bulk moves, then charge every due
+    pledge (and resume expired leases) one by one in this process. Safe beside Celery workers:
+    each pledge is claimed by the same conditional UPDATE."""
+    now = timezone.now()
+    summary = RunSummary()
+    due = campaigns_due_for_freeze(now=now)
+    if campaign is not None:
+        due = due.filter(pk=campaign.pk)
+    for campaign_id in due.values_list("pk", flat=True):
+        outcome = campaign_freeze(campaign_id=campaign_id, now=now)
+        if outcome:
+            summary.campaigns[outcome] = summary.campaigns.get(outcome, 0) + 1
+    for key, value in campaigns_sweep().items():
+        summary.campaigns[key] = value
+    todo = pledges_due_for_charge(
+        now=now, campaign_id=campaign.pk if campaign else None, ignore_queue_marks=True
+    )
+    expired = Pledge.objects.filter(status=S.CHARGING, lease_expires_at__lte=now)
+    if campaign is not None:
+        expired = expired.filter(campaign=campaign)
+    total = todo.count() + expired.count()
+    done = 0
+    try:
+        for qs in (expired, todo):
+            for ids in _iter_id_chunks(qs):
+                for pledge_id in ids:
+                    report = pledge_charge(pledge_id=pledge_id)
+                    done += 1
+                    summary.by_status[report.status] = summary.by_status.get(report.status, 0) + 1
+                    summary.charged_cents += report.amount_cents
+                    if progress:
+                        progress(done, total, report)
+    except SettlementHalted as exc:
+        summary.halted = str(exc)
+    return summary
+
+
+@dataclasses.dataclass
+class Prediction:
+    campaign: Campaign
+    verdict: str
+    pledges: list[tuple[int, str, int]]  # (pledge id, supporter email, cents) — capped
+    pledge_count: int
+    total_cents: int
+
+
+def settle_predict(*, campaign: Campaign | None = None, limit: int = 50) -> list[Prediction]:
+    """What a run would do now, writing nothing: which campaigns freeze and how they end, and
+    who would be charged how much."""
+    now = timezone.now()
+    out: list[Prediction] = []
+    candidates = Campaign.objects.filter(
+        Q(status=C.LIVE, deadline__lte=now) | Q(status__in=[C.SETTLING, C.SUCCEEDED])
+    ).order_by("deadline")
+    if campaign is not None:
+        candidates = candidates.filter(pk=campaign.pk)
+    for c in candidates:
+        if c.status == C.LIVE:
+            totals = c.pledges.filter(status__in=COUNTED).aggregate(
+                cents=Sum("amount_cents"), count=Count("id")
+            )
+            met = (totals["cents"] or 0) >= c.goal_cents
+            verdict = (
+                "freeze; goal met, would await staff approval"
+                if met
+                else "freeze; goal not met, would fail and release every pledge"
+            )
+            qs = c.pledges.filter(status=S.ACTIVE)
+        elif c.status == C.SETTLING:
+            verdict = "awaiting staff approval; nothing is charged until approved"
+            qs = c.pledges.filter(status=S.ACTIVE)
+        else:
+            verdict = "charging"
+            qs = pledges_due_for_charge(now=now, campaign_id=c.pk, ignore_queue_marks=True) | (
+                c.pledges.filter(status=S.ACTIVE)
+            )
+            qs = qs | c.pledges.filter(status=S.CHARGING, lease_expires_at__lte=now)
+        agg = qs.aggregate(cents=Sum("amount_cents"), count=Count("id"))
+        if not agg["count"] and c.status == C.SUCCEEDED:
+            continue
+        rows = list(qs.order_by("pk").values_list("pk", "supporter__email", "amount_cents")[:limit])
+        out.append(
+            Prediction(
+                campaign=c,
+                verdict=verdict,
+                pledges=rows,
+                pledge_count=agg["count"] or 0,
+                total_cents=agg["cents"] or 0,
+            )
+        )
+    return out

@@ -1,0 +1,87 @@
+"""Celery entry points for settlement. Thin: load ids, call a service, log what happened.
+
+`charge_*` tasks are routed to the `payments` queue (settings.CELERY_TASK_ROUTES). Beat runs
+`settle_due_campaigns` every minute, `reconcile_payments` every 5 minutes and `expire_grace`
+hourly; every one of them is safe to run twice at once (the services use conditional updates).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+# A short lock so two beats (or a slow run and the next tick) do not both do the same sweep.
+# Correctness never depends on it: the services' conditional updates already make it harmless.
+_BEAT_LOCK_SECONDS = 55
+
+
+def _once(name: str) -> bool:
+    return cache.add(f"beat-lock:{name}", "1", timeout=_BEAT_LOCK_SECONDS)
+
+
+def _release(name: str) -> None:
+    cache.delete(f"beat-lock:{name}")
+
+
+@shared_task(name="pledges.tasks.settle_due_campaigns")
+def settle_due_campaigns() -> dict:
+    """Freeze LIVE campaigns past their deadline, finish interrupted bulk moves and queue the
+    pledges whose charge (or retry) is due."""
+    from pledges.services.settlement import settle_due
+
+    if not _once("settle"):
+        return {"skipped": "another run holds the lock"}
+    try:
+        summary = settle_due()
+    finally:
+        _release("settle")
+    log.info("settle_due_campaigns: %s", summary)
+    return summary
+
+
+@shared_task(name="pledges.tasks.charge_pledges", acks_late=True)
+def charge_pledges(*, pledge_ids: list[int]) -> dict:
+    """Charge a chunk of pledges one by one (each claims its own lease). Stops at once if Stripe
+    refused our credentials; the rest stay due for the next run."""
+    from pledges.services.settlement import SettlementHalted, pledge_charge
+
+    counts: dict[str, int] = {}
+    for pledge_id in pledge_ids:
+        try:
+            report = pledge_charge(pledge_id=pledge_id)
+        except SettlementHalted as exc:
+            log.error("charge_pledges halted at pledge %s: %s", pledge_id, exc)
+            counts["halted"] = 1
+            break
+        counts[report.status] = counts.get(report.status, 0) + 1
+    return counts
+
+
+@shared_task(name="pledges.tasks.reconcile_payments")
+def reconcile_payments() -> dict:
+    """Resolve expired leases, pending attempts and refunds by asking Stripe."""
+    from pledges.services.reconcile import payments_reconcile
+
+    if not _once("reconcile"):
+        return {"skipped": "another run holds the lock"}
+    try:
+        summary = payments_reconcile()
+    finally:
+        _release("reconcile")
+    log.info("reconcile_payments: %s", summary)
+    return summary
+
+
+@shared_task(name="pledges.tasks.expire_grace")
+def expire_grace() -> dict:
+    """Remind supporters who still have to act (every 48 hours) and mark UNPAID those whose
+    grace period is over."""
+    from pledges.services.grace import payments_remind_and_expire
+
+    summary = payments_remind_and_expire()
+    log.info("expire_grace: %s", summary)
+    return summary
