@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -51,6 +52,8 @@ from campaigns.services import (
 from campaigns.templatetags.rallyround import money
 
 C = Campaign.Status
+# Organizers paste "example.org"; assume https, as Django 6 will.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class OwnCampaignInlineMixin:
@@ -76,7 +79,6 @@ class SectionInline(OwnCampaignInlineMixin, admin.StackedInline):
     model = Section
     extra = 0
     fields = ["position", "heading", "body"]
-    classes = ["collapse-open"]
     verbose_name = "content section"
     verbose_name_plural = "Content sections (Markdown; shown in order of position)"
 
@@ -98,6 +100,7 @@ class TierInline(OwnCampaignInlineMixin, admin.StackedInline):
 
 class CoalitionInline(OwnCampaignInlineMixin, admin.TabularInline):
     model = CoalitionMember
+    formfield_overrides = URL_FIELDS
     extra = 0
     fields = ["position", "name", "title", "url", "listed_as_supporter"]
     verbose_name_plural = "Coalition members"
@@ -105,6 +108,7 @@ class CoalitionInline(OwnCampaignInlineMixin, admin.TabularInline):
 
 class NewsInline(OwnCampaignInlineMixin, admin.TabularInline):
     model = NewsLink
+    formfield_overrides = URL_FIELDS
     extra = 0
     fields = ["position", "title", "source", "url", "published_on"]
     verbose_name_plural = "News links"
@@ -132,6 +136,7 @@ class EventInline(admin.TabularInline):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignAdminForm
+    formfield_overrides = URL_FIELDS
     list_display = [
         "title",
         "organization",
@@ -148,7 +153,9 @@ class CampaignAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     actions = ["submit_for_review", "approve_and_publish", "send_back"]
     save_on_top = True
-    date_hierarchy = None
+
+    class Media:
+        css = {"all": ["campaigns/admin.css"]}
 
     fieldsets = [
         (
@@ -234,12 +241,25 @@ class CampaignAdmin(admin.ModelAdmin):
             "hero_preview",
             "review_note_display",
         ]
-        if obj is not None and obj.pledges.exists():
+        if self._terms_frozen(obj):
             # Supporters pledged against this goal and deadline: they are frozen.
-            readonly += ["goal_cents", "deadline"]
+            readonly += ["goal", "goal_cents", "deadline"]
         if obj is not None and obj.status not in (C.DRAFT, C.IN_REVIEW):
             readonly += ["slug", "organization"]
         return readonly
+
+    @staticmethod
+    def _terms_frozen(obj) -> bool:
+        if obj is None:
+            return False
+        if not hasattr(obj, "_rr_has_pledges"):
+            obj._rr_has_pledges = obj.pledges.exists()
+        return obj._rr_has_pledges
+
+    def get_prepopulated_fields(self, request, obj=None):
+        if obj is not None and "slug" in self.get_readonly_fields(request, obj):
+            return {}
+        return self.prepopulated_fields
 
     def get_inlines(self, request, obj):
         if obj is None:
@@ -357,8 +377,26 @@ class CampaignAdmin(admin.ModelAdmin):
             )
         return "—"
 
+    @admin.display(description="Campaign goal")
+    def goal(self, obj):
+        return format_html(
+            "{} <span class='help'>(fixed: supporters have pledged against it)</span>",
+            money(obj.goal_cents, obj.currency),
+        )
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if self._terms_frozen(obj):
+            fieldsets = [
+                (
+                    name,
+                    {
+                        **opts,
+                        "fields": ["goal" if f == "goal_cents" else f for f in opts["fields"]],
+                    },
+                )
+                for name, opts in fieldsets
+            ]
         if obj is None or not obj.review_note:
             fieldsets = [
                 (
@@ -385,12 +423,15 @@ class CampaignAdmin(admin.ModelAdmin):
                 skipped.append(str(exc))
                 continue
             except IllegalCampaignTransition:
+                won = False
+            if won:
+                done.append(campaign.title)
+            else:
+                campaign.refresh_from_db(fields=["status"])
                 skipped.append(
                     f"“{campaign.title}” is {campaign.get_status_display().lower()}, "
                     f"so it cannot be {verb}."
                 )
-                continue
-            (done if won else skipped).append(campaign.title)
         if done:
             self.message_user(
                 request, f"{verb.capitalize()}: {', '.join(done)}.", level=messages.SUCCESS
@@ -436,6 +477,7 @@ class CampaignAdmin(admin.ModelAdmin):
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     form = OrganizationAdminForm
+    formfield_overrides = URL_FIELDS
     list_display = ["name", "website", "campaign_count"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}

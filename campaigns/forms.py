@@ -134,7 +134,7 @@ class OrganizationAdminForm(forms.ModelForm):
 class TierInlineForm(forms.ModelForm):
     min_cents = DollarsField(
         label="Minimum pledge (US dollars)",
-        help_text="0 for the free Ally tier.",
+        help_text="In dollars; 0 means free to join.",
     )
 
     class Meta:

@@ -222,7 +222,9 @@ class CampaignEvent(models.Model):
 class Section(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sections")
     heading = models.CharField(max_length=200)
-    body = models.TextField(help_text="Markdown. HTML is sanitized.")
+    body = models.TextField(
+        blank=True, help_text="Markdown. HTML is sanitized. Empty sections are not shown."
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
