@@ -153,7 +153,9 @@ def milestones_check_later(*, campaign_id: int) -> None:
     """After this transaction commits, record milestones the campaign has passed."""
     from supporters.tasks import check_milestones
 
-    transaction.on_commit(lambda: check_milestones.delay(campaign_id=campaign_id))
+    # robust: a broker hiccup must not turn a committed sign-on into an error page; the next
+    # confirmation re-checks (milestones_record catches up on every rung passed).
+    transaction.on_commit(lambda: check_milestones.delay(campaign_id=campaign_id), robust=True)
 
 
 def milestones_record(*, campaign_id: int) -> list[Milestone]:
