@@ -102,7 +102,6 @@ else:
 if env.str("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Cache (rate limits, share-image cache) ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
