@@ -27,7 +27,18 @@ def consent_wording(campaign: Campaign) -> dict[str, str]:
     }
 
 
-class AllySignOnForm(forms.Form):
+class AccessibleErrorsMixin:
+    """Point each invalid input at its error message (aria-describedby), so a screen reader
+    reads the message when the field gets focus. Django marks it aria-invalid itself."""
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+
+
+class AllySignOnForm(AccessibleErrorsMixin, forms.Form):
     name = forms.CharField(
         label="Your name",
         max_length=120,
@@ -102,7 +113,7 @@ class AllySignOnForm(forms.Form):
         return phone
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(AccessibleErrorsMixin, forms.Form):
     display_name = forms.CharField(
         label="Name to show on the campaign page",
         max_length=120,
@@ -110,7 +121,7 @@ class PreferencesForm(forms.Form):
         help_text="Leave empty to use your name.",
     )
     public_listing = forms.BooleanField(
-        label="List me by name among the campaign's supporters (Champions are listed)",
+        label="When I'm a Champion, list me by name on the campaign page",
         required=False,
     )
     consent_updates = forms.BooleanField(required=False)
@@ -123,7 +134,7 @@ class PreferencesForm(forms.Form):
         self.fields["consent_org"].label = self.wording["org"]
 
 
-class DeleteAccountForm(forms.Form):
+class DeleteAccountForm(AccessibleErrorsMixin, forms.Form):
     password = forms.CharField(
         label="Your password",
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
