@@ -423,7 +423,7 @@ def _organization(spec: dict, created: list[str]) -> Organization:
 
 def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
     from pledges.models import Pledge
-    from pledges.services.transitions import pledge_transition
+    from pledges.services.transitions import pledges_transition_bulk
     from supporters.models import Supporter
 
     now = timezone.now()
@@ -506,8 +506,8 @@ def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
         supporters = list(
             Supporter.objects.filter(campaign=campaign).order_by("-confirmed_at", "id")
         )
-        for supporter, amount in zip(supporters, spec.pledges, strict=False):
-            pledge = Pledge.objects.create(
+        pledges = Pledge.objects.bulk_create(
+            Pledge(
                 campaign=campaign,
                 supporter=supporter,
                 tier=supporter.tier,
@@ -515,7 +515,15 @@ def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
                 card_brand="visa",
                 card_last4="4242",
             )
-            pledge_transition(pledge=pledge, to=Pledge.Status.ACTIVE, actor_label="seed_demo")
+            for supporter, amount in zip(supporters, spec.pledges, strict=False)
+        )
+        # Through the state machine, so totals and pledge history agree with the rows.
+        pledges_transition_bulk(
+            pledge_ids=[p.pk for p in pledges],
+            expected=Pledge.Status.PENDING_SETUP,
+            to=Pledge.Status.ACTIVE,
+            actor_label="seed_demo",
+        )
 
         if spec.status in (C.FAILED, C.SETTLING):
             campaign.refresh_from_db()
@@ -532,18 +540,20 @@ def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
                 },
             )
             if spec.status == C.FAILED:
-                for pledge in Pledge.objects.filter(campaign=campaign):
-                    pledge_transition(
-                        pledge=pledge, to=Pledge.Status.RELEASED, actor_label="seed_demo"
-                    )
+                pledges_transition_bulk(
+                    pledge_ids=[p.pk for p in pledges],
+                    expected=Pledge.Status.ACTIVE,
+                    to=Pledge.Status.RELEASED,
+                    actor_label="seed_demo",
+                )
                 campaign_transition(
                     campaign=campaign,
                     to=C.FAILED,
                     actor_label="seed_demo",
                     note="Goal not reached by the deadline.",
                 )
-    png = demo_images.hero_png(**spec.hero)
-    campaign.hero_image.save(f"{spec.slug}.png", ContentFile(png), save=False)
+    photo = demo_images.hero_jpeg(**spec.hero)
+    campaign.hero_image.save(f"{spec.slug}.jpg", ContentFile(photo), save=False)
     campaign_hero_refresh(campaign=campaign)
     return campaign
 

@@ -54,11 +54,14 @@ class DollarsField(forms.DecimalField):
             return True
 
 
-def _validate_upload(field_value):
-    # Only a new upload needs checking; an image already stored was checked when it came in.
-    if field_value and hasattr(field_value, "content_type"):
-        image_validate(field_value)
-    return field_value
+class ValidatedImageField(forms.ImageField):
+    """Runs our checks (size, pixels, bombs, formats) before Django's own, so a person sees one
+    clear message instead of "Upload a valid image"."""
+
+    def to_python(self, data):
+        if data and hasattr(data, "size"):
+            image_validate(data)
+        return super().to_python(data)
 
 
 class CampaignAdminForm(forms.ModelForm):
@@ -89,6 +92,7 @@ class CampaignAdminForm(forms.ModelForm):
             "contact_phone",
             "colour",
         ]
+        field_classes = {"hero_image": ValidatedImageField}
         widgets = {
             "colour": forms.TextInput(attrs={"type": "color"}),
             "summary": forms.Textarea(attrs={"rows": 3}),
@@ -109,9 +113,6 @@ class CampaignAdminForm(forms.ModelForm):
             raise ValidationError("The deadline is in the past. Choose a date in the future.")
         return deadline
 
-    def clean_hero_image(self):
-        return _validate_upload(self.cleaned_data.get("hero_image"))
-
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("hero_image") and not (cleaned.get("hero_alt") or "").strip():
@@ -126,9 +127,7 @@ class OrganizationAdminForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "slug", "logo", "website", "address", "phone", "about", "members"]
-
-    def clean_logo(self):
-        return _validate_upload(self.cleaned_data.get("logo"))
+        field_classes = {"logo": ValidatedImageField}
 
 
 class TierInlineForm(forms.ModelForm):

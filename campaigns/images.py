@@ -101,7 +101,7 @@ def _encode(img: Image.Image, fmt: str) -> bytes:
     else:
         if img.mode not in ("RGB", "RGBA", "L", "LA", "P"):
             img = img.convert("RGBA")
-        img.save(out, "PNG", optimize=True)
+        img.save(out, "PNG")
     return out.getvalue()
 
 
