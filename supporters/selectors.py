@@ -233,6 +233,14 @@ def daily_signups(campaign_id: int, days: int = 30) -> dict[str, Any]:
         r["h_pledges"] = round(r["pledges"] / peak * height, 1)
         r["y_supporters"] = round(height - r["h_supporters"], 1)
         r["y_pledges"] = round(height - r["h_pledges"], 1)
+        # A date under every 7th bar, counted back from today so the last bar is labelled.
+        r["label"] = (days - 1 - i) % 7 == 0
+        if i == days - 1:
+            r["label_x"], r["label_anchor"] = width - 2, "end"
+        elif i == 0:
+            r["label_x"], r["label_anchor"] = round(x, 1), "start"
+        else:
+            r["label_x"], r["label_anchor"] = round(x + bar, 1), "middle"
     return {
         "campaign": campaign,
         "rows": rows,
