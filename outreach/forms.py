@@ -1,0 +1,54 @@
+"""Input for outreach: the organizer's update form (admin) and the profile-picture frame upload."""
+
+from __future__ import annotations
+
+from django import forms
+
+from outreach.images import frame_validate
+from outreach.models import CampaignUpdate
+
+
+class CampaignUpdateAdminForm(forms.ModelForm):
+    class Meta:
+        model = CampaignUpdate
+        fields = ["campaign", "title", "audience", "body", "image", "image_alt"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 14})}
+        help_texts = {
+            "audience": "Who may read it on the updates page and who gets it by email. "
+            "Everyone includes Allies and the public.",
+        }
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if image and hasattr(image, "content_type"):  # a new upload, not the stored file
+            frame_validate(image)
+        return image
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("image") and not cleaned.get("image_alt", "").strip():
+            self.add_error(
+                "image_alt", "Describe the image in a sentence for people using screen readers."
+            )
+        if self.instance.pk and self.instance.published_at and self.has_changed():
+            changed = set(self.changed_data) & {"campaign", "audience"}
+            if changed:
+                raise forms.ValidationError(
+                    "This update is already published: its campaign and audience can no longer "
+                    "change (it has been emailed to that audience). Write a new update instead."
+                )
+        return cleaned
+
+
+class FrameForm(forms.Form):
+    photo = forms.FileField(
+        label="Your photo",
+        help_text="A JPEG, PNG or WebP up to 5 MB. We frame it and give it straight back; "
+        "we do not keep it.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def clean_photo(self):
+        photo = self.cleaned_data["photo"]
+        frame_validate(photo)
+        return photo

@@ -1,0 +1,13 @@
+"""Celery entry points for outreach."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def send_update_batch(*, update_id: int, supporter_ids: list[int]):
+    """Email one batch of a campaign update (see `outreach.services.update_send`)."""
+    from outreach.services import update_send_batch
+
+    update_send_batch(update_id=update_id, supporter_ids=supporter_ids)

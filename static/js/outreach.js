@@ -1,0 +1,30 @@
+// Copy-to-clipboard buttons: <button data-copy-target="input-id">. Works without the
+// Clipboard API (older browsers, plain http) by selecting the text and using execCommand.
+(function () {
+  "use strict";
+  function announce(button, text) {
+    var status = button.parentNode.querySelector("[role=status]");
+    if (status) { status.textContent = text; }
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) { return; }
+    var input = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!input) { return; }
+    var value = input.value !== undefined ? input.value : input.textContent;
+    function fallback() {
+      input.focus();
+      input.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      announce(button, ok ? "Copied." : "Press Ctrl+C (⌘C) to copy.");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(value).then(function () {
+        announce(button, "Copied.");
+      }, fallback);
+    } else {
+      fallback();
+    }
+  });
+})();

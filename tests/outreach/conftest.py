@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks inline. These tests check what mail is sent and to whom, which the
+    worker would decide identically; tasks are still enqueued only from on_commit callbacks
+    (run with django_capture_on_commit_callbacks(execute=True)), so ordering stays real."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
