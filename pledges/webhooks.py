@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from pledges import gateway
 from pledges.models import StripeEvent
 from pledges.services.pledging import pledge_activate_from_setup_intent, pledge_note_setup_failure
+from pledges.services.settlement_webhooks import SETTLEMENT_WEBHOOK_HANDLERS
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def handle_setup_intent_setup_failed(event: gateway.WebhookEvent) -> str:
 WEBHOOK_HANDLERS: dict[str, WebhookHandler] = {
     "setup_intent.succeeded": handle_setup_intent_succeeded,
     "setup_intent.setup_failed": handle_setup_intent_setup_failed,
+    # Settlement: charges, refunds and disputes (pledges/services/settlement_webhooks.py).
+    **SETTLEMENT_WEBHOOK_HANDLERS,
 }
 
 

@@ -66,7 +66,7 @@ RETRY_DELAYS = {1: dt.timedelta(days=1), 2: dt.timedelta(days=3)}
 REPLAY_WINDOW = dt.timedelta(hours=23)
 # Extra tries of the same request, with the same key, on 429/5xx/timeouts (stripe-python has
 # already retried 5xx and connection errors twice by the time we see one).
-TRANSIENT_TRIES = 3
+TRANSIENT_TRIES = 5
 TRANSIENT_BACKOFF_SECONDS = 0.5
 CHUNK = 200
 TASK_CHUNK = 50

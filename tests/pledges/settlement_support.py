@@ -136,3 +136,62 @@ def assert_ledger_clean(chaos, campaign: Campaign | None = None) -> dict:
             stuck = campaign.pledges.exclude(status__in=settled)
             assert not stuck.exists(), list(stuck.values_list("pk", "status"))
     return ledger
+
+
+def charge_due_campaign(
+    staff, *, count: int, number: str = OK_CARD, amount_cents: int = 1500
+) -> tuple[Campaign, list[Pledge]]:
+    """A campaign past its deadline, frozen, approved, with `count` CHARGE_DUE pledges on one
+    real saved card — and nothing queued (the test decides who charges)."""
+    import time_machine
+
+    from campaigns.services import campaign_transition
+    from pledges.services import settlement
+
+    campaign = campaign_ending(goal_cents=100)
+    card = saved_card(number)
+    pledges = [
+        active_pledge(campaign, card=card, number=number, amount_cents=amount_cents + i)
+        for i in range(count)
+    ]
+    with time_machine.travel(campaign.deadline + dt.timedelta(minutes=1), tick=True):
+        settlement.campaign_freeze(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    campaign_transition(
+        campaign=campaign,
+        to=Campaign.Status.SUCCEEDED,
+        expected=Campaign.Status.SETTLING,
+        actor=staff,
+        note="Approved for collection.",
+    )
+    settlement.campaign_mark_pledges_due(campaign_id=campaign.pk)
+    return campaign, pledges
+
+
+def signed_webhook(client, *, event_id: str, type: str, obj: dict):
+    """POST an event to /stripe/webhook/ signed the way Stripe signs it."""
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    payload = json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": type,
+            "api_version": "2024-06-20",
+            "created": int(time.time()),
+            "data": {"object": obj},
+        }
+    )
+    stamp = int(time.time())
+    digest = hmac.new(
+        settings.STRIPE_WEBHOOK_SECRET.encode(), f"{stamp}.{payload}".encode(), hashlib.sha256
+    ).hexdigest()
+    return client.post(
+        "/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f"t={stamp},v1={digest}",
+    )

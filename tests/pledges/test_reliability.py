@@ -1,0 +1,344 @@
+"""Reliability of settlement: faults from Stripe, lost answers, killed workers, concurrent runs,
+webhooks racing the task, and the edges of the deadline. Everything runs against localstripe
+behind stripe-chaos, and every test ends with the ledger check (nobody charged twice, every
+pledge of a succeeded campaign PAID or in a recorded failure state, totals equal to what Stripe
+really charged)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from config.celery import app as celery_app
+from pledges import gateway
+from pledges.models import PaymentAttempt, Pledge
+from pledges.services import settlement
+from pledges.services.reconcile import payments_reconcile
+from tests.factories import UserFactory
+from tests.pledges.settlement_support import (
+    active_pledge,
+    assert_ledger_clean,
+    campaign_ending,
+    charge_due_campaign,
+    saved_card,
+)
+
+S = Pledge.Status
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHARGE = {"method": "POST", "path_regex": "^/v1/payment_intents$"}
+pytestmark = pytest.mark.stripe
+
+
+@pytest.fixture
+def eager_celery():
+    """The test process is the worker: queued charges and emails run where the test can see
+    them (the races under test are the database's, which eager mode does not hide)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    monkeypatch.setattr(settlement, "TRANSIENT_BACKOFF_SECONDS", 0.05)
+
+
+def _all(pledges, status):
+    return all(Pledge.objects.get(pk=p.pk).status == status for p in pledges)
+
+
+# --- faults from Stripe ---------------------------------------------------------------------
+@pytest.mark.django_db
+def test_500s_and_429s_are_retried_with_the_same_key_and_charge_once(chaos, staff, fast_backoff):
+    campaign, pledges = charge_due_campaign(staff, count=4)
+    chaos.rules(
+        {"match": CHARGE, "fault": "http_429", "times": 3},
+        {"match": CHARGE, "fault": "http_500", "times": 3},
+        {"match": CHARGE, "fault": "http_503", "times": 2},
+    )
+    run = settlement.settle_run(campaign=campaign)
+    assert run.by_status == {S.PAID: 4}
+    assert chaos.stats()["faults"] == {"http_429": 3, "http_500": 3, "http_503": 2}
+    for pledge in pledges:
+        assert Pledge.objects.get(pk=pledge.pk).attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_timeouts_are_retried_and_charge_once(chaos, staff, settings, fast_backoff):
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    gateway.reset_client()
+    campaign, pledges = charge_due_campaign(staff, count=2)
+    chaos.rules({"match": CHARGE, "fault": "timeout", "delay_s": 2, "times": 2})
+    run = settlement.settle_run(campaign=campaign)
+    assert run.by_status == {S.PAID: 2}
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fault", ["after_upstream_500", "after_upstream_timeout"])
+def test_answer_lost_after_stripe_charged_is_replayed_not_charged_again(
+    chaos, staff, settings, fast_backoff, fault
+):
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    gateway.reset_client()
+    campaign, (pledge,) = charge_due_campaign(staff, count=1)
+    chaos.rules({"match": CHARGE, "fault": fault, "delay_s": 2, "times": 1})
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert chaos.stats()["idempotency"].get("replayed", 0) >= 1
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_every_answer_lost_leaves_the_pledge_for_the_reconciler_which_charges_nothing_new(
+    chaos, staff, fast_backoff
+):
+    """Stripe charged, and the answer (and every retry's replay) was lost. The pledge stays
+    CHARGING with its attempt pending; after the lease the reconciler asks again with the same
+    key, gets the stored answer, and records the one charge."""
+    campaign, (pledge,) = charge_due_campaign(staff, count=1)
+    chaos.rules({"match": CHARGE, "fault": "after_upstream_500", "times": 100})
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.CHARGING
+    attempt = pledge.attempts.get()
+    assert attempt.outcome == PaymentAttempt.Outcome.PENDING
+    assert "Transient" in attempt.message
+    assert len(chaos.ledger()["charges_by_metadata"][str(pledge.pk)]) == 1
+
+    chaos.clear_rules()
+    assert payments_reconcile()["resumed"] == 0  # lease still held: nobody touches it
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        assert payments_reconcile()["resumed"] == 1
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_past_stripes_24_hours_the_reconciler_looks_before_charging(chaos, staff, fast_backoff):
+    """A pending attempt older than Stripe's idempotency memory: the intent is found by its
+    pledge_id metadata and recorded; no second attempt is made."""
+    campaign, (pledge,) = charge_due_campaign(staff, count=1)
+    chaos.rules({"match": CHARGE, "fault": "after_upstream_500", "times": 100})
+    settlement.settle_run(campaign=campaign)
+    chaos.clear_rules()
+    from tests.conftest import http_json
+
+    http_json(f"{chaos.url}/_chaos/idempotency", "DELETE")  # Stripe forgot the key
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=25)):
+        payments_reconcile()
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_past_24_hours_with_no_intent_at_stripe_a_new_attempt_is_safe(chaos, staff, fast_backoff):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1)
+    chaos.rules({"match": CHARGE, "fault": "http_500", "times": 100})
+    settlement.settle_run(campaign=campaign)
+    chaos.clear_rules()
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=25)):
+        payments_reconcile()
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    first, second = pledge.attempts.all()
+    assert first.outcome == PaymentAttempt.Outcome.CANCELED
+    assert second.idempotency_key == f"pledge-{pledge.pk}-attempt-2"
+    assert second.outcome == PaymentAttempt.Outcome.SUCCEEDED
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_stripe_refusing_our_key_stops_the_run_and_alerts_staff(
+    chaos, staff, settings, eager_celery, django_capture_on_commit_callbacks
+):
+    campaign, pledges = charge_due_campaign(staff, count=3)
+    settings.STRIPE_SECRET_KEY = "rk_revoked"
+    gateway.reset_client()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = settlement.settle_run(campaign=campaign)
+    assert run.halted
+    assert sum(run.by_status.values()) == 0
+    statuses = sorted(Pledge.objects.filter(campaign=campaign).values_list("status", flat=True))
+    assert statuses == [S.CHARGE_DUE, S.CHARGE_DUE, S.CHARGING]
+    stuck = PaymentAttempt.objects.get(pledge__campaign=campaign)
+    assert stuck.outcome == PaymentAttempt.Outcome.PENDING
+    assert "credentials" in stuck.message
+    (alert,) = [m for m in mail.outbox if "Settlement stopped" in m.subject]
+    assert alert.to == list(settings.STAFF_ALERT_EMAILS)
+    # While halted, nothing else charges, even from another entry point.
+    with pytest.raises(settlement.SettlementHalted):
+        settlement.pledge_charge(pledge_id=pledges[0].pk)
+
+    settings.STRIPE_SECRET_KEY = "sk_test_rallyround"
+    gateway.reset_client()
+    settlement.settlement_resume()
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        run = settlement.settle_run(campaign=campaign)
+    assert run.by_status == {S.PAID: 3}
+    assert_ledger_clean(chaos, campaign)
+
+
+# --- killed workers and concurrent runs (PostgreSQL) ----------------------------------------
+def _subprocess_env(chaos, tmp_path) -> dict:
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CACHE_URL"}}
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+        f"{db['NAME']}",
+        STRIPE_API_BASE=chaos.url,
+        STRIPE_SECRET_KEY="sk_test_rallyround",
+        STRIPE_LOCAL_COMPAT="true",
+        STRIPE_MAX_RPS="4",
+        CACHE_BACKEND="locmem",
+        CELERY_TASK_ALWAYS_EAGER="true",
+        RALLYROUND_VAR_DIR=str(tmp_path),
+        EMAIL_URL="consolemail://",
+    )
+    env.pop("TEST_DATABASE_NAME", None)
+    return env
+
+
+def _wait(predicate, seconds=30.0):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_charge_then_another_run_finishes_with_nobody_charged_twice(
+    chaos, staff, tmp_path
+):
+    campaign, pledges = charge_due_campaign(staff, count=8)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "settle_campaigns", "--campaign", campaign.slug],
+        cwd=ROOT,
+        env=_subprocess_env(chaos, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait(lambda: Pledge.objects.filter(campaign=campaign, status=S.PAID).count() >= 2)
+        # The next charge succeeds at Stripe and its answer hangs: kill the worker right there.
+        chaos.rules({"match": CHARGE, "fault": "after_upstream_timeout", "delay_s": 30, "times": 1})
+        _wait(lambda: chaos.stats()["faults"].get("after_upstream_timeout") == 1)
+        _wait(
+            lambda: (
+                len(chaos.ledger()["charges_by_metadata"])
+                > Pledge.objects.filter(campaign=campaign, status=S.PAID).count()
+            )
+        )
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    chaos.clear_rules()
+    hung = Pledge.objects.get(campaign=campaign, status=S.CHARGING)
+    assert hung.attempts.get().outcome == PaymentAttempt.Outcome.PENDING
+
+    # Another run right away leaves the leased pledge alone and charges the rest...
+    settlement.settle_run(campaign=campaign)
+    assert Pledge.objects.get(pk=hung.pk).status == S.CHARGING
+    # ...and once the lease has expired, resumes it with the same key: replayed, not recharged.
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        settlement.settle_run(campaign=campaign)
+    assert _all(pledges, S.PAID)
+    assert Pledge.objects.get(pk=hung.pk).attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_and_two_beats_at_once_charge_every_pledge_exactly_once(
+    chaos, staff, eager_celery
+):
+    campaign, pledges = charge_due_campaign(staff, count=16)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def run(fn):
+        try:
+            barrier.wait(10)
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    jobs = [
+        lambda: settlement.settle_run(campaign=campaign),
+        lambda: settlement.settle_run(),
+        settlement.settle_due,
+        settlement.settle_due,
+    ]
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert _all(pledges, S.PAID)
+    assert PaymentAttempt.objects.filter(pledge__campaign=campaign).count() == 16
+    campaign.refresh_from_db()
+    assert campaign.collected_cents == sum(p.amount_cents for p in pledges)
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_freezing_the_same_campaign_at_once_freeze_it_once(chaos, eager_celery):
+    campaign = campaign_ending(goal_cents=100_000)
+    card = saved_card()
+    pledges = [active_pledge(campaign, card=card) for _ in range(5)]
+    barrier = threading.Barrier(2)
+    results: list[dict] = []
+
+    def beat():
+        try:
+            barrier.wait(10)
+            with time_machine.travel(campaign.deadline + dt.timedelta(minutes=1)):
+                results.append(settlement.settle_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=beat) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r["failed"] for r in results) == [0, 1]
+    assert campaign.events.filter(to_status=Campaign.Status.FAILED).count() == 1
+    assert _all(pledges, S.RELEASED)
+    released_mails = [m for m in mail.outbox if "you will not be charged" in m.subject]
+    assert len(released_mails) == 5
+    assert_ledger_clean(chaos, campaign)
