@@ -81,8 +81,6 @@ def new_form_key() -> str:
 class PledgeForm(forms.Form):
     """The amount, who the supporter is, their consents, and (for Champions) their listing."""
 
-    label_suffix = ""
-
     amount_choice = forms.CharField(required=False)
     amount = forms.CharField(label="Other amount (USD)", required=False, max_length=20, strip=True)
     name = forms.CharField(label="Full name", max_length=120)
@@ -109,6 +107,7 @@ class PledgeForm(forms.Form):
     )
 
     def __init__(self, *args, campaign: Campaign, tier: Tier, user=None, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.campaign = campaign
         self.tier = tier

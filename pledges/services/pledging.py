@@ -367,7 +367,7 @@ def pledge_activate_from_setup_intent(
                 expected=S.PENDING_SETUP,
                 actor=actor,
                 actor_label=actor_label,
-                note=f"Card saved ({card.brand} ending {card.last4}).",
+                note=f"Card saved ({card.brand.title()} ending {card.last4}).",
                 stripe_object_id=info.id,
                 amount_cents=locked.amount_cents,
                 updates=card_fields,
@@ -384,7 +384,7 @@ def pledge_activate_from_setup_intent(
             locked.refresh_from_db()
             pledge_log(
                 pledge=locked,
-                note=f"Card changed to {card.brand} ending {card.last4}.",
+                note=f"Card changed to {card.brand.title()} ending {card.last4}.",
                 actor=actor,
                 actor_label=actor_label,
                 stripe_object_id=info.id,
