@@ -224,6 +224,22 @@ def milestones_announce(*, milestone: Milestone) -> int:
     return len(ids)
 
 
+def milestones_pick_announcements(*, milestones: list[Milestone]) -> list[Milestone]:
+    """Of milestones recorded together, only the highest of each kind is worth an email: a
+    campaign imported with 1,234 supporters should send "1,000 supporters", not ten emails.
+    The lower ones are marked notified (skipped) so no later run announces them."""
+    best: dict[str, Milestone] = {}
+    for milestone in milestones:
+        if milestone.kind not in best or milestone.threshold > best[milestone.kind].threshold:
+            best[milestone.kind] = milestone
+    skipped = [m.pk for m in milestones if m not in best.values()]
+    if skipped:
+        Milestone.objects.filter(pk__in=skipped, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+    return sorted(best.values(), key=lambda m: (m.kind, m.threshold))
+
+
 def milestone_recipients(*, campaign_id: int):
     """Supporters who may receive campaign updates: confirmed, still in, and consenting."""
     return Supporter.objects.filter(

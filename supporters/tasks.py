@@ -16,9 +16,14 @@ def send_email(*, to: list[str], template: str, context: dict, headers: dict | N
 @shared_task
 def check_milestones(*, campaign_id: int):
     """Record milestones a campaign has passed (each once) and announce the new ones."""
-    from supporters.services import milestones_announce, milestones_record
+    from supporters.services import (
+        milestones_announce,
+        milestones_pick_announcements,
+        milestones_record,
+    )
 
-    for milestone in milestones_record(campaign_id=campaign_id):
+    new = milestones_record(campaign_id=campaign_id)
+    for milestone in milestones_pick_announcements(milestones=new):
         milestones_announce(milestone=milestone)
 
 

@@ -123,3 +123,20 @@ def test_confirming_the_100th_supporter_announces_the_milestone(
         assert supporter_confirm(supporter=newcomer)
     assert Campaign.objects.get(pk=campaign.pk).supporter_count == 100
     assert [m.to for m in mail.outbox] == [[fan.email]]
+
+
+def test_passing_several_rungs_at_once_sends_only_the_highest(
+    django_capture_on_commit_callbacks, celery_eager
+):
+    campaign = CampaignFactory()
+    SupporterFactory(campaign=campaign, consent_updates=True)
+    Campaign.objects.filter(pk=campaign.pk).update(supporter_count=1_234)
+    with django_capture_on_commit_callbacks(execute=True):
+        check_milestones(campaign_id=campaign.pk)
+        check_milestones(campaign_id=campaign.pk)
+    assert [m.subject for m in mail.outbox] == [
+        f"[Rallyround] {campaign.title} reached 1,000 supporters"
+    ]
+    recorded = Milestone.objects.filter(campaign=campaign)
+    assert recorded.count() == 8  # 100…500, 600, 800, 1,000: all recorded, one announced
+    assert not recorded.filter(notified_at__isnull=True).exists()
