@@ -96,3 +96,30 @@ def test_wrong_password_shows_a_clear_error(client):
     assert response.status_code == 200
     assert "not correct" in body
     assert "message--error" in body
+
+
+def test_password_reset_by_email_lets_me_log_in_with_the_new_password(client):
+    user = UserFactory(email="forgot@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    response = client.post("/accounts/password/reset/", {"email": "forgot@example.org"})
+    assert response.status_code == 302
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", mail.outbox[0].body)
+    page = client.get(link.group(1), follow=True)
+    assert_our_layout(page)
+    form_url = page.redirect_chain[-1][0] if page.redirect_chain else link.group(1)
+    new = "a brand new long passphrase"
+    response = client.post(form_url, {"password1": new, "password2": new})
+    assert response.status_code == 302
+    client.logout()
+    assert client.login(email="forgot@example.org", password=new)
+
+
+def test_daily_chart_fragment_renders_for_the_campaign_admin():
+    from supporters.selectors import daily_chart_html
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory()
+    SupporterFactory(campaign=campaign)
+    html = daily_chart_html(campaign.pk, days=14)
+    assert "<svg" in html
+    assert "Last 14 days: 1 new supporter, 0 new pledges" in html
