@@ -1,0 +1,226 @@
+"""Organizer screens for take-action: actions with their call targets and links.
+
+Organizers see and edit only the actions of their own organization's campaigns (reaching
+another organization's action by URL is a 404, like campaigns); platform staff see all. The
+totals and the records of what supporters did are read-only: they move only through
+`actions.services`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models
+from django.http import Http404
+from django.urls import reverse
+from django.utils.html import format_html
+
+from actions.models import Action, ActionLink, CallTarget
+from actions.selectors import State, action_state
+from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
+
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+KIND_FIELDS = {
+    Action.Kind.CALL: ["call_script"],
+    Action.Kind.EMAIL: ["email_to", "email_to_name", "email_subject", "email_body"],
+    Action.Kind.PETITION: ["petition_text"],
+    Action.Kind.EVENT: [
+        "event_starts_at",
+        "event_ends_at",
+        "event_timezone",
+        "event_place",
+        "event_address",
+        "event_online_url",
+        "event_capacity",
+        "reminder_hours",
+    ],
+}
+
+
+KIND_SECTIONS = {
+    "Call a decision maker": Action.Kind.CALL,
+    "Email a decision maker": Action.Kind.EMAIL,
+    "Petition": Action.Kind.PETITION,
+    "Event": Action.Kind.EVENT,
+}
+
+
+class OwnActionInlineMixin:
+    """Inlines follow their action's campaign: editable when the campaign is."""
+
+    def _allowed(self, request, obj) -> bool:
+        return obj is None or user_can_edit_campaign(request.user, obj.campaign)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._allowed(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._allowed(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._allowed(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._allowed(request, obj)
+
+
+class CallTargetInline(OwnActionInlineMixin, admin.TabularInline):
+    model = CallTarget
+    extra = 0
+    fields = [
+        "position",
+        "name",
+        "office",
+        "phone",
+        "talked_count",
+        "voicemail_count",
+        "busy_count",
+    ]
+    readonly_fields = ["talked_count", "voicemail_count", "busy_count"]
+    verbose_name_plural = "Who to call (call actions; in order of position)"
+
+
+class ActionLinkInline(OwnActionInlineMixin, admin.StackedInline):
+    model = ActionLink
+    formfield_overrides = URL_FIELDS
+    extra = 0
+    fields = [
+        "position",
+        "title",
+        "url",
+        "description",
+        ("contact_name", "contact_email", "contact_phone"),
+    ]
+    verbose_name_plural = (
+        "Links and contacts (the list for give / learn / volunteer; resources for the others)"
+    )
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
+    list_display = [
+        "title",
+        "campaign",
+        "kind",
+        "position",
+        "published",
+        "availability",
+        "total",
+        "updated_on",
+    ]
+    list_editable = ["position", "published"]
+    list_filter = ["kind", "published"]
+    list_select_related = ["campaign"]
+    search_fields = ["title", "campaign__title"]
+    ordering = ["campaign", "position", "id"]
+    inlines = [CallTargetInline, ActionLinkInline]
+    save_on_top = True
+
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "campaign",
+                    "kind",
+                    "title",
+                    "why_it_matters",
+                    "updated_on",
+                    "position",
+                    "published",
+                    "public_link",
+                ]
+            },
+        ),
+        (
+            "When",
+            {
+                "fields": [
+                    "starts_at",
+                    "ends_at",
+                    "advocates_first_hours",
+                    "advocates_notified_at",
+                ],
+                "description": "Times are in UTC.",
+            },
+        ),
+        ("Call a decision maker", {"fields": KIND_FIELDS[Action.Kind.CALL]}),
+        ("Email a decision maker", {"fields": KIND_FIELDS[Action.Kind.EMAIL]}),
+        ("Petition", {"fields": KIND_FIELDS[Action.Kind.PETITION]}),
+        ("Event", {"fields": KIND_FIELDS[Action.Kind.EVENT]}),
+        ("Totals", {"fields": ["completed_count", "outcome_count"]}),
+    ]
+    readonly_fields = ["public_link", "advocates_notified_at", "completed_count", "outcome_count"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(campaign__in=campaigns_editable_by(request.user))
+            .select_related("campaign")
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Another organization's action looks exactly like one that does not exist.
+            raise Http404("No action with that id that you can edit.")
+        return obj
+
+    def get_fieldsets(self, request, obj=None):
+        """Show only the fields of the action's kind once it has one."""
+        if obj is None:
+            return self.fieldsets
+        hide = {title for title, kind in KIND_SECTIONS.items() if kind != obj.kind}
+        return [fs for fs in self.fieldsets if fs[0] not in hide]
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.kind != Action.Kind.CALL:
+            return [ActionLinkInline]
+        return self.inlines
+
+    def _may_edit(self, request, obj) -> bool:
+        return obj is None or user_can_edit_campaign(request.user, obj.campaign)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "campaign":
+            kwargs["queryset"] = campaigns_editable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Page")
+    def public_link(self, obj):
+        if obj is None or not obj.pk:
+            return "Saved actions get a page."
+        url = reverse("actions:detail", kwargs={"slug": obj.campaign.slug, "pk": obj.pk})
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description="Open to")
+    def availability(self, obj):
+        from django.utils import timezone
+
+        now = timezone.now()
+        everyone = action_state(obj, now=now, early_access=False)
+        early = action_state(obj, now=now, early_access=True)
+        if everyone == State.OPEN:
+            return "Everyone"
+        if everyone == State.CLOSED:
+            return "Closed"
+        if early == State.EARLY:
+            return "Advocates and Champions"
+        return "Nobody yet" if obj.published else "Unpublished"
+
+    @admin.display(description="Total")
+    def total(self, obj):
+        from actions.selectors import action_total_label
+
+        return action_total_label(obj) or "—"

@@ -1,0 +1,79 @@
+"""Forms for take-action pages: messages a person understands."""
+
+from __future__ import annotations
+
+from django import forms
+
+from actions.models import Action, CallOutcome
+from supporters.forms import POSTAL_RE
+from supporters.models import normalize_email
+
+
+class ActorForm(forms.Form):
+    """Who is acting: asked once per campaign of visitors we do not know yet."""
+
+    name = forms.CharField(
+        label="Your name",
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": "Please tell us your name."},
+    )
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Please enter your email address.",
+            "invalid": "That doesn't look like an email address. Please check it.",
+        },
+    )
+    postal_code = forms.CharField(
+        label="ZIP code",
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+        error_messages={"required": "Please enter your ZIP code: offices ask for it."},
+    )
+
+    def __init__(self, *args, fixed_email: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fixed_email = fixed_email
+        if fixed_email:
+            self.fields["email"].required = False
+            self.fields["email"].disabled = True
+            self.fields["email"].initial = fixed_email
+            self.fields["email"].help_text = "The address of your account."
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Please tell us your name.")
+        return name
+
+    def clean_email(self) -> str:
+        if self.fixed_email:
+            return normalize_email(self.fixed_email)
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean_postal_code(self) -> str:
+        code = self.cleaned_data["postal_code"].strip().upper()
+        if not POSTAL_RE.match(code):
+            raise forms.ValidationError("Please enter a ZIP or postal code, like 94609.")
+        return code
+
+
+class CallOutcomeForm(forms.Form):
+    target = forms.TypedChoiceField(
+        coerce=int, error_messages={"invalid_choice": "Please choose who you called."}
+    )
+    outcome = forms.ChoiceField(
+        choices=CallOutcome.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Please tell us how the call went.",
+            "invalid_choice": "Please tell us how the call went.",
+        },
+    )
+
+    def __init__(self, *args, action: Action, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [(t.pk, str(t)) for t in action.targets.all()]

@@ -1,0 +1,500 @@
+"""Writes for take-action: who is acting, call outcomes, "I sent it", petition signatures,
+event RSVPs, advocates-first openings and event reminders.
+
+Counts move only here, in the transaction that records what a supporter did, and only when a
+conditional write wins: one `ActionCompletion` per (action, supporter) and one `CallOutcome` per
+(target, supporter) are unique in the database, and a completion counts once, when its
+`counted_at` goes from empty to set. Replaying a request therefore never inflates a total.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from actions.models import ADVOCATES_FIRST_MAX_HOURS, Action, ActionCompletion, CallOutcome
+from actions.selectors import EARLY_ACCESS_TIERS, State, action_state
+from campaigns.models import Campaign
+from supporters.emails import email_enqueue, email_send_now
+from supporters.models import Supporter, normalize_email
+from supporters.services import (
+    next_supporter_milestone,
+    supporter_confirm,
+    supporter_confirm_by_token,
+    supporter_upsert,
+)
+from supporters.throttle import throttle_hit
+
+logger = logging.getLogger(__name__)
+
+EMAIL_BATCH_SIZE = 200
+# Reports (outcomes, "I sent it", RSVPs) allowed per window; settings may override.
+DEFAULT_RATE_LIMITS = {"supporter": 20, "ip": 60, "sign_on_ip": 20, "window_seconds": 600}
+
+
+class ActionUnavailable(Exception):
+    """The action is not open to this supporter now (not yet, no longer, or not for their tier)."""
+
+
+class EventFull(Exception):
+    """Every place at the event is taken."""
+
+
+class RateLimited(Exception):
+    """Too many reports in a short time from this supporter or this network."""
+
+
+def rate_limits() -> dict[str, int]:
+    return {**DEFAULT_RATE_LIMITS, **getattr(settings, "ACTION_RATE_LIMITS", {})}
+
+
+def report_throttle(*, supporter_id: int | None, ip: str) -> None:
+    """Count one report against the supporter's and the network's budget; raise RateLimited
+    when either is spent. Checked before any write so a flood changes nothing."""
+    limits = rate_limits()
+    window = limits["window_seconds"]
+    if not throttle_hit(key=f"act-ip:{ip}", limit=limits["ip"], window_seconds=window):
+        raise RateLimited("ip")
+    if supporter_id is not None and not throttle_hit(
+        key=f"act-supporter:{supporter_id}", limit=limits["supporter"], window_seconds=window
+    ):
+        raise RateLimited("supporter")
+
+
+def _require_open(action: Action, *, supporter: Supporter, early_access: bool, now) -> None:
+    state = action_state(action, now=now, early_access=early_access)
+    if state not in {State.OPEN, State.EARLY}:
+        raise ActionUnavailable(state)
+    if supporter.campaign_id != action.campaign_id or supporter.left_at is not None:
+        raise ActionUnavailable("not a supporter of this campaign")
+
+
+def _count_completion(completion: ActionCompletion, *, now: dt.datetime) -> bool:
+    """Mark the completion counted and add it to the action's total, once. Call inside a
+    transaction. Returns whether this call counted it."""
+    won = ActionCompletion.objects.filter(pk=completion.pk, counted_at__isnull=True).update(
+        counted_at=now
+    )
+    if won:
+        Action.objects.filter(pk=completion.action_id).update(
+            completed_count=F("completed_count") + 1, updated_at=now
+        )
+        completion.counted_at = now
+    return bool(won)
+
+
+def action_complete(
+    *, action: Action, supporter: Supporter, early_access: bool = False, now=None
+) -> bool:
+    """Record that the supporter did the action ("I sent it"), counted once per person.
+    Returns whether this call counted (False for a repeat)."""
+    now = now or timezone.now()
+    _require_open(action, supporter=supporter, early_access=early_access, now=now)
+    with transaction.atomic():
+        completion, _ = ActionCompletion.objects.get_or_create(action=action, supporter=supporter)
+        return _count_completion(completion, now=now)
+
+
+# --- who is acting ----------------------------------------------------------------------------
+def actor_sign_on(
+    *,
+    campaign: Campaign,
+    name: str,
+    email: str,
+    postal_code: str,
+    user=None,
+    email_verified: bool = False,
+    tracking: dict[str, str] | None = None,
+) -> Supporter:
+    """The Supporter row an anonymous (or not yet signed-on) visitor acts as, from the name,
+    email and ZIP they typed.
+
+    A new address gets a new, unconfirmed row through `supporter_upsert` (it counts as a
+    supporter only after the usual confirmation). An address already on the campaign is used as
+    it is: a stranger typing someone's address must not rewrite that person's details. The
+    account owner acting with their own verified address is linked to the row.
+    """
+    email = normalize_email(email)
+    owner = (
+        user is not None and email_verified and normalize_email(getattr(user, "email", "")) == email
+    )
+    existing = Supporter.objects.filter(campaign=campaign, email=email).first()
+    if existing is not None and not owner:
+        return existing
+    supporter, _ = supporter_upsert(
+        campaign=campaign,
+        email=email,
+        name=name,
+        user=user if owner else None,
+        postal_code=postal_code,
+        tracking=tracking,
+    )
+    return supporter
+
+
+# --- calls ------------------------------------------------------------------------------------
+def call_outcome_report(
+    *,
+    action: Action,
+    target_id: int,
+    supporter: Supporter,
+    outcome: str,
+    early_access: bool = False,
+    now=None,
+) -> str:
+    """Record how a call went. Returns "recorded" (first report for this target), "changed"
+    (they called again and it went differently: the count moves from the old outcome to the
+    new) or "unchanged" (a repeat, counted already).
+
+    The first report on any target of the action also counts the supporter as having done the
+    action. Target counts, the action's call total and the completion move in one transaction.
+    """
+    now = now or timezone.now()
+    if outcome not in CallOutcome.Outcome.values:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    _require_open(action, supporter=supporter, early_access=early_access, now=now)
+    target = action.targets.get(pk=target_id)  # DoesNotExist for another action's target
+    with transaction.atomic():
+        row = (
+            CallOutcome.objects.select_for_update()
+            .filter(target=target, supporter=supporter)
+            .first()
+        )
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = CallOutcome.objects.create(
+                        action=action, target=target, supporter=supporter, outcome=outcome
+                    )
+            except IntegrityError:
+                # The same report arrived twice at once; the other request recorded it.
+                row = CallOutcome.objects.select_for_update().get(
+                    target=target, supporter=supporter
+                )
+            else:
+                field = CallOutcome.COUNT_FIELD[outcome]
+                type(target).objects.filter(pk=target.pk).update(**{field: F(field) + 1})
+                Action.objects.filter(pk=action.pk).update(
+                    outcome_count=F("outcome_count") + 1, updated_at=now
+                )
+                completion, _ = ActionCompletion.objects.get_or_create(
+                    action=action, supporter=supporter
+                )
+                _count_completion(completion, now=now)
+                return "recorded"
+        if row.outcome == outcome:
+            return "unchanged"
+        old_field, new_field = (
+            CallOutcome.COUNT_FIELD[row.outcome],
+            CallOutcome.COUNT_FIELD[outcome],
+        )
+        type(target).objects.filter(pk=target.pk).update(
+            **{old_field: F(old_field) - 1, new_field: F(new_field) + 1}
+        )
+        CallOutcome.objects.filter(pk=row.pk).update(outcome=outcome, updated_at=now)
+        return "changed"
+
+
+# --- events -----------------------------------------------------------------------------------
+def event_rsvp(
+    *, action: Action, supporter: Supporter, early_access: bool = False, now=None
+) -> bool:
+    """Reserve a place at the event. Returns True when the supporter is newly going, False if
+    they already were. Raises EventFull when the last place is gone: the capacity check is a
+    conditional UPDATE, so two people cannot take the last place together."""
+    now = now or timezone.now()
+    _require_open(action, supporter=supporter, early_access=early_access, now=now)
+    with transaction.atomic():
+        completion, _ = ActionCompletion.objects.get_or_create(action=action, supporter=supporter)
+        won = ActionCompletion.objects.filter(pk=completion.pk, counted_at__isnull=True).update(
+            counted_at=now
+        )
+        if not won:
+            return False
+        grew = (
+            Action.objects.filter(pk=action.pk)
+            .filter(Q(event_capacity__isnull=True) | Q(completed_count__lt=F("event_capacity")))
+            .update(completed_count=F("completed_count") + 1, updated_at=now)
+        )
+        if not grew:
+            raise EventFull(action.pk)  # rolls back the completion too
+    return True
+
+
+def event_rsvp_cancel(*, action: Action, supporter: Supporter, now=None) -> bool:
+    """Give the place back. Returns whether there was an RSVP to cancel."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        deleted, _ = ActionCompletion.objects.filter(
+            action=action, supporter=supporter, counted_at__isnull=False
+        ).delete()
+        if deleted:
+            Action.objects.filter(pk=action.pk, completed_count__gt=0).update(
+                completed_count=F("completed_count") - 1, updated_at=now
+            )
+    return bool(deleted)
+
+
+# --- petitions --------------------------------------------------------------------------------
+def petition_sign(
+    *,
+    action: Action,
+    name: str,
+    email: str,
+    postal_code: str,
+    consent_updates: bool = False,
+    consent_updates_text: str = "",
+    consent_org: bool = False,
+    consent_org_text: str = "",
+    user=None,
+    email_verified: bool = False,
+    early_access: bool = False,
+    tracking: dict[str, str] | None = None,
+    now=None,
+) -> tuple[ActionCompletion, str]:
+    """Sign the petition the way an Ally signs on: `supporter_upsert`, then confirmation by
+    email, with the petition's own wording. Returns (completion, outcome):
+
+    - "signed": the account owner signed with their verified address; counted now (and they
+      count as a supporter, once);
+    - "already": the owner had signed before; nothing changed;
+    - "confirm_sent": we emailed a link; the signature counts when its button is pressed.
+
+    An address that already belongs to a confirmed supporter keeps its details (a stranger
+    cannot rewrite them); the signature still waits for that person's confirmation.
+    """
+    now = now or timezone.now()
+    campaign = action.campaign
+    email = normalize_email(email)
+    owner = (
+        user is not None and email_verified and normalize_email(getattr(user, "email", "")) == email
+    )
+    existing = Supporter.objects.filter(campaign=campaign, email=email).first()
+    if owner or existing is None or not existing.is_confirmed:
+        supporter, _ = supporter_upsert(
+            campaign=campaign,
+            email=email,
+            name=name,
+            user=user if owner else None,
+            postal_code=postal_code,
+            consent_updates=consent_updates,
+            consent_updates_text=consent_updates_text,
+            consent_org=consent_org,
+            consent_org_text=consent_org_text,
+            tracking=tracking,
+        )
+    else:
+        supporter = existing
+    _require_open(action, supporter=supporter, early_access=early_access and owner, now=now)
+    with transaction.atomic():
+        completion, _ = ActionCompletion.objects.get_or_create(action=action, supporter=supporter)
+        if owner:
+            supporter_confirm(supporter=supporter)
+            counted = _count_completion(completion, now=now)
+            return completion, "signed" if counted else "already"
+        email_enqueue(
+            to=email,
+            template="action_petition_confirm",
+            context=_petition_email_context(action=action, supporter=supporter),
+        )
+    return completion, "confirm_sent"
+
+
+def petition_confirm(*, action: Action, token: str, now=None) -> tuple[ActionCompletion, bool]:
+    """The signer pressed the button in the page their email linked to. Counts the signature
+    once (and the signer as a supporter once, with the supporters app's welcome email); pressing
+    again is harmless. Returns (completion, counted_now). Raises Supporter.DoesNotExist or
+    ActionCompletion.DoesNotExist for a wrong token."""
+    now = now or timezone.now()
+    campaign = action.campaign
+    supporter = Supporter.objects.get(campaign=campaign, confirm_token=token, left_at__isnull=True)
+    completion = ActionCompletion.objects.get(action=action, supporter=supporter)
+    if supporter.confirmed_at is None and campaign.status == Campaign.Status.LIVE:
+        supporter_confirm_by_token(campaign=campaign, token=token)
+    with transaction.atomic():
+        counted = _count_completion(completion, now=now)
+    return completion, counted
+
+
+def _petition_email_context(*, action: Action, supporter: Supporter) -> dict:
+    base = settings.SITE_URL
+    slug = action.campaign.slug
+    return {
+        "name": supporter.name,
+        "petition_title": action.title,
+        "campaign_title": action.campaign.title,
+        "confirm_url": base
+        + reverse(
+            "actions:petition_confirm",
+            kwargs={"slug": slug, "pk": action.pk, "token": supporter.confirm_token},
+        ),
+        "signed_count": action.completed_count,
+        "next_milestone": next_supporter_milestone(action.completed_count),
+    }
+
+
+# --- advocates first --------------------------------------------------------------------------
+def advocates_first_recipients(*, campaign_id: int):
+    """Who hears first: confirmed Advocates and Champions still supporting, who asked for
+    campaign updates."""
+    return Supporter.objects.filter(
+        campaign_id=campaign_id,
+        tier__in=list(EARLY_ACCESS_TIERS),
+        confirmed_at__isnull=False,
+        left_at__isnull=True,
+        consent_updates=True,
+    )
+
+
+def advocates_first_open_due(*, now=None) -> int:
+    """Announce every action whose advocates-first window has opened and is not announced yet.
+
+    Each action is claimed by setting `advocates_notified_at` with a conditional UPDATE, so a
+    second beat, a redelivered task or two workers announce it once. An action whose window
+    already ended (it is open to everyone: beat was down, or it was published late) is claimed
+    without email. Mail goes out in batches, one task each, after the claim commits. Returns
+    how many people were queued.
+    """
+    now = now or timezone.now()
+    candidates = Action.objects.filter(
+        published=True,
+        advocates_first_hours__gt=0,
+        advocates_notified_at__isnull=True,
+        starts_at__isnull=False,
+        starts_at__lte=now + dt.timedelta(hours=ADVOCATES_FIRST_MAX_HOURS),
+    ).select_related("campaign")
+    queued = 0
+    for action in candidates:
+        if action.advocates_open_at > now:
+            continue
+        queued += _advocates_first_announce(action=action, now=now)
+    return queued
+
+
+def _advocates_first_announce(*, action: Action, now: dt.datetime) -> int:
+    from actions.tasks import send_action_email_batch
+
+    still_early = now < action.starts_at and (action.ends_at is None or now < action.ends_at)
+    with transaction.atomic():
+        won = Action.objects.filter(pk=action.pk, advocates_notified_at__isnull=True).update(
+            advocates_notified_at=now
+        )
+        if not won or not still_early or not action.campaign.is_public:
+            return 0
+        ids = list(
+            advocates_first_recipients(campaign_id=action.campaign_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(ids), EMAIL_BATCH_SIZE):
+            batch = ids[start : start + EMAIL_BATCH_SIZE]
+            transaction.on_commit(
+                lambda batch=batch: send_action_email_batch.delay(
+                    action_id=action.pk, kind="advocates_first", supporter_ids=batch
+                )
+            )
+    return len(ids)
+
+
+# --- event reminders --------------------------------------------------------------------------
+def event_reminders_send_due(*, now=None) -> int:
+    """Queue the reminder for every RSVP whose event starts within its reminder window and who
+    has not been reminded. Each RSVP is claimed (`reminded_at`) under a row lock that other
+    runs skip, so nobody is reminded twice. Returns how many were queued."""
+    from actions.tasks import send_action_email_batch
+
+    now = now or timezone.now()
+    events = Action.objects.filter(
+        kind=Action.Kind.EVENT,
+        published=True,
+        event_starts_at__gt=now,
+        event_starts_at__lte=now + dt.timedelta(hours=ADVOCATES_FIRST_MAX_HOURS),
+    )
+    queued = 0
+    for action in events:
+        if action.event_starts_at - dt.timedelta(hours=action.reminder_hours) > now:
+            continue
+        with transaction.atomic():
+            ids = list(
+                ActionCompletion.objects.select_for_update(skip_locked=True)
+                .filter(action=action, counted_at__isnull=False, reminded_at__isnull=True)
+                .order_by("pk")
+                .values_list("supporter_id", flat=True)
+            )
+            if not ids:
+                continue
+            ActionCompletion.objects.filter(action=action, supporter_id__in=ids).update(
+                reminded_at=now
+            )
+            for start in range(0, len(ids), EMAIL_BATCH_SIZE):
+                batch = ids[start : start + EMAIL_BATCH_SIZE]
+                transaction.on_commit(
+                    lambda batch=batch, pk=action.pk: send_action_email_batch.delay(
+                        action_id=pk, kind="event_reminder", supporter_ids=batch
+                    )
+                )
+            queued += len(ids)
+    return queued
+
+
+def action_send_email_batch(*, action_id: int, kind: str, supporter_ids: list[int]) -> int:
+    """Send one batch of advocates-first or event-reminder emails, one message per person.
+    Who may receive it is checked again here (someone who left or unsubscribed, or cancelled
+    their RSVP, after the batch was queued gets nothing). Returns messages sent."""
+    from actions.content import (
+        event_location_line,
+        event_when_display,
+        local_datetime_display,
+    )
+
+    action = Action.objects.select_related("campaign").get(pk=action_id)
+    if kind == "advocates_first":
+        recipients = advocates_first_recipients(campaign_id=action.campaign_id)
+        template = "action_advocates_first"
+    elif kind == "event_reminder":
+        recipients = Supporter.objects.filter(
+            action_completions__action=action,
+            action_completions__counted_at__isnull=False,
+            left_at__isnull=True,
+        )
+        template = "action_event_reminder"
+    else:
+        raise ValueError(f"unknown batch kind {kind!r}")
+    base = settings.SITE_URL
+    slug = action.campaign.slug
+    action_url = base + reverse("actions:detail", kwargs={"slug": slug, "pk": action.pk})
+    sent = 0
+    for supporter in recipients.filter(pk__in=supporter_ids).iterator():
+        context = {
+            "name": supporter.name,
+            "action_title": action.title,
+            "campaign_title": action.campaign.title,
+            "action_url": action_url,
+            "opens_to_everyone": (
+                local_datetime_display(action.starts_at, action.campaign.tz)
+                if action.starts_at
+                else ""
+            ),
+            "when": event_when_display(action),
+            "where": event_location_line(action),
+            "ics_url": base + reverse("actions:ics", kwargs={"slug": slug, "pk": action.pk}),
+            "unsubscribe_url": base
+            + reverse(
+                "supporters:unsubscribe", kwargs={"slug": slug, "token": supporter.confirm_token}
+            ),
+        }
+        try:
+            email_send_now(to=[supporter.email], template=template, context=context)
+        except OSError:
+            logger.exception(
+                "action %s %s: sending to supporter %s failed", action_id, kind, supporter.pk
+            )
+            continue
+        sent += 1
+    return sent

@@ -1,0 +1,31 @@
+"""Celery entry points for take-action: load ids, call a service, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task
+def open_advocates_first():
+    """Every 5 minutes (beat): announce actions whose advocates-first window has opened.
+    Idempotent: each action is claimed once through its `advocates_notified_at`."""
+    from actions.services import advocates_first_open_due
+
+    return advocates_first_open_due()
+
+
+@shared_task
+def send_event_reminders():
+    """Every 5 minutes (beat): remind people who RSVP'd to events starting soon. The database
+    says who is due and who was reminded, so a missed or doubled run changes nothing."""
+    from actions.services import event_reminders_send_due
+
+    return event_reminders_send_due()
+
+
+@shared_task(acks_late=True)
+def send_action_email_batch(*, action_id: int, kind: str, supporter_ids: list[int]):
+    """Send one batch of advocates-first or event-reminder emails."""
+    from actions.services import action_send_email_batch
+
+    return action_send_email_batch(action_id=action_id, kind=kind, supporter_ids=supporter_ids)

@@ -1,0 +1,442 @@
+"""Take-action pages: the list at /c/<slug>/act/ and one page per action. Thin: find the
+campaign, the action and the visitor, validate the form, call one service, redirect."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from actions import services
+from actions.content import (
+    event_ics,
+    event_location_line,
+    event_when_display,
+    fill_placeholders,
+    local_datetime_display,
+    mailto_url,
+    script_segments,
+)
+from actions.forms import ActorForm, CallOutcomeForm
+from actions.identity import Viewer, viewer_for, viewer_forget, viewer_remember
+from actions.models import Action, ActionCompletion, CallOutcome
+from actions.selectors import (
+    State,
+    action_for_page,
+    action_total_label,
+    campaign_action_section,
+    completions_by_action,
+    my_call_outcomes,
+    petition_count_line,
+)
+from campaigns.models import Campaign
+from campaigns.selectors import user_can_edit_campaign
+from supporters.forms import AllySignOnForm
+from supporters.middleware import tracking_for
+from supporters.models import Supporter
+from supporters.selectors import user_email_is_verified
+from supporters.throttle import client_ip, throttle_hit
+
+RATE_LIMITED = (
+    "You have reported a lot in the last few minutes. Thank you! Please wait a little and try "
+    "again."
+)
+UNAVAILABLE = "This action is not open right now, so nothing was recorded."
+
+
+def _campaign(request, slug: str) -> Campaign:
+    """Drafts and campaigns in review exist only for their organizers."""
+    campaign = get_object_or_404(Campaign.objects.select_related("organization"), slug=slug)
+    if not campaign.is_public and not user_can_edit_campaign(request.user, campaign):
+        raise Http404("No such campaign.")
+    return campaign
+
+
+def _action(request, campaign: Campaign, pk: int, viewer: Viewer) -> Action:
+    action = action_for_page(
+        campaign=campaign, pk=pk, now=timezone.now(), early_access=viewer.early_access
+    )
+    if action is None:
+        raise Http404("No such action.")
+    return action
+
+
+def _verified(request) -> bool:
+    user = request.user
+    return user.is_authenticated and user_email_is_verified(user=user)
+
+
+def _detail_url(action: Action, anchor: str = "") -> str:
+    url = reverse("actions:detail", kwargs={"slug": action.campaign.slug, "pk": action.pk})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def action_list(request, slug: str):
+    campaign = _campaign(request, slug)
+    viewer = viewer_for(request, campaign)
+    section = campaign_action_section(
+        campaign=campaign, supporter=viewer.supporter, early_access=viewer.early_access
+    )
+    return render(
+        request,
+        "actions/list.html",
+        {"campaign": campaign, "section": section, "viewer": viewer},
+    )
+
+
+def _detail_context(request, campaign, action, viewer, **extra) -> dict:
+    supporter = viewer.supporter
+    completion = completions_by_action(supporter=supporter, action_ids=[action.pk]).get(action.pk)
+    context = {
+        "campaign": campaign,
+        "action": action,
+        "viewer": viewer,
+        "open": action.state in {State.OPEN, State.EARLY},
+        "early": action.state == State.EARLY,
+        "done": completion is not None and completion.counted_at is not None,
+        "waiting": completion is not None and completion.counted_at is None,
+        "total": action_total_label(action),
+        "links": list(action.links.all()),
+        "opens_display": (
+            local_datetime_display(action.starts_at, campaign.tz) if action.starts_at else ""
+        ),
+    }
+    if not viewer.known and action.kind in {Action.Kind.CALL, Action.Kind.EMAIL, Action.Kind.EVENT}:
+        fixed = request.user.email if _verified(request) else None
+        initial = {}
+        if request.user.is_authenticated:
+            initial = {"name": request.user.get_full_name(), "email": request.user.email}
+        context["actor_form"] = extra.pop("actor_form", None) or ActorForm(
+            fixed_email=fixed, initial=initial
+        )
+    if action.kind == Action.Kind.CALL:
+        mine = my_call_outcomes(supporter=supporter, action=action)
+        context["segments"] = script_segments(
+            action.call_script, name=viewer.name, zip_code=viewer.zip_code
+        )
+        context["targets"] = [
+            {"target": t, "mine": mine.get(t.pk), "mine_label": _outcome_label(mine.get(t.pk))}
+            for t in action.targets.all()
+        ]
+        context["outcome_choices"] = CallOutcome.Outcome.choices
+        context["outcome_form"] = extra.pop("outcome_form", None)
+    elif action.kind == Action.Kind.EMAIL:
+        letter = fill_placeholders(action.email_body, name=viewer.name, zip_code=viewer.zip_code)
+        context["letter"] = letter
+        context["mailto"] = mailto_url(
+            to=action.email_to, subject=action.email_subject, body=letter
+        )
+    elif action.kind == Action.Kind.PETITION:
+        context["count"] = petition_count_line(action)
+        if "petition_form" in extra:
+            context["petition_form"] = extra.pop("petition_form")
+        else:
+            fixed = request.user.email if _verified(request) else None
+            initial = {}
+            if viewer.known:
+                initial = {"name": viewer.name, "postal_code": viewer.zip_code}
+            elif request.user.is_authenticated:
+                initial = {"name": request.user.get_full_name()}
+            context["petition_form"] = AllySignOnForm(
+                campaign=campaign, fixed_email=fixed, initial=initial
+            )
+    elif action.kind == Action.Kind.EVENT:
+        context["when"] = event_when_display(action)
+        context["where"] = event_location_line(action)
+        context["spots_left"] = action.event_spots_left
+    context.update(extra)
+    return context
+
+
+def _outcome_label(value: str | None) -> str:
+    return CallOutcome.Outcome(value).label if value else ""
+
+
+@require_GET
+def action_detail(request, slug: str, pk: int):
+    campaign = _campaign(request, slug)
+    viewer = viewer_for(request, campaign)
+    action = _action(request, campaign, pk, viewer)
+    return render(
+        request, "actions/detail.html", _detail_context(request, campaign, action, viewer)
+    )
+
+
+@require_POST
+def actor_identify(request, slug: str, pk: int):
+    """An unknown visitor tells us who they are before reporting (name, email, ZIP)."""
+    campaign = _campaign(request, slug)
+    viewer = viewer_for(request, campaign)
+    action = _action(request, campaign, pk, viewer)
+    verified = _verified(request)
+    form = ActorForm(request.POST, fixed_email=request.user.email if verified else None)
+    limits = services.rate_limits()
+    if not throttle_hit(
+        key=f"act-signon-ip:{client_ip(request)}",
+        limit=limits["sign_on_ip"],
+        window_seconds=limits["window_seconds"],
+    ):
+        form.add_error(None, RATE_LIMITED)
+        context = _detail_context(request, campaign, action, viewer, actor_form=form)
+        return render(request, "actions/detail.html", context, status=429)
+    if not form.is_valid():
+        context = _detail_context(request, campaign, action, viewer, actor_form=form)
+        return render(request, "actions/detail.html", context, status=400)
+    supporter = services.actor_sign_on(
+        campaign=campaign,
+        name=form.cleaned_data["name"],
+        email=form.cleaned_data["email"],
+        postal_code=form.cleaned_data["postal_code"],
+        user=request.user if request.user.is_authenticated else None,
+        email_verified=verified,
+        tracking=tracking_for(request, campaign.slug),
+    )
+    viewer_remember(
+        request,
+        campaign,
+        supporter=supporter,
+        name=form.cleaned_data["name"],
+        zip_code=form.cleaned_data["postal_code"],
+    )
+    messages.success(request, f"Thanks, {form.cleaned_data['name']}. Your details are filled in.")
+    return redirect(_detail_url(action, "do-it"))
+
+
+@require_POST
+def actor_forget(request, slug: str, pk: int):
+    campaign = _campaign(request, slug)
+    viewer_forget(request, campaign)
+    return redirect(reverse("actions:detail", kwargs={"slug": campaign.slug, "pk": pk}))
+
+
+def _reporting(request, slug: str, pk: int, kind: str):
+    """Common start of every report: campaign, visitor, action of the right kind, rate limit.
+    Returns (campaign, viewer, action, error_response)."""
+    campaign = _campaign(request, slug)
+    viewer = viewer_for(request, campaign)
+    action = _action(request, campaign, pk, viewer)
+    if action.kind != kind:
+        raise Http404("No such action.")
+    if not viewer.known:
+        messages.error(request, "Please tell us who you are first.")
+        return campaign, viewer, action, redirect(_detail_url(action, "who"))
+    try:
+        services.report_throttle(supporter_id=viewer.supporter.pk, ip=client_ip(request))
+    except services.RateLimited:
+        context = _detail_context(request, campaign, action, viewer, error=RATE_LIMITED)
+        return campaign, viewer, action, render(request, "actions/detail.html", context, status=429)
+    return campaign, viewer, action, None
+
+
+def _unavailable(request, campaign, action, viewer):
+    context = _detail_context(request, campaign, action, viewer, error=UNAVAILABLE)
+    return render(request, "actions/detail.html", context, status=409)
+
+
+@require_POST
+def call_report(request, slug: str, pk: int):
+    campaign, viewer, action, error = _reporting(request, slug, pk, Action.Kind.CALL)
+    if error:
+        return error
+    form = CallOutcomeForm(request.POST, action=action)
+    if not form.is_valid():
+        context = _detail_context(request, campaign, action, viewer, outcome_form=form)
+        return render(request, "actions/detail.html", context, status=400)
+    try:
+        result = services.call_outcome_report(
+            action=action,
+            target_id=form.cleaned_data["target"],
+            supporter=viewer.supporter,
+            outcome=form.cleaned_data["outcome"],
+            early_access=viewer.early_access,
+        )
+    except services.ActionUnavailable:
+        return _unavailable(request, campaign, action, viewer)
+    target = next(t for t in action.targets.all() if t.pk == form.cleaned_data["target"])
+    if result == "unchanged":
+        messages.info(request, f"We already have your call to {target.name}. Thank you!")
+    else:
+        messages.success(request, f"Thank you for calling {target.name}! Your call is counted.")
+    return redirect(_detail_url(action, f"target-{target.pk}"))
+
+
+@require_POST
+def email_sent(request, slug: str, pk: int):
+    campaign, viewer, action, error = _reporting(request, slug, pk, Action.Kind.EMAIL)
+    if error:
+        return error
+    try:
+        counted = services.action_complete(
+            action=action, supporter=viewer.supporter, early_access=viewer.early_access
+        )
+    except services.ActionUnavailable:
+        return _unavailable(request, campaign, action, viewer)
+    if counted:
+        messages.success(request, "Thank you for sending your email! It is counted.")
+    else:
+        messages.info(request, "We already counted your email. Thank you!")
+    return redirect(_detail_url(action, "do-it"))
+
+
+@require_POST
+def event_rsvp(request, slug: str, pk: int):
+    campaign, viewer, action, error = _reporting(request, slug, pk, Action.Kind.EVENT)
+    if error:
+        return error
+    if request.POST.get("cancel"):
+        if services.event_rsvp_cancel(action=action, supporter=viewer.supporter):
+            messages.info(request, "Your RSVP is cancelled and your place given back.")
+        return redirect(_detail_url(action, "do-it"))
+    try:
+        going = services.event_rsvp(
+            action=action, supporter=viewer.supporter, early_access=viewer.early_access
+        )
+    except services.ActionUnavailable:
+        return _unavailable(request, campaign, action, viewer)
+    except services.EventFull:
+        context = _detail_context(
+            request,
+            campaign,
+            action,
+            viewer,
+            error="Sorry, every place is taken. Nothing was booked for you.",
+        )
+        return render(request, "actions/detail.html", context, status=409)
+    if going:
+        messages.success(
+            request, "You're going! Add it to your calendar; we'll email you a reminder."
+        )
+    else:
+        messages.info(request, "You're already on the list.")
+    return redirect(_detail_url(action, "do-it"))
+
+
+@require_GET
+def event_calendar(request, slug: str, pk: int):
+    campaign = _campaign(request, slug)
+    viewer = viewer_for(request, campaign)
+    action = _action(request, campaign, pk, viewer)
+    if action.kind != Action.Kind.EVENT or not action.event_starts_at or not action.event_ends_at:
+        raise Http404("No such event.")
+    body = event_ics(action, url=request.build_absolute_uri(_detail_url(action)))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{campaign.slug}-event-{action.pk}.ics"'
+    )
+    return response
+
+
+# --- petitions --------------------------------------------------------------------------------
+SESSION_PETITION = "rr_petition_pending"
+
+
+@require_POST
+def petition_sign(request, slug: str, pk: int):
+    campaign = _campaign(request, slug)
+    viewer = viewer_for(request, campaign)
+    action = _action(request, campaign, pk, viewer)
+    if action.kind != Action.Kind.PETITION:
+        raise Http404("No such action.")
+    verified = _verified(request)
+    form = AllySignOnForm(
+        request.POST, campaign=campaign, fixed_email=request.user.email if verified else None
+    )
+    if form.is_bot():
+        request.session[SESSION_PETITION] = ""
+        return redirect("actions:petition_check_email", slug=campaign.slug, pk=action.pk)
+    limits = services.rate_limits()
+    if not throttle_hit(
+        key=f"act-signon-ip:{client_ip(request)}",
+        limit=limits["sign_on_ip"],
+        window_seconds=limits["window_seconds"],
+    ):
+        form.add_error(None, RATE_LIMITED)
+        context = _detail_context(request, campaign, action, viewer, petition_form=form)
+        return render(request, "actions/detail.html", context, status=429)
+    if not form.is_valid():
+        context = _detail_context(request, campaign, action, viewer, petition_form=form)
+        return render(request, "actions/detail.html", context, status=400)
+    email = form.cleaned_data["email"]
+    if not throttle_hit(
+        key=f"act-petition-email:{action.pk}:{email}", limit=3, window_seconds=3600
+    ):
+        form.add_error(
+            "email",
+            "We have already sent several emails to this address in the last hour. Please "
+            "check your inbox (and spam folder), or try again later.",
+        )
+        context = _detail_context(request, campaign, action, viewer, petition_form=form)
+        return render(request, "actions/detail.html", context, status=429)
+    try:
+        _completion, outcome = services.petition_sign(
+            action=action,
+            name=form.cleaned_data["name"],
+            email=email,
+            postal_code=form.cleaned_data["postal_code"],
+            consent_updates=form.cleaned_data["consent_updates"],
+            consent_updates_text=form.wording["updates"],
+            consent_org=form.cleaned_data["consent_org"],
+            consent_org_text=form.wording["org"],
+            user=request.user if request.user.is_authenticated else None,
+            email_verified=verified,
+            early_access=viewer.early_access,
+            tracking=tracking_for(request, campaign.slug),
+        )
+    except services.ActionUnavailable:
+        return _unavailable(request, campaign, action, viewer)
+    if outcome == "confirm_sent":
+        request.session[SESSION_PETITION] = email
+        return redirect("actions:petition_check_email", slug=campaign.slug, pk=action.pk)
+    if outcome == "signed":
+        messages.success(request, "Thank you for signing! Your signature is counted.")
+    else:
+        messages.info(request, "You have already signed this petition. Thank you!")
+    return redirect(_detail_url(action, "do-it"))
+
+
+@require_GET
+def petition_check_email(request, slug: str, pk: int):
+    campaign = _campaign(request, slug)
+    action = get_object_or_404(Action, campaign=campaign, pk=pk, kind=Action.Kind.PETITION)
+    return render(
+        request,
+        "actions/petition_check_email.html",
+        {"campaign": campaign, "action": action, "email": request.session.get(SESSION_PETITION)},
+    )
+
+
+def petition_confirm(request, slug: str, pk: int, token: str):
+    """GET shows a button; only the POST counts (mail scanners follow links, not forms)."""
+    campaign = _campaign(request, slug)
+    action = get_object_or_404(
+        Action, campaign=campaign, pk=pk, kind=Action.Kind.PETITION, published=True
+    )
+    action.campaign = campaign
+    supporter = Supporter.objects.filter(
+        campaign=campaign, confirm_token=token, left_at__isnull=True
+    ).first()
+    completion = (
+        ActionCompletion.objects.filter(action=action, supporter=supporter).first()
+        if supporter
+        else None
+    )
+    context = {"campaign": campaign, "action": action, "supporter": supporter}
+    if completion is None:
+        context["invalid"] = True
+        return render(request, "actions/petition_confirm.html", context, status=404)
+    if request.method == "POST":
+        services.petition_confirm(action=action, token=token)
+        viewer_remember(
+            request,
+            campaign,
+            supporter=supporter,
+            name=supporter.name,
+            zip_code=supporter.postal_code,
+        )
+        messages.success(request, "Thank you! Your signature is confirmed and counted.")
+        return redirect(_detail_url(action, "do-it"))
+    context["already"] = completion.counted_at is not None
+    return render(request, "actions/petition_confirm.html", context)
