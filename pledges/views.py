@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from allauth.account.models import EmailAddress
 from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
@@ -177,6 +178,8 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
             email=data["email"], password=data["password"], name=data["name"]
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # The owner of the address hears about the new account (allauth's own verify link).
+        EmailAddress.objects.get_primary(user).send_confirmation(request, signup=True)
         # From here on the page is for a signed-in supporter.
         form = PledgeForm(request.POST, campaign=campaign, tier=tier_obj, user=user)
         form.is_valid()

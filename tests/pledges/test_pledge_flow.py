@@ -127,6 +127,8 @@ def test_visitor_signs_up_inline_and_pledge_counts_once_the_card_is_saved(
     supporter = Supporter.objects.get()
     assert (supporter.user, supporter.consent_updates, supporter.consent_org) == (user, True, True)
     assert "email me updates" in supporter.consent_updates_text
+    # allauth's verification link went to the address (the pledge itself does not wait for it).
+    assert [m.to for m in mail.outbox] == [["rosa@example.org"]]
 
     with django_capture_on_commit_callbacks(execute=True):
         result, response = save_card(client, stripe_local, pledge)
@@ -408,3 +410,16 @@ def test_deadline_text_is_in_the_campaigns_time_zone(client):
     )
     html = client.get(f"/c/{campaign.slug}/support/champion/").content.decode()
     assert "Saturday, March 1 2031 12:00 PM EST" in html
+
+
+def test_inline_sign_ups_are_rate_limited_per_network(client, stripe_local, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "1/m/ip"}
+    campaign = CampaignFactory()
+    first = submit_pledge(client, campaign, email="one@example.org", password=PASSWORD)
+    assert first.status_code == 302
+    client.logout()
+    second = submit_pledge(client, campaign, email="two@example.org", password=PASSWORD)
+    assert second.status_code == 429
+    assert "Too many sign-ups from your network" in second.content.decode()
+    assert not User.objects.filter(email="two@example.org").exists()
+    assert Pledge.objects.count() == 1
