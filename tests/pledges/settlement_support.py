@@ -98,13 +98,20 @@ def assert_ledger_clean(chaos, campaign: Campaign | None = None) -> dict:
     ledger = chaos.ledger()
     assert ledger["double_charged"] == [], ledger["double_charged"]
     charged = {int(pid): pis for pid, pis in ledger["charges_by_metadata"].items() if pis}
-    paid = Pledge.objects.filter(status__in=[Pledge.Status.PAID, Pledge.Status.REFUNDED])
+    paid = Pledge.objects.filter(
+        status__in=[Pledge.Status.PAID, Pledge.Status.REFUNDED, Pledge.Status.DISPUTED]
+    )
     assert set(charged) == set(paid.values_list("pk", flat=True))
     for pledge in paid:
         assert charged[pledge.pk] == [pledge.stripe_payment_intent_id]
         succeeded = pledge.attempts.filter(outcome=PaymentAttempt.Outcome.SUCCEEDED)
         assert succeeded.count() == 1
         assert succeeded.get().stripe_payment_intent_id == pledge.stripe_payment_intent_id
+        # What we think was refunded is what Stripe refunded.
+        assert (
+            ledger["payment_intents"][pledge.stripe_payment_intent_id].get("refunded", 0)
+            == pledge.refunded_cents
+        )
     stripe_total = sum(ledger["payment_intents"][pis[0]]["amount"] for pis in charged.values())
     attempts_total = (
         PaymentAttempt.objects.filter(outcome=PaymentAttempt.Outcome.SUCCEEDED).aggregate(
@@ -115,11 +122,8 @@ def assert_ledger_clean(chaos, campaign: Campaign | None = None) -> dict:
     assert stripe_total == attempts_total
     if campaign is not None:
         campaign.refresh_from_db()
-        campaign_paid = (
-            campaign.pledges.filter(status=Pledge.Status.PAID).aggregate(s=Sum("paid_cents"))["s"]
-            or 0
-        )
-        assert campaign.collected_cents == campaign_paid
+        net = campaign.pledges.aggregate(paid=Sum("paid_cents"), refunded=Sum("refunded_cents"))
+        assert campaign.collected_cents == (net["paid"] or 0) - (net["refunded"] or 0)
         if campaign.status == Campaign.Status.SUCCEEDED:
             settled = {
                 Pledge.Status.PAID,

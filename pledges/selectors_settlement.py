@@ -1,0 +1,189 @@
+"""Reads for settlement screens: the per-campaign report, its CSV, a pledge's history, and the
+public outcome line on a campaign page after its deadline."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+
+from campaigns.models import Campaign
+from pledges.models import PaymentAttempt, Pledge
+
+S = Pledge.Status
+C = Campaign.Status
+
+# How the report groups pledge states (every state after the deadline is in exactly one).
+REPORT_GROUPS: dict[str, tuple[str, ...]] = {
+    "collected": (S.PAID, S.DISPUTED, S.REFUNDED),
+    "pending": (S.ACTIVE, S.CHARGE_DUE, S.CHARGING, S.RETRY_DUE, S.ACTION_REQUIRED)
+    + (S.NEEDS_NEW_METHOD,),
+    "failed": (S.UNPAID, S.NEEDS_REVIEW),
+    "released": (S.RELEASED,),
+    "canceled": (S.CANCELED, S.PENDING_SETUP),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SettlementReport:
+    campaign: Campaign
+    pledged_cents: int
+    backers: int
+    collected_cents: int
+    refunded_cents: int
+    groups: dict[str, tuple[int, int]]  # group → (pledges, cents)
+    by_status: list[tuple[str, str, int, int]]  # (status, label, pledges, cents)
+
+    @property
+    def net_collected_cents(self) -> int:
+        return self.collected_cents
+
+
+def settlement_report(*, campaign: Campaign) -> SettlementReport:
+    """Pledged vs collected vs failed vs pending for one campaign, from one aggregate query."""
+    rows = (
+        Pledge.objects.filter(campaign=campaign)
+        .values("status")
+        .annotate(n=Count("id"), cents=Sum("amount_cents"), refunded=Sum("refunded_cents"))
+    )
+    per_status = {r["status"]: (r["n"], r["cents"] or 0, r["refunded"] or 0) for r in rows}
+    groups = {
+        name: (
+            sum(per_status.get(s, (0, 0, 0))[0] for s in states),
+            sum(per_status.get(s, (0, 0, 0))[1] for s in states),
+        )
+        for name, states in REPORT_GROUPS.items()
+    }
+    labels = dict(S.choices)
+    by_status = [
+        (status, labels.get(status, status), n, cents)
+        for status, (n, cents, _) in sorted(per_status.items(), key=lambda kv: -kv[1][0])
+    ]
+    pledged = (
+        campaign.frozen_pledged_cents
+        if campaign.frozen_pledged_cents is not None
+        else campaign.pledged_cents
+    )
+    backers = (
+        campaign.frozen_backer_count
+        if campaign.frozen_backer_count is not None
+        else campaign.backer_count
+    )
+    return SettlementReport(
+        campaign=campaign,
+        pledged_cents=pledged,
+        backers=backers,
+        collected_cents=campaign.collected_cents,
+        refunded_cents=sum(v[2] for v in per_status.values()),
+        groups=groups,
+        by_status=by_status,
+    )
+
+
+def settlement_pledges(*, campaign: Campaign, status: str = "") -> QuerySet[Pledge]:
+    qs = (
+        Pledge.objects.filter(campaign=campaign)
+        .select_related("supporter")
+        .annotate(attempts_made=Count("attempts"), last_attempt=Max("attempts__number"))
+        .order_by("pk")
+    )
+    if status in REPORT_GROUPS:
+        qs = qs.filter(status__in=REPORT_GROUPS[status])
+    elif status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+CSV_HEADER = [
+    "pledge_id",
+    "supporter_name",
+    "supporter_email",
+    "tier",
+    "amount_cents",
+    "currency",
+    "status",
+    "attempts",
+    "paid_cents",
+    "refunded_cents",
+    "paid_at",
+    "stripe_payment_intent_id",
+    "last_outcome",
+    "last_code",
+    "last_message",
+]
+
+
+def settlement_csv_rows(*, campaign: Campaign) -> Iterator[list[str]]:
+    """Every pledge of the campaign as a CSV row, streamed in chunks (memory stays flat)."""
+    yield CSV_HEADER
+    qs = Pledge.objects.filter(campaign=campaign).select_related("supporter").order_by("pk")
+    for pledge in qs.iterator(chunk_size=500):
+        last = (
+            PaymentAttempt.objects.filter(pledge=pledge).order_by("-number").first()
+            if pledge.attempt_count
+            else None
+        )
+        yield [
+            str(pledge.pk),
+            _csv_safe(pledge.supporter.name),
+            _csv_safe(pledge.supporter.email),
+            pledge.tier,
+            str(pledge.amount_cents),
+            pledge.currency,
+            pledge.status,
+            str(pledge.attempt_count),
+            str(pledge.paid_cents),
+            str(pledge.refunded_cents),
+            pledge.paid_at.isoformat() if pledge.paid_at else "",
+            pledge.stripe_payment_intent_id,
+            last.outcome if last else "",
+            (last.decline_code or last.error_code) if last else "",
+            _csv_safe(last.message) if last else "",
+        ]
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: defuse them."""
+    value = value or ""
+    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+@dataclasses.dataclass(frozen=True)
+class CampaignOutcome:
+    """The line a campaign page shows after its deadline."""
+
+    state: str  # "settling" | "funded" | "not_funded"
+    headline: str
+    collected_cents: int = 0
+    supporters: int = 0
+
+
+def campaign_outcome(*, campaign: Campaign) -> CampaignOutcome | None:
+    """'Funded: $X from N supporters', 'Did not reach its goal — nobody was charged', or None
+    while the campaign is still open."""
+    from campaigns.templatetags.rallyround import money
+
+    if campaign.status in (C.FAILED,) or (
+        campaign.status == C.CLOSED and campaign.approved_for_collection_at is None
+    ):
+        return CampaignOutcome(
+            state="not_funded", headline="Did not reach its goal — nobody was charged"
+        )
+    if campaign.status in (C.SUCCEEDED, C.CLOSED):
+        paid = Pledge.objects.filter(
+            campaign=campaign, status__in=[S.PAID, S.DISPUTED, S.REFUNDED]
+        ).aggregate(n=Count("id", filter=~Q(status=S.REFUNDED)))
+        supporters = paid["n"] or 0
+        return CampaignOutcome(
+            state="funded",
+            headline=f"Funded: {money(campaign.collected_cents, campaign.currency)} "
+            f"from {supporters} supporter{'s' if supporters != 1 else ''}",
+            collected_cents=campaign.collected_cents,
+            supporters=supporters,
+        )
+    if campaign.status == C.SETTLING:
+        return CampaignOutcome(
+            state="settling", headline="The deadline has passed — the result is being confirmed"
+        )
+    return None

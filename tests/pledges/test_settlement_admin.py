@@ -1,0 +1,238 @@
+"""Staff screens for settlement: approve or reject, the report and its CSV, refunds (full,
+partial, idempotent) and the refund and dispute webhooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from campaigns.models import Campaign
+from config.celery import app as celery_app
+from pledges.models import Pledge, Refund
+from pledges.services import settlement
+from pledges.services.refunds import RefundError, pledge_refund
+from tests.factories import UserFactory
+from tests.pledges.settlement_support import (
+    active_pledge,
+    assert_ledger_clean,
+    campaign_ending,
+    charge_due_campaign,
+    saved_card,
+    signed_webhook,
+    stripe_client,
+)
+
+S = Pledge.Status
+pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
+
+
+@pytest.fixture
+def eager_celery():
+    """Queued charges and emails run in the test process (no worker here)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(staff):
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def _url(name, *args):
+    return reverse(f"admin:pledges_campaignsettlement_{name}", args=args)
+
+
+def _awaiting_approval(goal_cents=3000, amounts=(2000, 2000)):
+    campaign = campaign_ending(goal_cents=goal_cents)
+    card = saved_card()
+    pledges = [active_pledge(campaign, card=card, amount_cents=a) for a in amounts]
+    with time_machine.travel(campaign.deadline + dt.timedelta(minutes=1)):
+        settlement.settle_due()
+    campaign.refresh_from_db()
+    return campaign, pledges
+
+
+def test_staff_approve_from_the_admin_and_every_pledge_is_charged(
+    chaos, admin_client, eager_celery, django_capture_on_commit_callbacks
+):
+    campaign, pledges = _awaiting_approval()
+    listing = admin_client.get(_url("changelist"))
+    assert campaign.title in listing.content.decode()
+    assert "Approve or reject" in listing.content.decode()
+    page = admin_client.get(_url("approve", campaign.pk))
+    assert "Charges 2 supporters a total of $40" in page.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(_url("approve", campaign.pk), follow=True)
+    assert "approved for collection: charging 2 pledges now" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SUCCEEDED
+    assert campaign.collected_cents == 4000
+    assert all(Pledge.objects.get(pk=p.pk).status == S.PAID for p in pledges)
+    # Approving again is refused with a sentence, and charges nobody.
+    again = admin_client.post(_url("approve", campaign.pk), follow=True)
+    assert "not awaiting approval" in again.content.decode()
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_reject_needs_a_reason_and_then_releases_everyone(chaos, admin_client):
+    campaign, pledges = _awaiting_approval()
+    empty = admin_client.post(_url("reject", campaign.pk), {"reason": ""})
+    assert "Give a reason" in empty.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SETTLING
+
+    done = admin_client.post(
+        _url("reject", campaign.pk), {"reason": "Organizer misrepresented the goal."}, follow=True
+    )
+    assert "2 pledges released, nobody charged" in done.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.FAILED
+    assert all(Pledge.objects.get(pk=p.pk).status == S.RELEASED for p in pledges)
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_report_and_csv_show_pledged_collected_failed_and_pending(chaos, admin_client, staff):
+    campaign, pledges = charge_due_campaign(staff, count=3)
+    pledges[0].supporter.name = "=HYPERLINK(1)"
+    pledges[0].supporter.save()
+    settlement.pledge_charge(pledge_id=pledges[0].pk)
+
+    report = admin_client.get(_url("change", campaign.pk)).content.decode()
+    assert "Pledged at the deadline" in report
+    assert "$45.03" in report  # 1500 + 1501 + 1502 frozen
+    assert "Collected (net of refunds)" in report
+    pending_page = admin_client.get(_url("change", campaign.pk) + "?status=pending").content
+    assert f"R-{pledges[1].pk}".encode() in pending_page
+    assert f"R-{pledges[0].pk}<".encode() not in pending_page
+
+    response = admin_client.get(_url("csv", campaign.pk))
+    assert response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("pledge_id,supporter_name,supporter_email")
+    assert len(lines) == 4
+    paid_row = next(line for line in lines if line.startswith(f"{pledges[0].pk},"))
+    assert paid_row.startswith(f"{pledges[0].pk},'=HYPERLINK(1)")
+    assert ",paid," in paid_row
+    assert ",succeeded," in paid_row
+
+
+def test_report_is_for_staff_only(chaos, staff):
+    campaign, _ = charge_due_campaign(staff, count=1)
+    response = Client().get(_url("change", campaign.pk))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_partial_then_full_refund_from_the_admin_each_happen_once(
+    chaos, admin_client, staff, eager_celery, django_capture_on_commit_callbacks
+):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
+    settlement.pledge_charge(pledge_id=pledge.pk)
+    page_url = _url("pledge", campaign.pk, pledge.pk)
+    page = admin_client.get(page_url).content.decode()
+    assert "Up to $20 can be refunded" in page
+    assert f"pledge-{pledge.pk}-attempt-1" in page
+
+    form = {"amount": "5.00", "reason": "Asked for part back", "number": "1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = admin_client.post(page_url, form, follow=True)
+        # A double click (the same form again) refunds nothing more.
+        admin_client.post(page_url, form, follow=True)
+    assert f"pledge-{pledge.pk}-refund-1" in first.content.decode()
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents) == (S.PAID, 500)
+    assert campaign.collected_cents == 1500
+    assert Refund.objects.filter(pledge=pledge).count() == 1
+
+    too_much = admin_client.post(page_url, {"amount": "15.01", "number": "2"})
+    assert "At most $15 can still be refunded." in too_much.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(page_url, {"amount": "15", "number": "2"}, follow=True)
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents) == (S.REFUNDED, 2000)
+    assert campaign.collected_cents == 0
+    ledger = assert_ledger_clean(chaos, campaign)
+    assert sorted(r["amount"] for r in ledger["refunds"].values()) == [500, 1500]
+    assert len([m for m in mail.outbox if "Refund for your" in m.subject]) == 2
+    # A stale form from before the second refund is refused, not replayed as a new one.
+    with pytest.raises(RefundError, match="out of date"):
+        pledge_refund(pledge=pledge, amount_cents=100, actor=staff, number=5)
+
+
+def test_refund_webhooks_count_only_money_we_did_not_know_about(chaos, staff):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=3000)
+    settlement.pledge_charge(pledge_id=pledge.pk)
+    pledge.refresh_from_db()
+    pledge_refund(pledge=pledge, amount_cents=1000, actor=staff)
+    charge = {"object": "charge", "payment_intent": pledge.stripe_payment_intent_id}
+    ours = signed_webhook(
+        Client(),
+        event_id="evt_r1",
+        type="charge.refunded",
+        obj={**charge, "id": "ch_1", "amount_refunded": 1000},
+    )
+    assert ours.content.decode().startswith("already counted")
+    # Someone refunds another $5 from the Stripe dashboard.
+    stripe_client().v1.refunds.create(
+        params={"payment_intent": pledge.stripe_payment_intent_id, "amount": 500}
+    )
+    theirs = signed_webhook(
+        Client(),
+        event_id="evt_r2",
+        type="charge.refunded",
+        obj={**charge, "id": "ch_1", "amount_refunded": 1500},
+    )
+    assert theirs.content.decode() == f"refunded 500 pledge={pledge.pk}"
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 1500, 1500)
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_dispute_webhook_marks_the_pledge_disputed_and_alerts_staff(
+    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1)
+    settlement.pledge_charge(pledge_id=pledge.pk)
+    pledge.refresh_from_db()
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "payment_intent": pledge.stripe_payment_intent_id,
+        "amount": pledge.amount_cents,
+        "reason": "fraudulent",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_webhook(
+            Client(), event_id="evt_d1", type="charge.dispute.created", obj=dispute
+        )
+    assert response.content.decode() == f"disputed pledge={pledge.pk}"
+    pledge.refresh_from_db()
+    assert pledge.status == S.DISPUTED
+    assert any("disputed" in m.subject for m in mail.outbox)
+    won = signed_webhook(
+        Client(),
+        event_id="evt_d2",
+        type="charge.dispute.closed",
+        obj={**dispute, "status": "won"},
+    )
+    assert won.content.decode() == f"dispute won pledge={pledge.pk}"
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert_ledger_clean(chaos, campaign)
