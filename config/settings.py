@@ -188,6 +188,12 @@ IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 # --- Email -------------------------------------------------------------------------------------
 OUTBOX_DIR = VAR_DIR / "outbox"
 vars().update(env.email_url("EMAIL_URL", default=f"filemail://{OUTBOX_DIR}"))
+_EMAIL_URL = env.str("EMAIL_URL", default=f"filemail://{OUTBOX_DIR}")
+if _EMAIL_URL.startswith("filemail://"):
+    # django-environ drops the leading "/" of an absolute path ("filemail:///srv/x" → "srv/x"),
+    # which would put the outbox under the current directory: take the path as written, and
+    # resolve a relative one ("filemail://var/outbox") against the project.
+    EMAIL_FILE_PATH = str(BASE_DIR / _EMAIL_URL.removeprefix("filemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Rallyround <hello@rallyround.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=["staff@rallyround.local"])
