@@ -12,7 +12,7 @@ import os
 import random
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +28,7 @@ from campaigns.models import (
     Section,
     Tier,
 )
-from campaigns.selectors import ORGANIZERS_GROUP
+from campaigns.roles import ORGANIZERS, roles_ensure
 from campaigns.services import (
     campaign_add_defaults,
     campaign_recount_supporters,
@@ -577,7 +577,8 @@ def _accounts(org: Organization, admin_password: str, organizer_password: str, c
             is_staff=True,
         )
         created.append(f"account {ORGANIZER_EMAIL}")
-    organizer.groups.add(Group.objects.get(name=ORGANIZERS_GROUP))
+    roles_ensure(Group, Permission)
+    organizer.groups.add(Group.objects.get(name=ORGANIZERS))
     org.members.add(organizer)
     _verified_email(admin or User.objects.get(email=ADMIN_EMAIL))
     _verified_email(organizer)

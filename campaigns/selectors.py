@@ -14,10 +14,11 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.utils import timezone
 
 from campaigns.models import Campaign, IssueArea, Organization, Section, Tier
+from campaigns.roles import ORGANIZERS, PLATFORM_STAFF
 
 C = Campaign.Status
-PLATFORM_STAFF_GROUP = "Platform staff"
-ORGANIZERS_GROUP = "Organizers"
+PLATFORM_STAFF_GROUP = PLATFORM_STAFF
+ORGANIZERS_GROUP = ORGANIZERS
 # Ended campaigns stay on the discover page this long after their deadline.
 RECENTLY_ENDED = dt.timedelta(days=90)
 SUPPORTERS_SHOWN = 60

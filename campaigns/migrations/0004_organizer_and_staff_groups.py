@@ -7,29 +7,7 @@ members; the admin then limits them to that organization's campaigns.
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-ORGANIZERS = "Organizers"
-PLATFORM_STAFF = "Platform staff"
-
-ORGANIZER_PERMS = {
-    "campaign": ("view", "add", "change", "delete"),
-    "section": ("view", "add", "change", "delete"),
-    "tier": ("view", "change"),
-    "coalitionmember": ("view", "add", "change", "delete"),
-    "newslink": ("view", "add", "change", "delete"),
-    "organization": ("view", "change"),
-    "issuearea": ("view",),
-    "campaignevent": ("view",),
-}
-STAFF_MODELS = (
-    "campaign",
-    "section",
-    "tier",
-    "coalitionmember",
-    "newslink",
-    "organization",
-    "issuearea",
-    "campaignevent",
-)
+from campaigns.roles import ORGANIZERS, PLATFORM_STAFF, roles_ensure
 
 
 def create_groups(apps, schema_editor):
@@ -38,23 +16,7 @@ def create_groups(apps, schema_editor):
     app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-
-    def perms(model, actions):
-        codenames = [f"{action}_{model}" for action in actions]
-        return Permission.objects.filter(
-            content_type__app_label="campaigns", codename__in=codenames
-        )
-
-    organizers, _ = Group.objects.get_or_create(name=ORGANIZERS)
-    for model, actions in ORGANIZER_PERMS.items():
-        organizers.permissions.add(*perms(model, actions))
-
-    staff, _ = Group.objects.get_or_create(name=PLATFORM_STAFF)
-    for model in STAFF_MODELS:
-        staff.permissions.add(*perms(model, ("view", "add", "change", "delete")))
+    roles_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def remove_groups(apps, schema_editor):
