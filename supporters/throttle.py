@@ -24,6 +24,13 @@ def throttle_hit(*, key: str, limit: int, window_seconds: int) -> bool:
 
 
 def client_ip(request) -> str:
-    """The client's address as Django sees it. Behind a proxy, the proxy must set REMOTE_ADDR
-    (e.g. gunicorn's --forwarded-allow-ips), never trust a raw X-Forwarded-For here."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address by the same rule as allauth's login limits: behind a proxy, set
+    ALLAUTH_TRUSTED_PROXY_COUNT (X-Forwarded-For) or ALLAUTH_TRUSTED_CLIENT_IP_HEADER; without
+    them only REMOTE_ADDR is trusted, so a client cannot dodge the limit with a forged header."""
+    from allauth.account.adapter import get_adapter
+    from django.core.exceptions import PermissionDenied
+
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        return "unknown"

@@ -283,3 +283,22 @@ def test_unsubscribe_link_needs_a_button_press(client):
     supporter.refresh_from_db()
     assert supporter.consent_updates is False
     assert supporter.consent_updates_at is not None
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_ip_limit(
+    client, django_capture_on_commit_callbacks, celery_eager
+):
+    campaign = CampaignFactory()
+    for i in range(10):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(
+                f"/c/{campaign.slug}/support/ally/",
+                form_data(email=f"p{i}@example.org"),
+                HTTP_X_FORWARDED_FOR=f"10.0.0.{i}",
+            )
+    response = client.post(
+        f"/c/{campaign.slug}/support/ally/",
+        form_data(email="late@example.org"),
+        HTTP_X_FORWARDED_FOR="10.9.9.9",
+    )
+    assert response.status_code == 429
