@@ -133,8 +133,17 @@ def test_supporter_pages_look_right_on_a_phone_and_desktop(live_server, page, ph
         screenshot(pg, f"account-email-{suffix}")
         pg.goto(f"{live_server.url}/me/delete/")
         screenshot(pg, f"delete-account-{suffix}")
+    waiting = SupporterFactory(campaign=campaign, confirmed_at=None, name="Septima Clark")
     for suffix, pg in (("phone", phone_page),):
         pg.context.clear_cookies()
+        pg.goto(f"{live_server.url}/c/{campaign.slug}/support/ally/check-email/")
+        screenshot(pg, f"ally-check-email-{suffix}")
+        pg.goto(
+            f"{live_server.url}/c/{campaign.slug}/support/ally/confirm/{waiting.confirm_token}/"
+        )
+        screenshot(pg, f"ally-confirm-{suffix}")
+        pg.goto(f"{live_server.url}/c/{campaign.slug}/support/ally/thanks/")
+        screenshot(pg, f"ally-thanks-{suffix}")
         pg.goto(f"{live_server.url}/accounts/signup/")
         screenshot(pg, f"account-signup-{suffix}")
         pg.goto(f"{live_server.url}/accounts/login/code/")
