@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import threading
-import urllib.request
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.test import Client
@@ -32,6 +29,7 @@ from tests.pledges.settlement_support import (
     THREE_DS_CARD,
     active_pledge,
     assert_ledger_clean,
+    authenticate_3ds,
     campaign_ending,
     charge_due_campaign,
     saved_card,
@@ -256,30 +254,6 @@ def test_approval_hands_charges_to_the_payments_queue(
 
 
 # --- the grace period -------------------------------------------------------------------------
-def _authenticate(pi_id: str, success: bool) -> None:
-    """What Stripe.js does when the supporter clicks in the 3-D Secure dialog (localstripe)."""
-    intent = json.loads(
-        urllib.request.urlopen(  # the client secret, as the page would have it
-            urllib.request.Request(
-                f"{settings.STRIPE_API_BASE}/v1/payment_intents/{pi_id}",
-                headers={"Authorization": f"Bearer {settings.STRIPE_SECRET_KEY}"},
-            ),
-            timeout=10,
-        ).read()
-    )
-    body = json.dumps(
-        {"key": settings.STRIPE_PUBLISHABLE_KEY, "client_secret": intent["client_secret"]}
-    ).encode()
-    base = settings.STRIPE_JS_URL.split("/js.stripe.com")[0]
-    request = urllib.request.Request(
-        f"{base}/v1/payment_intents/{pi_id}/_authenticate?success={'true' if success else 'false'}",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=10).close()
-
-
 @pytest.mark.django_db
 def test_supporter_who_never_acts_gets_reminders_every_48_hours_then_is_marked_unpaid(
     chaos, staff, eager_celery, django_capture_on_commit_callbacks
@@ -320,7 +294,7 @@ def test_supporter_who_confirmed_but_never_came_back_is_found_paid_by_the_reconc
     campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
     settlement.settle_run(campaign=campaign)
     pledge.refresh_from_db()
-    _authenticate(pledge.stripe_payment_intent_id, success=True)
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=True)
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
         assert payments_reconcile()["confirmed_by_supporter"] == 1
     pledge.refresh_from_db()
@@ -334,7 +308,7 @@ def test_confirmation_at_the_last_minute_of_grace_is_paid_not_unpaid(chaos, staf
     campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
     settlement.settle_run(campaign=campaign)
     pledge.refresh_from_db()
-    _authenticate(pledge.stripe_payment_intent_id, success=True)
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=True)
     with time_machine.travel(pledge.grace_ends_at + dt.timedelta(minutes=1)):
         assert payments_remind_and_expire()["unpaid"] == 0
     pledge.refresh_from_db()

@@ -1,0 +1,192 @@
+"""The supporter's payment pages after a campaign succeeded, over HTTP against localstripe:
+finishing 3-D Secure, and paying with a new card. What the browser's Stripe.js would do is done
+here with the same localstripe calls; tests/pledges/test_settlement_pages_browser.py drives the
+real pages in Chromium."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from pledges import gateway
+from pledges.models import PaymentAttempt, Pledge
+from pledges.services import settlement
+from tests.factories import UserFactory
+from tests.pledges.settlement_support import (
+    DECLINE_CARD,
+    OK_CARD,
+    THREE_DS_CARD,
+    assert_ledger_clean,
+    authenticate_3ds,
+    charge_due_campaign,
+    stripe_client,
+)
+
+S = Pledge.Status
+pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+
+
+def _confirm_url(pledge):
+    return reverse("pledges:payment_confirm", kwargs={"token": pledge.token})
+
+
+def _new_card_url(pledge):
+    return reverse("pledges:payment_new_card", kwargs={"token": pledge.token})
+
+
+def _needing(staff, number):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=number, amount_cents=2000)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    return campaign, pledge
+
+
+def _save_card_in_page(page_html: str, number: str) -> str:
+    """What stripe.confirmCardSetup does in the page: confirm the page's SetupIntent with the
+    typed card. Returns the SetupIntent id the page then posts."""
+    secret = page_html.split('data-client-secret="', 1)[1].split('"', 1)[0]
+    setup_intent_id = secret.split("_secret_")[0]
+    client = stripe_client()
+    pm = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    setup = client.v1.setup_intents.confirm(setup_intent_id, params={"payment_method": pm.id})
+    if setup.status == "requires_action":  # the bank's 3-D Secure dialog, completed
+        client.v1.setup_intents.confirm(setup_intent_id)
+    return setup_intent_id
+
+
+def test_supporter_completes_3d_secure_and_the_pledge_is_paid(chaos, staff):
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    assert pledge.status == S.ACTION_REQUIRED
+    client = Client()
+    page = client.get(_confirm_url(pledge)).content.decode()
+    assert "Confirm and pay $20" in page
+    assert f'data-client-secret="{pledge.stripe_payment_intent_id}_secret_' in page
+
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=True)
+    done = client.post(
+        _confirm_url(pledge), {"payment_intent": pledge.stripe_payment_intent_id}, follow=True
+    )
+    assert "Thank you — your pledge is paid" in done.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.attempts.get().outcome == PaymentAttempt.Outcome.SUCCEEDED
+    # Posting again (a reload) changes nothing.
+    client.post(_confirm_url(pledge), {"payment_intent": pledge.stripe_payment_intent_id})
+    campaign.refresh_from_db()
+    assert campaign.collected_cents == 2000
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_failed_3d_secure_sends_the_supporter_to_add_another_card(chaos, staff):
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=False)
+    response = Client().post(
+        _confirm_url(pledge), {"payment_intent": pledge.stripe_payment_intent_id}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == _new_card_url(pledge)
+    assert "Your bank did not confirm the payment" in response.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_confirm_with_another_payment_id_is_refused(chaos, staff):
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    response = Client().post(_confirm_url(pledge), {"payment_intent": "pi_other"}, follow=True)
+    assert "This payment link is out of date" in response.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.status == S.ACTION_REQUIRED
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_declined_supporter_pays_with_a_new_card_on_session(chaos, staff):
+    campaign, pledge = _needing(staff, DECLINE_CARD)
+    # Three soft declines later the supporter is asked for another card.
+    for days in (2, 6):
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days)):
+            settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+    client = Client()
+    page = client.get(_new_card_url(pledge)).content.decode()
+    assert "Pay with another card" in page
+    assert "Pay $20" in page
+
+    setup_intent_id = _save_card_in_page(page, OK_CARD)
+    done = client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id}, follow=True)
+    assert "Thank you — your pledge is paid" in done.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.card_last4 == "4242"
+    last = pledge.attempts.order_by("-number").first()
+    assert (last.number, last.on_session) == (4, True)
+    assert last.idempotency_key == f"pledge-{pledge.pk}-attempt-4"
+    # The form posted twice (double click): no second charge.
+    client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id})
+    assert pledge.attempts.count() == 4
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_new_card_declined_on_the_page_says_so_and_lets_them_try_again(chaos, staff):
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=False)
+    Client().post(_confirm_url(pledge), {"payment_intent": pledge.stripe_payment_intent_id})
+    client = Client()
+    page = client.get(_new_card_url(pledge)).content.decode()
+    setup_intent_id = _save_card_in_page(page, DECLINE_CARD)
+    response = client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id}, follow=True)
+    assert "That card was declined. Please try another card." in response.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+    assert "data-payment-new-card" in response.content.decode()
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_new_card_needing_3d_secure_goes_to_the_confirm_page_and_the_old_request_is_closed(
+    chaos, staff
+):
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    old_intent = pledge.stripe_payment_intent_id
+    client = Client()
+    page = client.get(_new_card_url(pledge)).content.decode()
+    setup_intent_id = _save_card_in_page(page, THREE_DS_CARD)
+    response = client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id})
+    assert response["Location"] == _confirm_url(pledge)
+    pledge.refresh_from_db()
+    assert pledge.status == S.ACTION_REQUIRED
+    assert pledge.stripe_payment_intent_id != old_intent
+    assert gateway.payment_intent_retrieve(old_intent).status == "canceled"
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=True)
+    client.post(_confirm_url(pledge), {"payment_intent": pledge.stripe_payment_intent_id})
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_after_the_grace_period_the_pages_say_the_window_has_closed(chaos, staff):
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    with time_machine.travel(pledge.grace_ends_at + dt.timedelta(minutes=1)):
+        confirm = Client().get(_confirm_url(pledge)).content.decode()
+        new_card = Client().get(_new_card_url(pledge)).content.decode()
+    assert "Confirm and pay" not in confirm
+    assert "data-payment-new-card" not in new_card
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_unknown_payment_link_is_not_found(db):
+    assert Client().get("/pledges/not-a-token/confirm/").status_code == 404
+    assert Client().get("/pledges/not-a-token/new-card/").status_code == 404
