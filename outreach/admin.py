@@ -31,7 +31,7 @@ def embed_snippet(campaign) -> str:
     src = f"{settings.SITE_URL}{reverse('outreach:embed', kwargs={'slug': campaign.slug})}"
     return (
         f'<iframe src="{src}" title="{campaign.title}: live campaign counter" '
-        'width="100%" height="250" style="border:0;max-width:560px;" loading="lazy"></iframe>'
+        'width="100%" height="280" style="border:0;max-width:560px;" loading="lazy"></iframe>'
     )
 
 

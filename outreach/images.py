@@ -348,6 +348,18 @@ def share_image_cached(*, campaign: Campaign) -> tuple[bytes, str]:
     return data, step
 
 
+def campaign_graphic_cached(*, campaign: Campaign, kind: str, tagline: str) -> bytes:
+    """A story or post graphic from the cache (keyed like the share card, plus the tagline),
+    drawn on a miss: the same few images serve every supporter of a tier."""
+    digest = hashlib.sha256(tagline.encode()).hexdigest()[:8]
+    key = f"outreach:graphic:{campaign.pk}:{kind}:{digest}:{share_image_step(campaign)}"
+    data = cache.get(key)
+    if data is None:
+        data = campaign_graphic_png(campaign=campaign, kind=kind, tagline=tagline)
+        cache.set(key, data, SHARE_CACHE_SECONDS)
+    return data
+
+
 # --- the Champion badge -----------------------------------------------------------------------
 def _star(draw, cx, cy, r, fill) -> None:
     import math

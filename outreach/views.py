@@ -198,7 +198,7 @@ def share_graphic(request, slug: str, kind: str):
             {"campaign": campaign, "need": "Advocate"},
             status=403,
         )
-    data = images.campaign_graphic_png(campaign=campaign, kind=kind, tagline=_tagline(supporter))
+    data = images.campaign_graphic_cached(campaign=campaign, kind=kind, tagline=_tagline(supporter))
     response = HttpResponse(data, content_type="image/png")
     if request.GET.get("download"):
         response["Content-Disposition"] = (
