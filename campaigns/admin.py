@@ -54,6 +54,8 @@ from campaigns.templatetags.rallyround import money
 C = Campaign.Status
 # Organizers paste "example.org"; assume https, as Django 6 will.
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+# Once pledged against, goal and deadline are shown read-only, formatted for people.
+FROZEN_AS = {"goal_cents": "goal", "deadline": "deadline_shown"}
 
 
 class OwnCampaignInlineMixin:
@@ -243,7 +245,7 @@ class CampaignAdmin(admin.ModelAdmin):
         ]
         if self._terms_frozen(obj):
             # Supporters pledged against this goal and deadline: they are frozen.
-            readonly += ["goal", "goal_cents", "deadline"]
+            readonly += ["goal", "goal_cents", "deadline", "deadline_shown"]
         if obj is not None and obj.status not in (C.DRAFT, C.IN_REVIEW):
             readonly += ["slug", "organization"]
         return readonly
@@ -377,6 +379,13 @@ class CampaignAdmin(admin.ModelAdmin):
             )
         return "—"
 
+    @admin.display(description="Deadline")
+    def deadline_shown(self, obj):
+        return format_html(
+            "{} <span class='help'>(fixed: supporters have pledged against it)</span>",
+            obj.deadline_display,
+        )
+
     @admin.display(description="Campaign goal")
     def goal(self, obj):
         return format_html(
@@ -392,7 +401,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     name,
                     {
                         **opts,
-                        "fields": ["goal" if f == "goal_cents" else f for f in opts["fields"]],
+                        "fields": [FROZEN_AS.get(f, f) for f in opts["fields"]],
                     },
                 )
                 for name, opts in fieldsets

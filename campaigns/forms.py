@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import forms
@@ -107,14 +108,32 @@ class CampaignAdminForm(forms.ModelForm):
             raise ValidationError("The goal must be at least $1.")
         return goal
 
-    def clean_deadline(self):
-        deadline = self.cleaned_data.get("deadline")
-        if deadline and "deadline" in self.changed_data and deadline <= timezone.now():
-            raise ValidationError("The deadline is in the past. Choose a date in the future.")
-        return deadline
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "deadline" in self.fields:
+            # The deadline is typed and shown as wall-clock time in the campaign's time zone.
+            self.fields[
+                "deadline"
+            ].help_text = (
+                "Date and time in the campaign's time zone (chosen below). Pledges close then."
+            )
+            if self.instance.pk and self.instance.deadline:
+                wall = self.instance.deadline.astimezone(self.instance.tz).replace(tzinfo=None)
+                self.initial["deadline"] = timezone.make_aware(wall)
 
     def clean(self):
         cleaned = super().clean()
+        deadline = cleaned.get("deadline")
+        if deadline and "deadline" in self.fields:
+            tzname = cleaned.get("timezone") or self.instance.timezone
+            wall = timezone.make_naive(deadline)
+            deadline = timezone.make_aware(wall, zoneinfo.ZoneInfo(tzname))
+            cleaned["deadline"] = deadline
+            moved = {"deadline", "timezone"} & set(self.changed_data)
+            if (moved or not self.instance.pk) and deadline <= timezone.now():
+                self.add_error(
+                    "deadline", "The deadline is in the past. Choose a date in the future."
+                )
         if cleaned.get("hero_image") and not (cleaned.get("hero_alt") or "").strip():
             self.add_error(
                 "hero_alt",

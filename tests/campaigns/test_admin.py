@@ -410,3 +410,19 @@ def errors(response):
         (inline.formset.errors, inline.formset.non_form_errors())
         for inline in context["inline_admin_formsets"]
     ]
+
+
+def test_deadline_is_entered_and_shown_in_the_campaigns_time_zone(client, organizer, org_a):
+    client.force_login(organizer)
+    client.post(
+        "/admin/campaigns/campaign/add/",
+        add_data(
+            org_a, deadline_0="2031-11-21", deadline_1="19:59:00", timezone="America/New_York"
+        ),
+    )
+    campaign = Campaign.objects.get(slug="safe-streets-fruitvale")
+    assert campaign.deadline == dt.datetime(2031, 11, 22, 0, 59, tzinfo=dt.UTC)
+    assert campaign.deadline_display == "Friday, November 21 2031 7:59 PM EST"
+    page = client.get(change_url(campaign)).content.decode()
+    assert 'value="2031-11-21"' in page
+    assert 'value="19:59:00"' in page
