@@ -1,0 +1,93 @@
+"""The payment pages in Chromium with the real Stripe.js (localstripe's): a supporter finishes
+3-D Secure, and another pays with a new card. Screenshots (desktop and phone) land in
+var/screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from pledges.models import Pledge
+from pledges.services import settlement
+from tests.conftest import screenshot
+from tests.factories import UserFactory
+from tests.pledges.settlement_support import (
+    DECLINE_CARD,
+    THREE_DS_CARD,
+    assert_ledger_clean,
+    charge_due_campaign,
+)
+
+S = Pledge.Status
+pytestmark = [pytest.mark.e2e, pytest.mark.stripe, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+
+
+def _fill_card(pg, number: str) -> None:
+    pg.locator("#card-element input[placeholder=number]").fill(number)
+    pg.locator("#card-element input[placeholder=exp_month]").fill("12")
+    pg.locator("#card-element input[placeholder=exp_year]").fill("34")
+    pg.locator("#card-element input[placeholder=cvc]").fill("123")
+    pg.locator("#card-element input[placeholder=postal_code]").fill("94609")
+
+
+def test_supporter_finishes_3d_secure_in_the_browser_and_is_thanked(
+    chaos, staff, live_server, page, phone_page
+):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    url = live_server.url + reverse("pledges:payment_confirm", kwargs={"token": pledge.token})
+
+    phone_page.goto(url)
+    expect(phone_page.get_by_role("button", name="Confirm and pay $15")).to_be_enabled()
+    screenshot(phone_page, "settlement-confirm-phone")
+
+    page.goto(url)
+    button = page.get_by_role("button", name="Confirm and pay $15")
+    expect(button).to_be_enabled()
+    screenshot(page, "settlement-confirm-desktop")
+    button.click()
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.get_by_role("heading", name="Thank you — your pledge is paid")).to_be_visible()
+    screenshot(page, "settlement-confirm-paid-desktop")
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_supporter_pays_with_a_new_card_in_the_browser(chaos, staff, live_server, page, phone_page):
+    campaign, (pledge,) = charge_due_campaign(
+        staff, count=1, number=DECLINE_CARD, amount_cents=2800
+    )
+    start = dt.datetime.now(dt.UTC)
+    for days in (0, 2, 6):  # declined three times, a day and then three days apart
+        with time_machine.travel(start + dt.timedelta(days=days)):
+            settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+    url = live_server.url + reverse("pledges:payment_new_card", kwargs={"token": pledge.token})
+
+    phone_page.goto(url)
+    expect(phone_page.get_by_role("button", name="Pay $28")).to_be_enabled()
+    screenshot(phone_page, "settlement-new-card-phone")
+
+    page.goto(url)
+    expect(page.get_by_role("button", name="Pay $28")).to_be_enabled()
+    _fill_card(page, "4242424242424242")
+    screenshot(page, "settlement-new-card-desktop")
+    page.get_by_role("button", name="Pay $28").click()
+    expect(page.get_by_role("heading", name="Thank you — your pledge is paid")).to_be_visible()
+    screenshot(page, "settlement-new-card-paid-desktop")
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.card_last4 == "4242"
+    assert_ledger_clean(chaos, campaign)
