@@ -121,7 +121,9 @@ class Action(TimeStamped):
         null=True, blank=True, help_text="Most people who can RSVP. Empty: no limit."
     )
     reminder_hours = models.PositiveSmallIntegerField(
-        default=24, help_text="Email people who RSVP'd this many hours before the event."
+        default=24,
+        validators=[MaxValueValidator(ADVOCATES_FIRST_MAX_HOURS)],
+        help_text="Email people who RSVP'd this many hours before the event (at most 168).",
     )
 
     # Denormalized totals, moved only by actions.services.

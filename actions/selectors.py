@@ -71,23 +71,23 @@ def actions_visible(
 
 
 def action_for_page(
-    *, campaign: Campaign, pk: int, now: dt.datetime, early_access: bool
+    *, campaign: Campaign, pk: int, now: dt.datetime, early_access: bool, preview: bool = False
 ) -> Action | None:
     """One action with its targets and links, or None when this visitor may not see it (a
-    closed action still has its page, saying so)."""
-    action = (
-        Action.objects.filter(campaign=campaign, pk=pk, published=True)
-        .prefetch_related(
-            Prefetch("targets", queryset=CallTarget.objects.order_by("position", "id")),
-            Prefetch("links", queryset=ActionLink.objects.order_by("position", "id")),
-        )
-        .first()
-    )
+    closed action still has its page, saying so). With `preview` (the campaign's organizers)
+    unpublished and not-yet-open actions are returned too, in state HIDDEN."""
+    qs = Action.objects.filter(campaign=campaign, pk=pk)
+    if not preview:
+        qs = qs.filter(published=True)
+    action = qs.prefetch_related(
+        Prefetch("targets", queryset=CallTarget.objects.order_by("position", "id")),
+        Prefetch("links", queryset=ActionLink.objects.order_by("position", "id")),
+    ).first()
     if action is None:
         return None
     action.campaign = campaign
     action.state = action_state(action, now=now, early_access=early_access)
-    return None if action.state == State.HIDDEN else action
+    return None if action.state == State.HIDDEN and not preview else action
 
 
 def completions_by_action(

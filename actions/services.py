@@ -67,10 +67,17 @@ def report_throttle(*, supporter_id: int | None, ip: str) -> None:
         raise RateLimited("supporter")
 
 
-def _require_open(action: Action, *, supporter: Supporter, early_access: bool, now) -> None:
+def _require_open(action: Action, *, supporter: Supporter | None, early_access: bool, now) -> None:
+    """Raise ActionUnavailable unless this supporter may act now: the action is open (or in
+    its advocates-first window for someone with early access), its campaign is public, and the
+    supporter belongs to that campaign and has not left it."""
     state = action_state(action, now=now, early_access=early_access)
     if state not in {State.OPEN, State.EARLY}:
         raise ActionUnavailable(state)
+    if not action.campaign.is_public:
+        raise ActionUnavailable("campaign not public")
+    if supporter is None:
+        return
     if supporter.campaign_id != action.campaign_id or supporter.left_at is not None:
         raise ActionUnavailable("not a supporter of this campaign")
 
@@ -275,6 +282,8 @@ def petition_sign(
     owner = (
         user is not None and email_verified and normalize_email(getattr(user, "email", "")) == email
     )
+    # Refuse a closed petition before touching anyone's details.
+    _require_open(action, supporter=None, early_access=early_access and owner, now=now)
     existing = Supporter.objects.filter(campaign=campaign, email=email).first()
     if owner or existing is None or not existing.is_confirmed:
         supporter, _ = supporter_upsert(

@@ -57,7 +57,11 @@ def _campaign(request, slug: str) -> Campaign:
 
 def _action(request, campaign: Campaign, pk: int, viewer: Viewer) -> Action:
     action = action_for_page(
-        campaign=campaign, pk=pk, now=timezone.now(), early_access=viewer.early_access
+        campaign=campaign,
+        pk=pk,
+        now=timezone.now(),
+        early_access=viewer.early_access,
+        preview=user_can_edit_campaign(request.user, campaign),
     )
     if action is None:
         raise Http404("No such action.")
@@ -95,6 +99,7 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
         "action": action,
         "viewer": viewer,
         "open": action.state in {State.OPEN, State.EARLY},
+        "preview": action.state == State.HIDDEN,
         "early": action.state == State.EARLY,
         "done": completion is not None and completion.counted_at is not None,
         "waiting": completion is not None and completion.counted_at is None,

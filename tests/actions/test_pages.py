@@ -338,3 +338,18 @@ def test_campaign_page_section_runs_constant_queries(client):
         html = client.get(f"/c/{campaign.slug}/").content.decode()
     assert "31 calls made" in html
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_organizers_preview_unpublished_actions_and_the_public_cannot(client):
+    from django.contrib.auth.models import Group
+
+    action = ActionFactory(published=False, title="Draft call-in day")
+    organizer = UserFactory(is_staff=True)
+    organizer.groups.add(Group.objects.get(name="Organizers"))
+    action.campaign.organization.members.add(organizer)
+    assert client.get(detail(action)).status_code == 404
+    client.force_login(organizer)
+    html = client.get(detail(action)).content.decode()
+    assert "Preview." in html
+    assert "not published yet" in html
+    assert "Draft call-in day" not in client.get(f"/c/{action.campaign.slug}/act/").content.decode()

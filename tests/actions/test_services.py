@@ -419,3 +419,32 @@ def test_counted_kinds_and_labels():
     assert action_total_label(call) == "1,204 calls made"
     assert action_total_label(email_action(completed_count=1)) == "1 email sent"
     assert Action.Kind.LEARN not in Action.COUNTED_KINDS
+
+
+def test_demo_actions_are_valid_and_seeded_once():
+    from django.core.management import call_command
+
+    from actions.demo import demo_actions_seed
+
+    campaign = CampaignFactory(slug="end-child-detention")
+    call_command("seed_demo_actions")
+    kinds = set(Action.objects.filter(campaign=campaign).values_list("kind", flat=True))
+    assert kinds == set(Action.Kind.values)
+    assert demo_actions_seed() == []
+    assert Action.objects.filter(campaign=campaign).count() == 8
+    briefing = Action.objects.get(campaign=campaign, advocates_first_hours__gt=0)
+    assert action_state(briefing, now=timezone.now(), early_access=True) == State.EARLY
+
+
+def test_a_closed_petition_changes_nobodys_details():
+    from tests.actions.factories import petition_action
+
+    action = petition_action(ends_at=timezone.now() - dt.timedelta(minutes=1))
+    with pytest.raises(services.ActionUnavailable):
+        services.petition_sign(
+            action=action, name="Late Larry", email="larry@example.org", postal_code="94609"
+        )
+    assert not ActionCompletion.objects.exists()
+    from supporters.models import Supporter
+
+    assert not Supporter.objects.filter(email="larry@example.org").exists()
