@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 from outreach.forms import CampaignUpdateAdminForm
+from outreach.images import update_image_clean
 from outreach.models import CampaignUpdate
 from outreach.selectors import (
     campaign_stats,
@@ -101,6 +102,8 @@ class CampaignUpdateAdmin(admin.ModelAdmin):
         if not change:
             obj.author = request.user
         super().save_model(request, obj, form, change)
+        if "image" in form.changed_data and obj.image:
+            update_image_clean(update=obj)
 
     # --- display --------------------------------------------------------------------------
     @admin.display(description="state")

@@ -17,6 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from campaigns.images import image_validate
@@ -433,6 +434,47 @@ def champion_badge_png(*, campaign: Campaign, name: str, size: int = 1080) -> by
     w = text_width(draw, brand, fb)
     draw.text((cx - w / 2, 895 * s * k), brand, font=fb, fill=(255, 255, 255, 200))
     return _finish(img, (size, size))
+
+
+# --- update images ----------------------------------------------------------------------------
+UPDATE_IMAGE_WIDTH = 1600
+
+
+def update_image_clean(*, update) -> None:
+    """Re-encode an update's uploaded image without metadata (EXIF can carry the GPS position
+    of where a protest photo was taken) and no wider than the page and email need. The form
+    validated it first; saves the update's image field."""
+    field = update.image
+    if not field:
+        return
+    with field.open("rb") as fh:
+        data = fh.read()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    fmt = "PNG" if img.format == "PNG" else "JPEG"
+    img = ImageOps.exif_transpose(img)
+    if img.width > UPDATE_IMAGE_WIDTH:
+        height = round(img.height * UPDATE_IMAGE_WIDTH / img.width)
+        img = img.resize((UPDATE_IMAGE_WIDTH, height), Image.LANCZOS)
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        img.save(out, "JPEG", quality=84, optimize=True, progressive=True)
+    else:
+        if img.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            img = img.convert("RGBA")
+        img.save(out, "PNG", optimize=True)
+    old_name = field.name
+    stem = Path(old_name).stem[:60] or "update"
+    field.save(
+        f"{stem}.{fmt.lower().replace('jpeg', 'jpg')}", ContentFile(out.getvalue()), save=False
+    )
+    if field.name != old_name:
+        field.storage.delete(old_name)
+    update.save(update_fields=["image"])
 
 
 # --- the profile-picture frame ----------------------------------------------------------------

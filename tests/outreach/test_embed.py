@@ -183,3 +183,69 @@ def test_organizer_cannot_write_updates_for_another_organizations_campaign(clien
     from outreach.models import CampaignUpdate
 
     assert not CampaignUpdate.objects.filter(title="Hijack").exists()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def jpeg_with_gps(size=(2400, 1200)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "N", 2: (37.0, 48.0, 0.0)}  # GPSInfo
+    buf = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 160)).save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_update_image_is_stored_without_metadata_and_resized(client, campaign, media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from outreach.models import CampaignUpdate
+
+    client.force_login(organizer_of(campaign.organization))
+    response = client.post(
+        reverse("admin:outreach_campaignupdate_add"),
+        {
+            "campaign": campaign.pk,
+            "title": "March photos",
+            "audience": "everyone",
+            "body": "What a day.",
+            "image": SimpleUploadedFile("march.jpg", jpeg_with_gps(), content_type="image/jpeg"),
+            "image_alt": "Hundreds of people marching down Broadway",
+        },
+    )
+    assert response.status_code == 302
+    update = CampaignUpdate.objects.get(title="March photos")
+    with Image.open(update.image.path) as stored:
+        assert stored.width == 1600
+        assert dict(stored.getexif()) == {}
+
+
+def test_update_image_that_is_not_an_image_is_refused_with_a_sentence(client, campaign, media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from outreach.models import CampaignUpdate
+
+    client.force_login(organizer_of(campaign.organization))
+    response = client.post(
+        reverse("admin:outreach_campaignupdate_add"),
+        {
+            "campaign": campaign.pk,
+            "title": "Broken",
+            "audience": "everyone",
+            "body": "x",
+            "image": SimpleUploadedFile("a.jpg", b"<html>", content_type="image/jpeg"),
+            "image_alt": "x",
+        },
+    )
+    assert response.status_code == 200
+    assert "Upload a valid image" in response.content.decode()  # Django's own check, first
+    assert not CampaignUpdate.objects.filter(title="Broken").exists()
