@@ -18,6 +18,18 @@ from tests.factories import CampaignFactory, OrganizationFactory, SupporterFacto
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+def serious_violations(pg) -> list[str]:
+    """Serious and critical axe-core findings on the page (no rule disabled)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(pg)
+    return [
+        f"{v['id']}: {[', '.join(n['target']) for n in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
 @pytest.fixture
 def campaign():
     org = OrganizationFactory(name="Coalition for Fair Transit")
@@ -95,6 +107,8 @@ def test_embed_renders_inside_an_iframe_on_another_origin(
         support = frame.get_by_role("link", name="Support")
         assert support.get_attribute("target") == "_blank"
         screenshot(pg, name)
+    page.goto(f"{live_server.url}/c/{campaign.slug}/embed/")
+    assert serious_violations(page) == []
     # The rest of the site still refuses to be framed: Chromium shows its error page instead.
     page.goto(f"{partner_site}blocked.html")
     (child,) = page.main_frame.child_frames
@@ -139,6 +153,7 @@ def test_updates_page_shows_each_visitor_what_their_tier_may_read(
     assert page.get_by_text("Become an Advocate to read this").is_visible()
     assert page.get_by_text("Three board members").count() == 0
     screenshot(page, "outreach-updates-anonymous-desktop")
+    assert serious_violations(page) == []
 
     phone_page.context.add_cookies([login_cookie(member(campaign, "advocate"))])
     phone_page.goto(url)
@@ -152,6 +167,11 @@ def test_updates_page_shows_each_visitor_what_their_tier_may_read(
     assert response.status == 403
     assert phone_page.get_by_text("private call").count() == 0
     screenshot(phone_page, "outreach-update-locked-phone")
+    assert serious_violations(phone_page) == []
+    opened = CampaignUpdate.objects.get(audience=CampaignUpdate.Audience.ADVOCATES)
+    phone_page.goto(f"{url}{opened.pk}/")
+    assert phone_page.get_by_text("Three board members").is_visible()
+    screenshot(phone_page, "outreach-update-detail-phone")
 
 
 def wait_for_images(pg) -> None:
@@ -188,6 +208,7 @@ def test_share_kit_badge_and_frame_for_a_champion(
         pg.get_by_role("heading", name="Graphics to post").wait_for()
         wait_for_images(pg)
         screenshot(pg, f"outreach-share-kit-{suffix}")
+        assert serious_violations(pg) == []
 
     # The frame: upload a photo, get it back framed; a bad file gets a sentence, not a crash.
     from PIL import Image
@@ -208,6 +229,7 @@ def test_share_kit_badge_and_frame_for_a_champion(
     page.get_by_role("link", name="Download my framed photo").wait_for()
     wait_for_images(page)
     screenshot(page, "outreach-badge-page-desktop")
+    assert serious_violations(page) == []
     phone_page.goto(f"{live_server.url}/me/badge/{campaign.slug}/")
     wait_for_images(phone_page)
     screenshot(phone_page, "outreach-badge-page-phone")
