@@ -22,6 +22,7 @@ from supporters.models import User, normalize_email
 # Suggested amounts shown beside the tier minimum (cents).
 SUGGESTED_CENTS = (2500, 5000, 10000)
 OTHER = "other"
+ACCOUNT_EXISTS = "An account with this email already exists. Log in to pledge."
 # Plain digits with an optional decimal point: no exponents ("1e3"), no "NaN" or "Infinity".
 DECIMAL_RE = re.compile(r"\d+(\.\d*)?|\.\d+")
 
@@ -136,9 +137,7 @@ class PledgeForm(forms.Form):
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email already exists. Log in to pledge.", code="exists"
-            )
+            raise forms.ValidationError(ACCOUNT_EXISTS, code="exists")
         return email
 
     def clean_password(self) -> str:

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from campaigns.models import Campaign, Tier
 from pledges import gateway
 from pledges.forms import (
+    ACCOUNT_EXISTS,
     OTHER,
     PledgeForm,
     consent_org_text,
@@ -174,9 +176,15 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
             return _render_pledge_page(
                 request, campaign=campaign, tier=tier_obj, form=form, pledge=None, status=429
             )
-        user = pledge_account_create(
-            email=data["email"], password=data["password"], name=data["name"]
-        )
+        try:
+            user = pledge_account_create(
+                email=data["email"], password=data["password"], name=data["name"]
+            )
+        except IntegrityError:  # the same address signed up a moment ago (a double click)
+            form.add_error("email", ACCOUNT_EXISTS)
+            return _render_pledge_page(
+                request, campaign=campaign, tier=tier_obj, form=form, pledge=None
+            )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         # The owner of the address hears about the new account (allauth's own verify link).
         EmailAddress.objects.get_primary(user).send_confirmation(request, signup=True)
