@@ -268,6 +268,13 @@ class CampaignAdmin(admin.ModelAdmin):
             return []  # tiers and sections are created with defaults when the campaign is saved
         return [SectionInline, TierInline, CoalitionInline, NewsInline, EventInline]
 
+    def get_list_display(self, request):
+        if len(user_organization_ids(request.user)) == 1 and not user_is_platform_staff(
+            request.user
+        ):
+            return [f for f in self.list_display if f != "organization"]
+        return self.list_display
+
     def get_list_filter(self, request):
         if user_is_platform_staff(request.user):
             return ["status", "organization", "campaign_type", "issue_areas"]
@@ -339,7 +346,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def progress(self, obj):
         percent = obj.percent_funded
         return format_html(
-            '<div style="min-width:160px"><strong>{}</strong> of {} ({}%)'
+            '<div style="min-width:130px"><strong>{}</strong> of {} ({}%)'
             '<div role="progressbar" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100" '
             'aria-label="Percent of goal pledged" style="height:6px;background:#e3e8ee;'
             'border-radius:3px;margin-top:4px"><div style="height:6px;width:{}%;'
