@@ -187,8 +187,20 @@ def test_an_event_rsvp_yields_a_valid_ics(live_server, page, tmp_path):
     assert "Oakland City Hall" in str(event["LOCATION"])
 
 
-def test_screenshots_of_each_kind_of_action(live_server, page, phone_page):
-    """Not a behaviour test: pictures of every page at both widths, for a person to look at."""
+def serious_violations(pg) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = []
+    for violation in Axe().run(pg).response["violations"]:
+        if violation["impact"] in {"serious", "critical"}:
+            targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
+            found.append(f"{violation['id']} ({violation['impact']}): {targets}")
+    return found
+
+
+def test_every_kind_of_action_page_passes_axe_at_both_widths(live_server, page, phone_page):
+    """Serious and critical axe-core violations fail; screenshots of every page at both widths
+    are saved for a person to look at."""
     campaign = CampaignFactory(title="Defend Immigrant Children and Families")
     call = ActionFactory(campaign=campaign, title="Call your members of Congress", position=0)
     CallTargetFactory(action=call, name="Sen. Dianne Feinstein")
@@ -205,14 +217,15 @@ def test_screenshots_of_each_kind_of_action(live_server, page, phone_page):
         contact_phone="(210) 226-7722",
     )
     ActionLinkFactory(action=give, title="Kids in Need of Defense (KIND)", position=1)
+    pages = [("list", ""), ("call-new", call.pk), ("email", mailer.pk)]
+    pages += [("petition", petition.pk), ("event-new", event.pk), ("give", give.pk)]
+    problems = []
     for pg, suffix in ((page, "desktop"), (phone_page, "phone")):
-        pg.goto(f"{live_server.url}/c/{campaign.slug}/act/")
-        screenshot(pg, f"action-list-{suffix}")
-        for action, name in ((mailer, "email"), (petition, "petition"), (event, "event-new")):
-            pg.goto(f"{live_server.url}/c/{campaign.slug}/act/{action.pk}/")
+        for name, pk in pages:
+            pg.goto(f"{live_server.url}/c/{campaign.slug}/act/{f'{pk}/' if pk else ''}")
             screenshot(pg, f"action-{name}-{suffix}")
-        pg.goto(f"{live_server.url}/c/{campaign.slug}/act/{give.pk}/")
-        screenshot(pg, f"action-give-{suffix}")
+            problems += [f"{name} {suffix}: {p}" for p in serious_violations(pg)]
+    assert problems == []
     # The copy button appears only where the browser can copy (a secure context such as
     # localhost); the mailto link follows edits of the letter.
     page.goto(f"{live_server.url}/c/{campaign.slug}/act/{mailer.pk}/")
