@@ -285,3 +285,15 @@ def test_discover_form_has_labelled_controls(client):
     labels = {"f-q": "Search", "f-issue": "Issue area", "f-type": "Campaign type"}
     for field_id, label in {**labels, "f-sort": "Sort by"}.items():
         assert f'<label for="{field_id}">{label}</label>' in html
+
+
+def test_discover_query_count_does_not_grow_with_campaigns(client, django_assert_max_num_queries):
+    area = IssueAreaFactory()
+    CampaignFactory().issue_areas.add(area)
+    with django_assert_max_num_queries(10) as one:
+        client.get("/")
+    for _ in range(11):
+        CampaignFactory().issue_areas.add(area, IssueAreaFactory())
+    with django_assert_max_num_queries(10) as twelve:
+        client.get("/")
+    assert len(one.captured_queries) == len(twelve.captured_queries)
