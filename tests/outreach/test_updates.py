@@ -289,3 +289,15 @@ def test_update_markdown_is_sanitized_on_the_page(client):
     CampaignUpdate.objects.filter(pk=update.pk).update(body="Hello <script>alert(1)</script>")
     html = client.get(detail_url(update)).content.decode()
     assert "<script>alert(1)" not in html
+
+
+def test_demo_updates_fill_each_public_campaign_once():
+    from outreach.demo import demo_updates
+
+    live = CampaignFactory()
+    draft = CampaignFactory(status="draft")
+    assert demo_updates() == [f"updates for {live.slug}"]
+    assert demo_updates() == []
+    assert CampaignUpdate.objects.filter(campaign=live).count() == 3
+    assert not CampaignUpdate.objects.filter(campaign=draft).exists()
+    assert mail.outbox == []
