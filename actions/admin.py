@@ -175,6 +175,12 @@ class ActionAdmin(admin.ModelAdmin):
         hide = {title for title, kind in KIND_SECTIONS.items() if kind != obj.kind}
         return [fs for fs in self.fieldsets if fs[0] not in hide]
 
+    def get_readonly_fields(self, request, obj=None):
+        # What supporters did was recorded against this kind of action: it cannot change.
+        if obj is not None:
+            return [*self.readonly_fields, "kind"]
+        return self.readonly_fields
+
     def get_inlines(self, request, obj):
         if obj is not None and obj.kind != Action.Kind.CALL:
             return [ActionLinkInline]

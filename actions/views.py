@@ -105,6 +105,9 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
         "waiting": completion is not None and completion.counted_at is None,
         "total": action_total_label(action),
         "links": list(action.links.all()),
+        "ends_display": (
+            local_datetime_display(action.ends_at, campaign.tz) if action.ends_at else ""
+        ),
         "opens_display": (
             local_datetime_display(action.starts_at, campaign.tz) if action.starts_at else ""
         ),

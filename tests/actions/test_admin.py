@@ -158,3 +158,10 @@ def test_platform_staff_see_every_action(client, mine, theirs):
     html = client.get("/admin/actions/action/").content.decode()
     assert "Ours" in html
     assert "Theirs" in html
+
+
+def test_the_kind_of_a_saved_action_cannot_change(client, organizer, mine):
+    action = ActionFactory(campaign=mine)
+    html = client.get(f"/admin/actions/action/{action.pk}/change/").content.decode()
+    assert 'name="kind"' not in html
+    assert "Call a decision maker" in html
