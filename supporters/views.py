@@ -49,6 +49,7 @@ def ally_sign_on(request, slug: str):
     if campaign.status != Campaign.Status.LIVE:
         context["closed"] = True
         return render(request, "supporters/ally_sign_on.html", context, status=200)
+    context["count"] = supporter_count_line(campaign=campaign)
 
     user = request.user if request.user.is_authenticated else None
     verified = bool(user) and user_email_is_verified(user=user)
@@ -122,7 +123,6 @@ def ally_sign_on(request, slug: str):
     else:
         form = AllySignOnForm(campaign=campaign, fixed_email=fixed_email, initial=initial)
     context["form"] = form
-    context["count"] = supporter_count_line(campaign=campaign)
     return render(request, "supporters/ally_sign_on.html", context)
 
 
