@@ -69,7 +69,7 @@ REPLAY_WINDOW = dt.timedelta(hours=23)
 TRANSIENT_TRIES = 5
 TRANSIENT_BACKOFF_SECONDS = 0.5
 CHUNK = 200
-TASK_CHUNK = 50
+TASK_CHUNK = 25
 # How long an enqueued pledge is left alone by the next beat (at least; grows with the backlog).
 ENQUEUE_HORIZON = dt.timedelta(minutes=15)
 HALT_KEY = "settlement:halted"

@@ -1,0 +1,377 @@
+"""Settlement benchmark: N ACTIVE pledges charged by a real Celery worker.
+
+    python bench/settlement.py [--pledges 1000 10000] [--rps 20] [--concurrency 4]
+
+For each size it builds a fresh PostgreSQL database (`rallyround_bench`), starts localstripe
+(store dump off) behind stripe-chaos, uses Redis as the broker and as the shared cache behind
+the global Stripe rate limiter, bulk-creates one campaign with N ACTIVE pledges (a handful of
+real localstripe customers/cards shared across pledges: the ledger keys on pledge_id metadata),
+freezes it, approves it through the same service the admin button calls (which queues the
+charges in chunks on the `payments` queue), and runs `celery worker -Q payments` until every
+pledge is PAID. It prints:
+
+- charges per second (first attempt → last payment) against STRIPE_MAX_RPS (goal ≥ 90 %);
+- the worker's peak RSS (VmHWM of the busiest worker process, and of all of them together) —
+  compare across sizes (goal: equal within 10 %);
+- the stripe-chaos ledger: pledges charged, double charges (must be none).
+
+Needs PostgreSQL and Redis on 127.0.0.1 (as in CI). Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAOS = ROOT.parent / "shared" / "stripe-chaos" / "stripe_chaos.py"
+PY = sys.executable
+DB_NAME = "rallyround_bench"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+LOCALSTRIPE = (
+    "import sys, localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
+    "from localstripe.server import start; "
+    "sys.argv = ['localstripe', '--port', sys.argv[1], '--from-scratch']; start()"
+)
+CARDS = 5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, seconds: float = 30) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def http_json(url: str, method: str = "GET"):
+    req = urllib.request.Request(url, method=method, data=b"" if method != "GET" else None)
+    with urllib.request.urlopen(req, timeout=120) as r:
+        raw = r.read()
+    return json.loads(raw) if raw.strip() else None
+
+
+def spawn(args: list[str], env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (lives as long as proc)
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, sig)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def process_tree(pid: int) -> list[int]:
+    """The worker's main process and its pool children."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            pids.append(int(entry.name))
+    return pids
+
+
+def vm_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def reset_database(env: dict) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            [DB_NAME],
+        )
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        cur.execute(f"CREATE DATABASE {DB_NAME}")
+    conn.close()
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def flush_redis(db: int) -> None:
+    import redis
+
+    redis.Redis.from_url(f"{REDIS}/{db}").flushdb()
+
+
+def run_django(code: str, env: dict) -> str:
+    out = subprocess.run(
+        [PY, "-c", code], cwd=ROOT, env=env, check=False, capture_output=True, text=True
+    )
+    if out.returncode:
+        raise RuntimeError(f"bench step failed:\n{out.stderr[-3000:]}")
+    return out.stdout.strip().splitlines()[-1]
+
+
+def build(n: int, env: dict) -> int:
+    """Create the campaign and N ACTIVE pledges, freeze and approve it. Runs in a child
+    process so Django is configured from `env` and the bench process stays small."""
+    code = f"""
+import datetime as dt, django, stripe
+django.setup()
+from django.conf import settings
+from django.utils import timezone
+from campaigns.models import Campaign, Organization
+from campaigns.services import campaign_add_defaults
+from pledges import gateway
+from pledges.models import Pledge
+from pledges.services import settlement
+from supporters.models import Supporter, User
+
+n = {n}
+client = stripe.StripeClient(settings.STRIPE_SECRET_KEY,
+                             base_addresses={{"api": settings.STRIPE_API_BASE}})
+cards = []
+for i in range({CARDS}):
+    customer = gateway.customer_create(email=f"bench{{i}}@example.org")
+    pm = client.v1.payment_methods.create(params={{"type": "card", "card": {{
+        "number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}}}})
+    gateway.payment_method_attach(payment_method_id=pm.id, customer_id=customer)
+    cards.append((customer, pm.id))
+org = Organization.objects.create(name="Bench org", slug="bench-org")
+campaign = Campaign.objects.create(
+    organization=org, title="Bench campaign", slug="bench", summary="Benchmark",
+    goal_cents=100, deadline=timezone.now() + dt.timedelta(days=1),
+    status=Campaign.Status.LIVE, contact_email="organizer@example.org")
+campaign_add_defaults(campaign=campaign)
+Supporter.objects.bulk_create(
+    (Supporter(campaign=campaign, email=f"s{{i}}@example.org", name=f"Supporter {{i}}",
+               tier="advocate", confirmed_at=timezone.now()) for i in range(n)),
+    batch_size=2000)
+ids = Supporter.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)
+Pledge.objects.bulk_create(
+    (Pledge(campaign=campaign, supporter_id=sid, tier="advocate", amount_cents=1500 + (i % 100),
+            status=Pledge.Status.ACTIVE, stripe_customer_id=cards[i % {CARDS}][0],
+            stripe_payment_method_id=cards[i % {CARDS}][1], card_brand="visa",
+            card_last4="4242") for i, sid in enumerate(ids.iterator())),
+    batch_size=2000)
+Campaign.objects.filter(pk=campaign.pk).update(
+    deadline=timezone.now() - dt.timedelta(minutes=1))
+assert settlement.campaign_freeze(campaign_id=campaign.pk) == "awaiting_approval"
+staff = User.objects.create_superuser("bench-staff@example.org", "x")
+campaign.refresh_from_db()
+due = settlement.campaign_approve_for_collection(campaign=campaign, actor=staff)
+print(due)
+"""
+    return int(run_django(code, env))
+
+
+def measure(env: dict, n: int) -> dict:
+    code = """
+import django, json
+django.setup()
+from django.db.models import Max, Min
+from pledges.models import PaymentAttempt, Pledge
+paid = Pledge.objects.filter(status="paid")
+first = PaymentAttempt.objects.aggregate(t=Min("created_at"))["t"]
+last = paid.aggregate(t=Max("paid_at"))["t"]
+print(json.dumps({"paid": paid.count(), "attempts": PaymentAttempt.objects.count(),
+                  "seconds": (last - first).total_seconds() if first and last else None}))
+"""
+    return json.loads(run_django(code, env))
+
+
+def paid_count(env: dict) -> int:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pledges_pledge WHERE status = 'paid'")
+        (count,) = cur.fetchone()
+    conn.close()
+    return int(count)
+
+
+def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> dict:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "TEST_"))},
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "REDIS_URL": f"{REDIS}/14",
+        "CACHE_BACKEND": "redis",
+        "CACHE_URL": f"{REDIS}/13",
+        "STRIPE_API_BASE": chaos_url,
+        "STRIPE_JS_URL": f"{localstripe_url}/js.stripe.com/v3/",
+        "STRIPE_SECRET_KEY": "sk_test_bench",
+        "STRIPE_LOCAL_COMPAT": "true",
+        "STRIPE_MAX_RPS": str(args.rps),
+        "DEBUG": "false",
+        "EMAIL_URL": "dummymail://",
+        "RALLYROUND_VAR_DIR": str(var),
+        "LOG_LEVEL": "WARNING",
+        "CONN_MAX_AGE": "60",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    http_json(f"{chaos_url}/_chaos/reset", "POST")
+    req = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")
+    urllib.request.urlopen(req, timeout=30).close()
+    flush_redis(14)
+    flush_redis(13)
+    reset_database(env)
+    t0 = time.monotonic()
+    due = build(n, env)
+    print(f"  {n} pledges created, frozen and approved ({due} due) in {time.monotonic() - t0:.1f}s")
+
+    worker = spawn(
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "payments",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(args.concurrency),
+            "-l",
+            "warning",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        log=var / f"worker-{n}.log",
+    )
+    peak_rss: dict[int, int] = {}
+    deadline = time.monotonic() + max(120, 4 * n / max(1, args.rps))
+    last_report = 0.0
+    try:
+        while time.monotonic() < deadline:
+            for pid in process_tree(worker.pid):
+                peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
+            done = paid_count(env)
+            if time.monotonic() - last_report > 15:
+                print(f"  … {done}/{n} paid")
+                last_report = time.monotonic()
+            if done >= n:
+                break
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited; see {var / f'worker-{n}.log'}")
+            time.sleep(0.5)
+        for pid in process_tree(worker.pid):
+            peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
+    finally:
+        stop(worker)
+    figures = measure(env, n)
+    ledger = http_json(f"{chaos_url}/_chaos/ledger?key=pledge_id")
+    charged = sum(1 for pis in ledger["charges_by_metadata"].values() if pis)
+    rate = figures["paid"] / figures["seconds"] if figures["seconds"] else 0.0
+    return {
+        "pledges": n,
+        "paid": figures["paid"],
+        "attempts": figures["attempts"],
+        "seconds": figures["seconds"],
+        "rate": rate,
+        "rps_limit": args.rps,
+        "peak_rss_child_mb": max(peak_rss.values()) / 1024 if peak_rss else 0,
+        "peak_rss_total_mb": sum(peak_rss.values()) / 1024,
+        "charged_at_stripe": charged,
+        "double_charged": ledger["double_charged"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pledges", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--rps", type=int, default=int(os.environ.get("STRIPE_MAX_RPS", 20)))
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    var = ROOT / "var" / "bench"
+    (var / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+    ls_port, chaos_port = free_port(), free_port()
+    localstripe = spawn([PY, "-c", LOCALSTRIPE, str(ls_port)], log=var / "localstripe.log")
+    localstripe_url = f"http://127.0.0.1:{ls_port}"
+    chaos = spawn(
+        [PY, str(CHAOS), "--listen", f"127.0.0.1:{chaos_port}", "--upstream", localstripe_url],
+        log=var / "chaos.log",
+    )
+    chaos_url = f"http://127.0.0.1:{chaos_port}"
+    results = []
+    try:
+        wait_http(f"{localstripe_url}/js.stripe.com/v3/")
+        wait_http(f"{chaos_url}/_chaos/health")
+        for n in args.pledges:
+            print(f"Settling {n} pledges at STRIPE_MAX_RPS={args.rps}, {args.concurrency} workers")
+            results.append(run_size(n, args, chaos_url, localstripe_url, var))
+    finally:
+        stop(chaos)
+        stop(localstripe)
+
+    print()
+    print(
+        f"{'pledges':>8} {'paid':>7} {'seconds':>8} {'charges/s':>10} {'of limit':>9} "
+        f"{'peak RSS/process':>17} {'peak RSS total':>15} {'double':>7}"
+    )
+    ok = True
+    for r in results:
+        share = r["rate"] / r["rps_limit"] * 100
+        print(
+            f"{r['pledges']:>8} {r['paid']:>7} {r['seconds'] or 0:>8.1f} {r['rate']:>10.2f} "
+            f"{share:>8.1f}% {r['peak_rss_child_mb']:>14.1f} MB {r['peak_rss_total_mb']:>12.1f} MB "
+            f"{len(r['double_charged']):>7}"
+        )
+        ok &= r["paid"] == r["pledges"] == r["charged_at_stripe"] and not r["double_charged"]
+    if len(results) >= 2:
+        small, large = results[0], results[-1]
+        growth = (large["peak_rss_child_mb"] / small["peak_rss_child_mb"] - 1) * 100
+        print(
+            f"Peak RSS per worker process, {large['pledges']} vs {small['pledges']} pledges: "
+            f"{growth:+.1f}% (goal: within ±10%)"
+        )
+    print(
+        "Ledger: "
+        + (
+            "every pledge charged exactly once, no double charges."
+            if ok
+            else "PROBLEM: see the table."
+        )
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
