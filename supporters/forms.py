@@ -35,7 +35,10 @@ class AccessibleErrorsMixin:
         super().add_error(field, error)
         for name in self.errors:
             if name in self.fields:
-                self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+                ids = [f"{self[name].auto_id}-error"]
+                if self.fields[name].help_text:
+                    ids.append(f"{self[name].auto_id}_helptext")
+                self.fields[name].widget.attrs["aria-describedby"] = " ".join(ids)
 
 
 class AllySignOnForm(AccessibleErrorsMixin, forms.Form):

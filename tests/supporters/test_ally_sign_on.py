@@ -302,3 +302,14 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_ip_limit(
         HTTP_X_FORWARDED_FOR="10.9.9.9",
     )
     assert response.status_code == 429
+
+
+def test_error_messages_are_tied_to_their_inputs_for_screen_readers(client):
+    campaign = CampaignFactory()
+    body = client.post(
+        f"/c/{campaign.slug}/support/ally/", form_data(name="", postal_code="")
+    ).content.decode()
+    assert re.search(
+        r'<input[^>]+aria-describedby="id_name-error"[^>]+aria-invalid="true"', body
+    ) or re.search(r'<input[^>]+aria-invalid="true"[^>]+aria-describedby="id_name-error"', body)
+    assert 'id="id_name-error"' in body
