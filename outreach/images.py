@@ -436,6 +436,17 @@ def champion_badge_png(*, campaign: Campaign, name: str, size: int = 1080) -> by
     return _finish(img, (size, size))
 
 
+def champion_badge_cached(*, campaign: Campaign, name: str) -> bytes:
+    """The badge from the cache (keyed on everything drawn on it), drawn on a miss."""
+    look = "\x1f".join([campaign.title, campaign.accent_colour, name])
+    key = f"outreach:badge:{campaign.pk}:{hashlib.sha256(look.encode()).hexdigest()[:20]}"
+    data = cache.get(key)
+    if data is None:
+        data = champion_badge_png(campaign=campaign, name=name)
+        cache.set(key, data, SHARE_CACHE_SECONDS)
+    return data
+
+
 # --- update images ----------------------------------------------------------------------------
 UPDATE_IMAGE_WIDTH = 1600
 

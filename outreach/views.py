@@ -223,7 +223,7 @@ def badge_png(request, slug: str):
             {"campaign": campaign, "need": "Champion"},
             status=403,
         )
-    data = images.champion_badge_png(campaign=campaign, name=_badge_name(supporter))
+    data = images.champion_badge_cached(campaign=campaign, name=_badge_name(supporter))
     response = HttpResponse(data, content_type="image/png")
     if request.GET.get("download"):
         response["Content-Disposition"] = f'attachment; filename="champion-{campaign.slug}.png"'
