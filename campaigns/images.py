@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 HERO_WIDTHS = {"hero_large": 1200, "hero_small": 600}
 LOGO_HEIGHT = 160
+LOGO_FIELDS = ["logo", "logo_small", "logo_small_width", "logo_small_height"]
 
 
 def _human_bytes(n: int) -> str:
@@ -138,7 +139,7 @@ def _replace(field_file, name: str, data: bytes) -> None:
 def campaign_hero_refresh(*, campaign) -> None:
     """Strip the hero's metadata and (re)build its 1200px and 600px wide renditions, or clear
     them when the hero was removed. Saves the campaign's image fields."""
-    fields = ["hero_image", *HERO_WIDTHS]
+    fields = ["hero_image", *HERO_WIDTHS, "hero_large_width", "hero_large_height"]
     if not campaign.hero_image:
         for attr in HERO_WIDTHS:
             getattr(campaign, attr).delete(save=False)
@@ -159,7 +160,7 @@ def organization_logo_refresh(*, organization) -> None:
     or clear it when the logo was removed."""
     if not organization.logo:
         organization.logo_small.delete(save=False)
-        organization.save(update_fields=["logo", "logo_small"])
+        organization.save(update_fields=LOGO_FIELDS)
         return
     img = _strip_original(organization.logo)
     copy = img.copy()
@@ -172,4 +173,4 @@ def organization_logo_refresh(*, organization) -> None:
         f"{_stem(organization.logo.name)}-{LOGO_HEIGHT}.png",
         _encode(copy, "PNG"),
     )
-    organization.save(update_fields=["logo", "logo_small"])
+    organization.save(update_fields=LOGO_FIELDS)

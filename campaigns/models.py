@@ -32,7 +32,15 @@ class Organization(TimeStamped):
     slug = models.SlugField(max_length=80, unique=True)
     logo = models.ImageField(upload_to="orgs/", blank=True)
     # Rendition made by campaigns.images from `logo` whenever the logo changes.
-    logo_small = models.ImageField(upload_to="orgs/renditions/", blank=True, editable=False)
+    logo_small = models.ImageField(
+        upload_to="orgs/renditions/",
+        blank=True,
+        editable=False,
+        width_field="logo_small_width",
+        height_field="logo_small_height",
+    )
+    logo_small_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    logo_small_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     website = models.URLField(blank=True)
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -90,7 +98,16 @@ class Campaign(TimeStamped):
     summary = models.TextField(help_text="The lede under the title: one or two sentences.")
     hero_image = models.ImageField(upload_to="campaigns/hero/", blank=True)
     # Renditions made by campaigns.images from `hero_image` whenever it changes.
-    hero_large = models.ImageField(upload_to="campaigns/hero/1200/", blank=True, editable=False)
+    hero_large = models.ImageField(
+        upload_to="campaigns/hero/1200/",
+        blank=True,
+        editable=False,
+        width_field="hero_large_width",
+        height_field="hero_large_height",
+    )
+    # Kept so the page can reserve the photo's space before it loads (no layout shift).
+    hero_large_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    hero_large_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     hero_small = models.ImageField(upload_to="campaigns/hero/600/", blank=True, editable=False)
     hero_caption = models.CharField(max_length=300, blank=True)
     hero_credit = models.CharField(max_length=200, blank=True)

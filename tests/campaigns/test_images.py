@@ -173,6 +173,7 @@ def test_admin_upload_makes_renditions_and_the_page_uses_them(client):
     assert campaign.hero_large.url in html
     assert f"{campaign.hero_small.url} 600w" in html
     assert 'alt="Marchers on the bridge"' in html
+    assert 'width="1200" height="800"' in html  # space reserved before the photo loads
 
 
 def test_admin_requires_a_description_for_a_new_hero(client):
