@@ -69,6 +69,13 @@ class CampaignUpdateAdmin(admin.ModelAdmin):
             )
         return fieldsets
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.published_at:
+            # It went out to that audience of that campaign: corrections yes, re-targeting no.
+            fields += ["campaign", "audience"]
+        return fields
+
     # --- who sees what --------------------------------------------------------------------
     def get_queryset(self, request):
         return (

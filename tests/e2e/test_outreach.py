@@ -18,6 +18,18 @@ from tests.factories import CampaignFactory, OrganizationFactory, SupporterFacto
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def celery_eager():
+    """The update email is sent by Celery tasks queued after commit; with no worker in this
+    test they run inline in the server thread (commit ordering stays real)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 def serious_violations(pg) -> list[str]:
     """Serious and critical axe-core findings on the page (no rule disabled)."""
     from axe_playwright_python.sync_playwright import Axe
@@ -263,3 +275,27 @@ def test_organizer_dashboard_reads_well(live_server, page, campaign):
     assert page.get_by_text("Rosa Martinez").is_visible()
     page.frame_locator("iframe").get_by_text("$31,200").wait_for()
     screenshot(page, "outreach-admin-dashboard-desktop")
+
+
+def test_organizer_writes_and_publishes_an_update_in_the_admin(
+    live_server, page, campaign, celery_eager
+):
+    from django.core import mail
+
+    SupporterFactory(
+        campaign=campaign, tier="advocate", consent_updates=True, email="adv@example.org"
+    )
+    SupporterFactory(campaign=campaign, tier="ally", consent_updates=True, email="ally@example.org")
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    page.context.add_cookies([login_cookie(admin)])
+    page.goto(f"{live_server.url}/admin/outreach/campaignupdate/add/?campaign={campaign.pk}")
+    page.get_by_label("Title").fill("Our plan for the board meeting")
+    page.get_by_label("Audience").select_option("advocates")
+    page.get_by_label("Body").fill("Three board members are **undecided**.")
+    screenshot(page, "outreach-admin-update-form-desktop")
+    page.get_by_role("button", name="Save, publish and email").click()
+    page.get_by_text("is published; its email is on its way").wait_for()
+    update = CampaignUpdate.objects.get(title="Our plan for the board meeting")
+    assert update.published_at is not None
+    assert [m.to for m in mail.outbox] == [["adv@example.org"]]
+    screenshot(page, "outreach-admin-update-published-desktop")

@@ -249,3 +249,24 @@ def test_update_image_that_is_not_an_image_is_refused_with_a_sentence(client, ca
     assert response.status_code == 200
     assert "Upload a valid image" in response.content.decode()  # Django's own check, first
     assert not CampaignUpdate.objects.filter(title="Broken").exists()
+
+
+def test_published_update_keeps_its_campaign_and_audience(client, campaign):
+    from outreach.models import CampaignUpdate
+
+    update = CampaignUpdate.objects.create(
+        campaign=campaign,
+        title="Sent",
+        body="Old text",
+        audience="champions",
+        published_at=timezone.now(),
+    )
+    client.force_login(organizer_of(campaign.organization))
+    response = client.post(
+        reverse("admin:outreach_campaignupdate_change", args=[update.pk]),
+        {"title": "Sent", "audience": "everyone", "body": "Corrected text", "image_alt": ""},
+    )
+    assert response.status_code == 302
+    update.refresh_from_db()
+    assert update.body == "Corrected text"
+    assert update.audience == "champions"
