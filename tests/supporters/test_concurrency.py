@@ -46,14 +46,14 @@ def sign_on(campaign, email):
     return supporter_sign_on(campaign=campaign, email=email, name="Rosa", postal_code="94609")
 
 
-def test_a_double_submitted_sign_on_makes_one_supporter():
+def test_a_double_submitted_sign_on_makes_one_supporter(celery_eager):
     campaign = CampaignFactory()
     results = race(*[lambda: sign_on(campaign, "Rosa@example.org") for _ in range(4)])
     assert Supporter.objects.filter(campaign=campaign).count() == 1
     assert {supporter.pk for supporter, _ in results} == {Supporter.objects.get().pk}
 
 
-def test_a_confirm_button_pressed_in_two_tabs_at_once_counts_once():
+def test_a_confirm_button_pressed_in_two_tabs_at_once_counts_once(celery_eager):
     campaign = CampaignFactory()
     supporter, _ = sign_on(campaign, "rosa@example.org")
     results = race(
