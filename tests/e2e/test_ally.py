@@ -95,7 +95,9 @@ def test_visitor_signs_on_confirms_by_email_and_sees_the_count_move(
     assert Campaign.objects.get(pk=campaign.pk).supporter_count == 100
 
 
-def test_supporter_pages_look_right_on_a_phone_and_desktop(live_server, page, phone_page):
+def test_supporter_pages_look_right_on_a_phone_and_desktop(
+    live_server, page, phone_page, celery_eager
+):
     """Screenshots of the sign-on, dashboard and account pages for a person to look at."""
     campaign = CampaignFactory(title="Safe Streets for Every Neighborhood")
     Campaign.objects.filter(pk=campaign.pk).update(supporter_count=1234)
