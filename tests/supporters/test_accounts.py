@@ -43,7 +43,14 @@ def test_public_account_pages_render_in_our_layout(client, url):
 
 
 @pytest.mark.parametrize(
-    "url", ["/accounts/email/", "/accounts/password/change/", "/accounts/logout/"]
+    "url",
+    [
+        "/accounts/email/",
+        "/accounts/password/change/",
+        "/accounts/logout/",
+        "/accounts/reauthenticate/",
+        "/accounts/inactive/",
+    ],
 )
 def test_account_management_pages_render_in_our_layout(client, url):
     user = UserFactory(email="me@example.org")
