@@ -300,7 +300,13 @@ def milestone_email_context(*, milestone: Milestone, supporter: Supporter) -> di
 
 # --- Ally sign-on -----------------------------------------------------------------------------
 class CampaignClosedForSignOn(Exception):
-    """Only LIVE campaigns accept new supporters."""
+    """Only LIVE campaigns accept new supporters, and only before their deadline."""
+
+
+def campaign_accepts_supporters(campaign: Campaign) -> bool:
+    """Sign-ons count towards a live campaign until its deadline (settlement may not have
+    moved it out of LIVE yet in the minute after)."""
+    return campaign.status == Campaign.Status.LIVE and timezone.now() < campaign.deadline
 
 
 def supporter_sign_on(
@@ -327,7 +333,7 @@ def supporter_sign_on(
       types their address must not be able to rewrite their details or consents) and email
       them a note instead, so a real person who forgot gets an answer.
     """
-    if campaign.status != Campaign.Status.LIVE:
+    if not campaign_accepts_supporters(campaign):
         raise CampaignClosedForSignOn(campaign.pk)
     email = normalize_email(email)
     existing = Supporter.objects.filter(campaign=campaign, email=email).first()
@@ -433,7 +439,7 @@ def supporters_link_user(*, user) -> int:
     for supporter in Supporter.objects.filter(
         user=user, email__in=emails, confirmed_at__isnull=True, left_at__isnull=True
     ).select_related("campaign"):
-        if supporter.campaign.status == Campaign.Status.LIVE:
+        if campaign_accepts_supporters(supporter.campaign):
             supporter_confirm(supporter=supporter)
     return linked
 

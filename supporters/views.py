@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign, Tier
@@ -46,8 +47,9 @@ def _ally_tier(campaign: Campaign) -> Tier | None:
 def ally_sign_on(request, slug: str):
     campaign = _public_campaign(slug)
     context = {"campaign": campaign, "tier": _ally_tier(campaign), "count": None}
-    if campaign.status != Campaign.Status.LIVE:
+    if not services.campaign_accepts_supporters(campaign):
         context["closed"] = True
+        context["deadline_passed"] = campaign.deadline <= timezone.now()
         return render(request, "supporters/ally_sign_on.html", context, status=200)
     context["count"] = supporter_count_line(campaign=campaign)
 
@@ -147,7 +149,7 @@ def ally_confirm(request, slug: str, token: str):
             status=404,
         )
     if request.method == "POST":
-        if supporter.confirmed_at is None and campaign.status != Campaign.Status.LIVE:
+        if supporter.confirmed_at is None and not services.campaign_accepts_supporters(campaign):
             return render(
                 request,
                 "supporters/ally_confirm.html",

@@ -313,3 +313,14 @@ def test_error_messages_are_tied_to_their_inputs_for_screen_readers(client):
         r'<input[^>]+aria-describedby="id_name-error"[^>]+aria-invalid="true"', body
     ) or re.search(r'<input[^>]+aria-invalid="true"[^>]+aria-describedby="id_name-error"', body)
     assert 'id="id_name-error"' in body
+
+
+def test_a_live_campaign_past_its_deadline_takes_no_more_sign_ons(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    campaign = CampaignFactory(deadline=timezone.now() - dt.timedelta(minutes=1))
+    response = client.post(f"/c/{campaign.slug}/support/ally/", form_data())
+    assert "its deadline has passed" in response.content.decode()
+    assert not Supporter.objects.exists()
