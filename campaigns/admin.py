@@ -12,9 +12,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaigns.forms import (
@@ -475,19 +475,98 @@ class CampaignAdmin(admin.ModelAdmin):
                 reason=form.cleaned_data["reason"],
             )
             return None
+        return self._send_back_page(request, queryset, form, via_action=True)
+
+    def _send_back_page(self, request, campaigns, form, *, via_action: bool):
         return TemplateResponse(
             request,
             "campaigns/admin/send_back.html",
             {
                 **self.admin_site.each_context(request),
                 "title": "Send campaigns back to their organizers",
-                "campaigns": queryset,
+                "campaigns": campaigns,
                 "form": form,
+                "via_action": via_action,
                 "opts": self.model._meta,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
                 "changelist_url": reverse("admin:campaigns_campaign_changelist"),
             },
         )
+
+    # --- the same workflow as buttons on a campaign's own page ---------------------------
+    change_form_template = "campaigns/admin/campaign_change_form.html"
+
+    def get_urls(self):
+        def view(fn):
+            return self.admin_site.admin_view(fn)
+
+        return [
+            path(
+                "<path:object_id>/submit/", view(self.submit_view), name="campaigns_campaign_submit"
+            ),
+            path(
+                "<path:object_id>/approve/",
+                view(self.approve_view),
+                name="campaigns_campaign_approve",
+            ),
+            path(
+                "<path:object_id>/send-back/",
+                view(self.send_back_view),
+                name="campaigns_campaign_send_back",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["workflow"] = {
+                "can_submit": obj.status == C.DRAFT and self.has_change_permission(request, obj),
+                "can_review": obj.status == C.IN_REVIEW and self.has_publish_permission(request),
+                "waiting": obj.status == C.IN_REVIEW and not self.has_publish_permission(request),
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _workflow_object(self, request, object_id, *, publish: bool):
+        campaign = self.get_object(request, object_id)  # 404 for another organization's
+        allowed = (
+            self.has_publish_permission(request)
+            if publish
+            else self.has_change_permission(request, campaign)
+        )
+        if not allowed:
+            raise PermissionDenied
+        return campaign
+
+    def _back_to(self, campaign):
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+
+    def submit_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = self._workflow_object(request, object_id, publish=False)
+        self._run(request, [campaign], campaign_submit_for_review, "submitted for review")
+        return self._back_to(campaign)
+
+    def approve_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = self._workflow_object(request, object_id, publish=True)
+        self._run(request, [campaign], campaign_approve, "approved and published")
+        return self._back_to(campaign)
+
+    def send_back_view(self, request, object_id):
+        campaign = self._workflow_object(request, object_id, publish=True)
+        form = SendBackForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            self._run(
+                request,
+                [campaign],
+                campaign_send_back,
+                "sent back",
+                reason=form.cleaned_data["reason"],
+            )
+            return self._back_to(campaign)
+        return self._send_back_page(request, [campaign], form, via_action=False)
 
 
 @admin.register(Organization)

@@ -426,3 +426,61 @@ def test_deadline_is_entered_and_shown_in_the_campaigns_time_zone(client, organi
     page = client.get(change_url(campaign)).content.decode()
     assert 'value="2031-11-21"' in page
     assert 'value="19:59:00"' in page
+
+
+# --- the workflow buttons on a campaign's own page -------------------------------------------
+def test_organizer_submits_from_the_campaign_page(client, organizer, org_a):
+    draft = CampaignFactory(organization=org_a, status=C.DRAFT)
+    client.force_login(organizer)
+    page = client.get(change_url(draft)).content.decode()
+    assert "Submit for review</button>" in page
+    assert "Approve and publish" not in page
+    response = client.post(change_url(draft, "submit"), follow=True)
+    assert "Submitted for review" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == C.IN_REVIEW
+    assert "Platform staff are reviewing this campaign." in (
+        client.get(change_url(draft)).content.decode()
+    )
+
+
+def test_organizer_cannot_submit_another_organizations_draft_or_approve_their_own(
+    client, organizer, org_a, org_b
+):
+    theirs = CampaignFactory(organization=org_b, status=C.DRAFT)
+    ours = CampaignFactory(organization=org_a, status=C.IN_REVIEW)
+    client.force_login(organizer)
+    assert client.post(change_url(theirs, "submit")).status_code == 404
+    assert client.post(change_url(ours, "approve")).status_code == 403
+    assert client.post(change_url(ours, "send-back"), {"reason": "x"}).status_code == 403
+    theirs.refresh_from_db()
+    ours.refresh_from_db()
+    assert (theirs.status, ours.status) == (C.DRAFT, C.IN_REVIEW)
+
+
+def test_submit_needs_post(client, organizer, org_a):
+    draft = CampaignFactory(organization=org_a, status=C.DRAFT)
+    client.force_login(organizer)
+    assert client.get(change_url(draft, "submit")).status_code == 405
+    draft.refresh_from_db()
+    assert draft.status == C.DRAFT
+
+
+def test_staff_approve_and_send_back_from_the_campaign_page(client, staff):
+    first = CampaignFactory(status=C.IN_REVIEW)
+    second = CampaignFactory(status=C.IN_REVIEW)
+    client.force_login(staff)
+    assert "Approve and publish</button>" in client.get(change_url(first)).content.decode()
+    client.post(change_url(first, "approve"))
+    first.refresh_from_db()
+    assert first.status == C.LIVE
+
+    form = client.get(change_url(second, "send-back")).content.decode()
+    assert "What should the organizers change?" in form
+    assert client.post(change_url(second, "send-back"), {"reason": ""}).status_code == 200
+    second.refresh_from_db()
+    assert second.status == C.IN_REVIEW
+    client.post(change_url(second, "send-back"), {"reason": "Needs a hero photo."})
+    second.refresh_from_db()
+    assert second.status == C.DRAFT
+    assert second.review_note == "Needs a hero photo."
