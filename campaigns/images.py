@@ -86,23 +86,30 @@ def _open(field_file) -> tuple[Image.Image, str]:
         img = Image.open(io.BytesIO(data))
         img.load()
     fmt = img.format if img.format in ALLOWED_FORMATS else "PNG"
+    icc = img.info.get("icc_profile")
     # Honour the camera's rotation before the EXIF that carries it is dropped.
-    return ImageOps.exif_transpose(img), fmt
+    img = ImageOps.exif_transpose(img)
+    if img.mode not in ("RGB", "RGBA", "L"):
+        # Palette, CMYK, 16-bit…: resample in RGB(A) so resizing keeps quality.
+        transparent = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+        img = img.convert("RGBA" if transparent else "RGB")
+    # The colour profile is kept (it is not personal data, and photos look wrong without it).
+    img.info = {"icc_profile": icc} if icc else {}
+    return img, fmt
 
 
 def _encode(img: Image.Image, fmt: str) -> bytes:
-    """Encode without any metadata (no EXIF, no XMP, no ICC text chunks)."""
+    """Encode without metadata (no EXIF, XMP or comments); only the colour profile is kept."""
     out = io.BytesIO()
+    extra = {"icc_profile": img.info["icc_profile"]} if img.info.get("icc_profile") else {}
     if fmt == "JPEG":
         if img.mode not in ("RGB", "L"):
             img = _flatten(img)
-        img.save(out, "JPEG", quality=84, optimize=True, progressive=True)
+        img.save(out, "JPEG", quality=84, optimize=True, progressive=True, **extra)
     elif fmt == "WEBP":
-        img.save(out, "WEBP", quality=84, method=4)
+        img.save(out, "WEBP", quality=84, method=4, **extra)
     else:
-        if img.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-            img = img.convert("RGBA")
-        img.save(out, "PNG")
+        img.save(out, "PNG", **extra)
     return out.getvalue()
 
 
@@ -111,6 +118,7 @@ def _flatten(img: Image.Image) -> Image.Image:
     img = img.convert("RGBA")
     background = Image.new("RGB", img.size, (255, 255, 255))
     background.paste(img, mask=img.getchannel("A"))
+    background.info = img.info
     return background
 
 

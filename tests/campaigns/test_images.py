@@ -186,3 +186,41 @@ def test_admin_requires_a_description_for_a_new_hero(client):
     data["hero_image"] = upload(image_bytes(), name="x.jpg")
     response = client.post(url, data)
     assert "Describe the photo for people using screen readers" in response.content.decode()
+
+
+def test_cmyk_and_palette_images_become_rgb_renditions():
+    campaign = CampaignFactory()
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (1400, 700), (10, 200, 30, 0)).save(cmyk, "JPEG")
+    campaign.hero_image.save("print.jpg", upload(cmyk.getvalue()), save=True)
+    campaign_hero_refresh(campaign=campaign)
+    with campaign.hero_small.open("rb") as f:
+        assert Image.open(io.BytesIO(f.read())).mode == "RGB"
+
+    org = OrganizationFactory()
+    palette = io.BytesIO()
+    Image.new("P", (640, 320), 3).save(palette, "PNG", transparency=0)
+    org.logo.save("p.png", upload(palette.getvalue(), "p.png", "image/png"), save=True)
+    organization_logo_refresh(organization=org)
+    with org.logo_small.open("rb") as f:
+        assert Image.open(io.BytesIO(f.read())).mode == "RGBA"
+
+
+def test_colour_profile_is_kept_while_exif_goes():
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam Inc"
+    source = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 80, 40)).save(
+        source, "JPEG", icc_profile=profile, exif=exif.tobytes()
+    )
+    campaign = CampaignFactory()
+    campaign.hero_image.save("icc.jpg", upload(source.getvalue()), save=True)
+    campaign_hero_refresh(campaign=campaign)
+    for field in (campaign.hero_image, campaign.hero_large):
+        with field.open("rb") as f:
+            stored = Image.open(io.BytesIO(f.read()))
+        assert stored.info.get("icc_profile") == profile
+        assert not stored.getexif()
