@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 # Milestone mail is fanned out in batches of this many recipients, one Celery task per batch.
 MILESTONE_BATCH_SIZE = 200
+MILESTONE_SENT_MEMORY_SECONDS = 7 * 24 * 3600
 
 # The "Let's get to M!" ladder: (up to, step).
 SUPPORTER_LADDER = ((500, 100), (1_000, 200), (10_000, 1_000), (50_000, 5_000), (100_000, 25_000))
@@ -259,6 +261,10 @@ def milestone_send_batch(*, milestone_id: int, supporter_ids: list[int]) -> int:
     recipients = milestone_recipients(campaign_id=campaign.pk).filter(pk__in=supporter_ids)
     sent = 0
     for supporter in recipients.iterator():
+        # A batch redelivered after a worker crash skips the people it already mailed.
+        sent_key = f"milestone-sent:{milestone.pk}:{supporter.pk}"
+        if not cache.add(sent_key, 1, timeout=MILESTONE_SENT_MEMORY_SECONDS):
+            continue
         context = milestone_email_context(milestone=milestone, supporter=supporter)
         try:
             email_send_now(
@@ -268,6 +274,7 @@ def milestone_send_batch(*, milestone_id: int, supporter_ids: list[int]) -> int:
                 headers={"List-Unsubscribe": f"<{context['unsubscribe_url']}>"},
             )
         except OSError:
+            cache.delete(sent_key)
             logger.exception(
                 "milestone %s: sending to supporter %s failed", milestone.pk, supporter.pk
             )

@@ -140,3 +140,28 @@ def test_passing_several_rungs_at_once_sends_only_the_highest(
     recorded = Milestone.objects.filter(campaign=campaign)
     assert recorded.count() == 8  # 100…500, 600, 800, 1,000: all recorded, one announced
     assert not recorded.filter(notified_at__isnull=True).exists()
+
+
+def test_a_redelivered_milestone_batch_does_not_mail_anyone_twice():
+    from supporters.services import milestone_send_batch
+
+    campaign = CampaignFactory()
+    fans = SupporterFactory.create_batch(3, campaign=campaign, consent_updates=True)
+    Campaign.objects.filter(pk=campaign.pk).update(supporter_count=100)
+    (milestone,) = milestones_record(campaign_id=campaign.pk)
+    ids = [f.pk for f in fans]
+    assert milestone_send_batch(milestone_id=milestone.pk, supporter_ids=ids) == 3
+    assert milestone_send_batch(milestone_id=milestone.pk, supporter_ids=ids) == 0
+    assert len(mail.outbox) == 3
+
+
+def test_someone_who_unsubscribed_after_the_batch_was_queued_gets_nothing():
+    from supporters.services import milestone_send_batch, supporter_unsubscribe
+
+    campaign = CampaignFactory()
+    stays, goes = SupporterFactory.create_batch(2, campaign=campaign, consent_updates=True)
+    Campaign.objects.filter(pk=campaign.pk).update(supporter_count=100)
+    (milestone,) = milestones_record(campaign_id=campaign.pk)
+    supporter_unsubscribe(supporter=goes)
+    milestone_send_batch(milestone_id=milestone.pk, supporter_ids=[stays.pk, goes.pk])
+    assert [m.to for m in mail.outbox] == [[stays.email]]
