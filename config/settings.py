@@ -154,6 +154,9 @@ ALLY_SIGN_ON_RATE_LIMITS = {
     "ip": env.int("ALLY_RATE_LIMIT_IP", default=10),
     "email": env.int("ALLY_RATE_LIMIT_EMAIL", default=3),
 }
+# Behind a load balancer the client's address is the last hop it added to X-Forwarded-For;
+# allauth's rate limits (and ours, which use its client-IP rule) count per real visitor.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
 LOGIN_REDIRECT_URL = "/me/"
 LOGIN_URL = "/accounts/login/"
 
