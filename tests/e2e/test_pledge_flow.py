@@ -141,6 +141,8 @@ def test_advocate_and_champion_pledge_with_cards_and_the_totals_move(
     assert (ida.tier, ida.public_listing, ida.display_name) == ("champion", True, "Ida B. Wells")
     assert totals(campaign) == (5000, 2)
     assert shown_pledged(page, live_server, campaign) == "$50"
+    assert "Ida B. Wells" in page.locator("main").inner_text()  # an opted-in Champion is listed
+    assert "Rosa Parks" not in page.locator("main").inner_text()  # Advocates never are
 
 
 def test_declined_card_shows_the_banks_message_counts_nothing_and_another_card_works(
