@@ -353,3 +353,13 @@ def test_organizers_preview_unpublished_actions_and_the_public_cannot(client):
     assert "Preview." in html
     assert "not published yet" in html
     assert "Draft call-in day" not in client.get(f"/c/{action.campaign.slug}/act/").content.decode()
+
+
+def test_campaign_page_shows_six_actions_and_links_to_all(client):
+    campaign = CampaignFactory()
+    for i in range(8):
+        ActionFactory(campaign=campaign, title=f"Action number {i}", position=i)
+    html = client.get(f"/c/{campaign.slug}/").content.decode()
+    assert "Action number 5" in html
+    assert "Action number 6" not in html
+    assert "All 8 ways to take action" in html
