@@ -6,7 +6,21 @@
     var status = button.parentNode.querySelector("[role=status]");
     if (status) { status.textContent = text; }
   }
+  // Phones offer their own share sheet (Messages, Signal, Instagram…): show "More…" there.
+  if (navigator.share) {
+    document.querySelectorAll("[data-native-share]").forEach(function (item) {
+      item.hidden = false;
+    });
+  }
   document.addEventListener("click", function (event) {
+    var share = event.target.closest("[data-share-url]");
+    if (share && navigator.share) {
+      navigator.share({
+        title: share.getAttribute("data-share-title") || document.title,
+        url: share.getAttribute("data-share-url")
+      }).catch(function () { /* the person closed the sheet */ });
+      return;
+    }
     var button = event.target.closest("[data-copy-target]");
     if (!button) { return; }
     var input = document.getElementById(button.getAttribute("data-copy-target"));
