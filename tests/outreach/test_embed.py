@@ -270,3 +270,9 @@ def test_published_update_keeps_its_campaign_and_audience(client, campaign):
     update.refresh_from_db()
     assert update.body == "Corrected text"
     assert update.audience == "champions"
+
+
+def test_stats_json_answers_head_with_cors(client, campaign):
+    response = client.head(stats_url(campaign))
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
