@@ -259,8 +259,8 @@ def campaign_graphic_png(*, campaign: Campaign, kind: str = "share", tagline: st
         panel = (margin, 700 * s, size[0] - margin, 930 * s)
         big, small = 54, 30
     else:
-        title_top, title_sizes, title_lines = 560 * s, (96, 88, 80, 72, 64, 56), 5
-        panel = (margin, 1220 * s, size[0] - margin, 1450 * s)
+        title_top, title_sizes, title_lines = 660 * s, (96, 88, 80, 72, 64, 56), 5
+        panel = (margin, 1330 * s, size[0] - margin, 1560 * s)
         big, small = 56, 30
     title_room = panel[1] - title_top - 28 * s
     if kind == "story":
