@@ -196,7 +196,8 @@ def test_supporter_raises_then_cancels_a_pledge(
     assert totals(campaign) == (5000, 1)
     assert Pledge.objects.count() == 1
 
-    # Cancel it.
+    # Cancel it (behind a disclosure, so one stray tap cannot do it).
+    page.locator("summary", has_text="Cancel your pledge").click()
     page.get_by_role("button", name="Cancel my pledge").click()
     page.get_by_text("Your pledge is canceled and will never be charged.").wait_for()
     assert Pledge.objects.get().status == Pledge.Status.CANCELED
