@@ -238,3 +238,43 @@ def test_every_kind_of_action_page_passes_axe_at_both_widths(live_server, page, 
     href = page.get_by_role("link", name="Open in my email app").get_attribute("href")
     assert href.endswith("&body=Please%20reunite%20the%20families.%0D%0ARosa")
     screenshot(page, "action-email-filled-desktop")
+
+
+@pytest.fixture
+def celery_eager():
+    """The confirmation email is sent by a Celery task after the signature commits; there is
+    no worker here, so tasks run inline (on_commit still fires on the real commit)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def test_a_petition_signature_counts_once_confirmed_by_email(live_server, phone_page, celery_eager):
+    from django.core import mail
+
+    action = petition_action(title="Fund the Family Case Management Program")
+    Action.objects.filter(pk=action.pk).update(completed_count=99)
+    url = f"{live_server.url}/c/{action.campaign.slug}/act/{action.pk}/"
+    phone_page.goto(url)
+    assert phone_page.get_by_test_id("signed-count").inner_text() == "99"
+    phone_page.get_by_role("textbox", name="Your name").fill("Ella Baker")
+    phone_page.get_by_label("Email address").fill("ella@example.org")
+    phone_page.get_by_label("ZIP/postal code").fill("10027")
+    phone_page.get_by_role("button", name="Sign the petition").click()
+    phone_page.get_by_role("heading", name="Check your email").wait_for()
+    screenshot(phone_page, "action-petition-check-email-phone")
+
+    (message,) = [m for m in mail.outbox if "Confirm your signature" in m.subject]
+    path = re.search(r"https?://[^/\s]+(/c/\S+/confirm/[^\s/]+/)", message.body).group(1)
+    phone_page.goto(live_server.url + path)
+    screenshot(phone_page, "action-petition-confirm-phone")
+    phone_page.get_by_role("button", name="Confirm my signature").click()
+    phone_page.get_by_text("Your signature is confirmed and counted.").wait_for()
+    assert phone_page.get_by_test_id("signed-count").inner_text() == "100"
+    assert "You signed" in phone_page.inner_text("main")
+    screenshot(phone_page, "action-petition-signed-phone")
+    phone_page.goto(live_server.url + path)
+    assert "already counted" in phone_page.inner_text("main")
