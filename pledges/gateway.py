@@ -252,6 +252,17 @@ def payment_method_attach(*, payment_method_id: str, customer_id: str) -> CardIn
     return CardInfo(brand=card.get("brand") or "", last4=card.get("last4") or "")
 
 
+def payment_method_detach(*, payment_method_id: str) -> None:
+    """Remove a saved card from its customer (a canceled pledge, a replaced card), so Stripe
+    no longer holds a card we have no reason to charge. Already detached or gone is fine."""
+    try:
+        _client().v1.payment_methods.detach(payment_method_id)
+    except stripe.InvalidRequestError:
+        return
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+
+
 # --- charges ----------------------------------------------------------------------------------
 def _charge_result(stripe_intent: Any) -> ChargeResult:
     intent = _plain(stripe_intent)

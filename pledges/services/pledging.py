@@ -380,6 +380,7 @@ def pledge_activate_from_setup_intent(
         if locked.status == S.ACTIVE and locked.stripe_payment_method_id != info.payment_method_id:
             if info.id != locked.stripe_setup_intent_id:
                 return Activation(outcome=ActivationOutcome.IGNORED, pledge=locked)
+            replaced = locked.stripe_payment_method_id
             Pledge.objects.filter(pk=locked.pk).update(**card_fields, updated_at=timezone.now())
             locked.refresh_from_db()
             pledge_log(
@@ -390,8 +391,11 @@ def pledge_activate_from_setup_intent(
                 stripe_object_id=info.id,
             )
             _email(locked, "pledge_changed", change=f"Your card is now {_card_text(locked)}.")
-            return Activation(outcome=ActivationOutcome.CARD_CHANGED, pledge=locked)
-    return Activation(outcome=ActivationOutcome.ALREADY_DONE, pledge=locked)
+            changed = Activation(outcome=ActivationOutcome.CARD_CHANGED, pledge=locked)
+        else:
+            return Activation(outcome=ActivationOutcome.ALREADY_DONE, pledge=locked)
+    _card_forget(payment_method_id=replaced)
+    return changed
 
 
 def _pledge_for_setup_intent(info: gateway.SetupIntentInfo) -> Pledge | None:
@@ -510,7 +514,23 @@ def pledge_cancel(*, pledge: Pledge, actor=None) -> bool:
         if was_active:
             _email(locked, "pledge_canceled")
     pledge.refresh_from_db()
+    _card_forget(payment_method_id=pledge.stripe_payment_method_id)
     return True
+
+
+def _card_forget(*, payment_method_id: str) -> None:
+    """Detach a card no pledge uses any more (each pledge saves its own card, so a canceled or
+    replaced one is nobody's). Best effort, after commit: the pledge change stands either way."""
+    if not payment_method_id:
+        return
+    if Pledge.objects.filter(
+        stripe_payment_method_id=payment_method_id, status__in=LIVE_STATUSES
+    ).exists():
+        return
+    try:
+        gateway.payment_method_detach(payment_method_id=payment_method_id)
+    except gateway.GatewayError:
+        logger.warning("could not detach payment method %s", payment_method_id, exc_info=True)
 
 
 # --- emails -----------------------------------------------------------------------------------

@@ -47,3 +47,12 @@ def confirm_card_setup(
     if body.get("status") == "requires_action":
         body = _post(f"{base}/confirm" if authenticate else f"{base}/cancel", common)
     return body
+
+
+def stripe_object(localstripe_url: str, path: str) -> dict:
+    """Read an object straight from localstripe, as an operator would in Stripe's dashboard."""
+    req = urllib.request.Request(
+        f"{localstripe_url}{path}", headers={"Authorization": "Bearer sk_test_rallyround"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return json.loads(response.read())

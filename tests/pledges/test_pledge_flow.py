@@ -25,6 +25,7 @@ from tests.pledges.stripe_browser import (
     CARD_DECLINED_AT_SETUP,
     CARD_OK,
     confirm_card_setup,
+    stripe_object,
 )
 
 pytestmark = pytest.mark.django_db
@@ -296,7 +297,7 @@ def test_replayed_change_form_applies_once(active_pledge, supporter_client):
 
 
 def test_cancel_takes_the_pledge_out_of_the_totals_and_back_to_ally(
-    active_pledge, supporter_client, django_capture_on_commit_callbacks, celery_eager
+    active_pledge, supporter_client, stripe_local, django_capture_on_commit_callbacks, celery_eager
 ):
     campaign = active_pledge.campaign
     with django_capture_on_commit_callbacks(execute=True):
@@ -311,6 +312,11 @@ def test_cancel_takes_the_pledge_out_of_the_totals_and_back_to_ally(
     assert any("is canceled" in m.subject for m in mail.outbox)
     page = supporter_client.get(response["Location"]).content.decode()
     assert "will never be charged" in page
+    # Stripe no longer holds the card for us.
+    card = stripe_object(
+        stripe_local, f"/v1/payment_methods/{active_pledge.stripe_payment_method_id}"
+    )
+    assert card["customer"] is None
 
     # Pledging again afterwards makes a new pledge (the canceled one stays as history).
     submit_pledge(supporter_client, campaign, amount="25")
@@ -373,6 +379,11 @@ def test_changing_the_card_swaps_it_and_leaves_the_totals(
     assert active_pledge.card_last4 == "4444"
     assert active_pledge.stripe_payment_method_id != old_pm
     assert totals(active_pledge.campaign) == (2000, 1)
+    assert stripe_object(stripe_local, f"/v1/payment_methods/{old_pm}")["customer"] is None
+    new_card = stripe_object(
+        stripe_local, f"/v1/payment_methods/{active_pledge.stripe_payment_method_id}"
+    )
+    assert new_card["customer"] == active_pledge.stripe_customer_id
     # A late event for the old intent does not put the old card back.
     late = pledge_activate_from_setup_intent(setup_intent_id=old_seti, actor_label="webhook")
     assert late.outcome == "ignored"
