@@ -14,7 +14,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html
 
-from actions.models import Action, ActionLink, CallTarget
+from actions.models import Action, ActionCompletion, ActionLink, CallTarget
 from actions.selectors import State, action_state
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 
@@ -149,9 +149,15 @@ class ActionAdmin(admin.ModelAdmin):
         ("Email a decision maker", {"fields": KIND_FIELDS[Action.Kind.EMAIL]}),
         ("Petition", {"fields": KIND_FIELDS[Action.Kind.PETITION]}),
         ("Event", {"fields": KIND_FIELDS[Action.Kind.EVENT]}),
-        ("Totals", {"fields": ["completed_count", "outcome_count"]}),
+        ("Totals", {"fields": ["completed_count", "outcome_count", "who_did_it"]}),
     ]
-    readonly_fields = ["public_link", "advocates_notified_at", "completed_count", "outcome_count"]
+    readonly_fields = [
+        "public_link",
+        "advocates_notified_at",
+        "completed_count",
+        "outcome_count",
+        "who_did_it",
+    ]
 
     def get_queryset(self, request):
         return (
@@ -230,3 +236,61 @@ class ActionAdmin(admin.ModelAdmin):
         from actions.selectors import action_total_label
 
         return action_total_label(obj) or "—"
+
+    @admin.display(description="Who did it")
+    def who_did_it(self, obj):
+        if obj is None or not obj.pk:
+            return "—"
+        url = reverse("admin:actions_actioncompletion_changelist") + f"?action__id__exact={obj.pk}"
+        label = "the RSVP list" if obj.kind == Action.Kind.EVENT else "the list of people"
+        return format_html('<a href="{}">See {}</a>', url, label)
+
+
+@admin.register(ActionCompletion)
+class ActionCompletionAdmin(admin.ModelAdmin):
+    """Who did what (called, sent, signed, RSVP'd): a read-only record, e.g. an event's RSVP
+    list. Organizers see their own organization's campaigns only."""
+
+    list_display = ["supporter_name", "supporter_email", "postal_code", "action", "counted"]
+    list_filter = ["action__kind"]
+    list_select_related = ["supporter", "action", "action__campaign"]
+    search_fields = ["supporter__name", "supporter__email", "action__title"]
+    ordering = ["action", "counted_at", "id"]
+    fields = ["action", "supporter", "created_at", "counted_at", "reminded_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(action__campaign__in=campaigns_editable_by(request.user))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        allowed = obj is None or user_can_edit_campaign(request.user, obj.action.campaign)
+        return super().has_view_permission(request, obj) and allowed
+
+    @admin.display(description="Name", ordering="supporter__name")
+    def supporter_name(self, obj):
+        return obj.supporter.name
+
+    @admin.display(description="Email", ordering="supporter__email")
+    def supporter_email(self, obj):
+        return obj.supporter.email
+
+    @admin.display(description="ZIP")
+    def postal_code(self, obj):
+        return obj.supporter.postal_code
+
+    @admin.display(description="Counted", ordering="counted_at")
+    def counted(self, obj):
+        return obj.counted_at or "waiting for email confirmation"

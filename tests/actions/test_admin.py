@@ -165,3 +165,27 @@ def test_the_kind_of_a_saved_action_cannot_change(client, organizer, mine):
     html = client.get(f"/admin/actions/action/{action.pk}/change/").content.decode()
     assert 'name="kind"' not in html
     assert "Call a decision maker" in html
+
+
+def test_organizer_sees_the_rsvp_list_of_their_event_only(client, organizer, mine, theirs):
+    from actions import services
+    from tests.actions.factories import event_action
+    from tests.factories import SupporterFactory
+
+    ours = event_action(campaign=mine, title="Our rally")
+    other = event_action(campaign=theirs, title="Their rally")
+    services.event_rsvp(action=ours, supporter=SupporterFactory(campaign=mine, name="Ida Wells"))
+    services.event_rsvp(
+        action=other, supporter=SupporterFactory(campaign=theirs, name="Secret Person")
+    )
+    html = client.get(f"/admin/actions/action/{ours.pk}/change/").content.decode()
+    assert "See the RSVP list" in html
+    listing = client.get(
+        f"/admin/actions/actioncompletion/?action__id__exact={ours.pk}"
+    ).content.decode()
+    assert "Ida Wells" in listing
+    everything = client.get("/admin/actions/actioncompletion/").content.decode()
+    assert "Secret Person" not in everything
+    theirs_completion = other.completions.get()
+    url = f"/admin/actions/actioncompletion/{theirs_completion.pk}/change/"
+    assert client.get(url).status_code in {302, 403, 404}
