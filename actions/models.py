@@ -127,9 +127,11 @@ class Action(TimeStamped):
     )
 
     # Denormalized totals, moved only by actions.services.
-    completed_count = models.PositiveIntegerField(default=0, editable=False)
+    completed_count = models.PositiveIntegerField(
+        "people who did it", default=0, editable=False, help_text="Counted once per person."
+    )
     outcome_count = models.PositiveIntegerField(
-        default=0, editable=False, help_text="Calls reported across all targets."
+        "calls reported", default=0, editable=False, help_text="Across all targets."
     )
 
     class Meta:
@@ -289,6 +291,8 @@ class ActionCompletion(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = "person who took action"
+        verbose_name_plural = "people who took action"
         constraints = [
             models.UniqueConstraint(
                 fields=["action", "supporter"], name="action_completion_once_per_supporter"
