@@ -269,6 +269,8 @@ def pledge_setup_intent_ensure(*, pledge: Pledge) -> CardStep:
     if current_id:
         info = gateway.setup_intent_retrieve(current_id)
         last_error = info.error_message
+        if last_error or info.status == "canceled":
+            _note_setup_failure(pledge=pledge, info=info, actor_label="card step")
         if info.status in SETUP_USABLE and info.customer_id == pledge.stripe_customer_id:
             return CardStep(
                 client_secret=info.client_secret, setup_intent_id=info.id, last_error=last_error
@@ -418,15 +420,24 @@ def pledge_note_setup_failure(*, setup_intent_id: str, actor_label: str = "") ->
     change: the pledge stays PENDING_SETUP and the supporter may try another card)."""
     info = gateway.setup_intent_retrieve(setup_intent_id)
     pledge = _pledge_for_setup_intent(info)
-    if pledge is not None and info.error_message:
-        pledge_log(
-            pledge=pledge,
-            note=f"Card refused at setup: {info.error_message}",
-            actor_label=actor_label,
-            stripe_object_id=info.id,
-            code="setup_failed",
-        )
+    if pledge is not None and (info.error_message or info.status == "canceled"):
+        _note_setup_failure(pledge=pledge, info=info, actor_label=actor_label)
     return pledge
+
+
+def _note_setup_failure(*, pledge: Pledge, info: gateway.SetupIntentInfo, actor_label: str):
+    """One history line per refused intent, whoever notices it first (webhook or card step)."""
+    if pledge.events.filter(code="setup_failed", stripe_object_id=info.id).exists():
+        return
+    # Stripe says why in last_setup_error; localstripe only cancels the intent.
+    reason = info.error_message or "the bank refused the card or authentication did not complete."
+    pledge_log(
+        pledge=pledge,
+        note=f"Card not saved: {reason}",
+        actor_label=actor_label,
+        stripe_object_id=info.id,
+        code="setup_failed",
+    )
 
 
 # --- change and cancel ------------------------------------------------------------------------

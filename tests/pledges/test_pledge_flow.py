@@ -189,6 +189,8 @@ def test_card_declined_at_setup_leaves_no_active_pledge_and_another_card_works(
     assert totals(campaign) == (0, 0)
 
     fresh = supporter_client.post(f"/pledges/{pledge.token}/card/intent/").json()
+    refused = pledge.events.get(code="setup_failed")
+    assert refused.note.startswith("Card not saved: ")
     assert fresh["client_secret"].split("_secret_")[0] != result.get("id")
     ok = confirm_card_setup(stripe_local, fresh["client_secret"], CARD_OK)
     supporter_client.post(f"/pledges/{pledge.token}/card/complete/", {"setup_intent": ok["id"]})

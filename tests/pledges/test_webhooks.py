@@ -174,6 +174,10 @@ def test_setup_failure_is_noted_on_the_pledge_which_stays_waiting(
     assert response.status_code == 200
     pending_pledge.refresh_from_db()
     assert pending_pledge.status == Pledge.Status.PENDING_SETUP
+    assert pending_pledge.events.get(code="setup_failed").note.startswith("Card not saved: ")
+    # The card step noticing the same refusal later does not write it twice.
+    pledge_setup_intent_ensure(pledge=pending_pledge)
+    assert pending_pledge.events.filter(code="setup_failed").count() == 1
 
 
 def test_event_whose_processing_failed_is_processed_when_stripe_retries(
