@@ -83,7 +83,9 @@ def _live_pledge(supporter: Supporter | None) -> Pledge | None:
 
 def _initial(user, campaign: Campaign, tier: Tier, supporter, pledge) -> dict:
     initial: dict = {"form_key": new_form_key()}
-    amount = pledge.amount_cents if pledge else max(tier.min_cents, 100)
+    floor = max(tier.min_cents, 100)
+    # Switching tiers starts from the current pledge, raised to this tier's minimum if needed.
+    amount = max(pledge.amount_cents, floor) if pledge else floor
     initial["amount_choice"] = OTHER
     initial["amount"] = dollars_input(amount)
     if supporter is not None:

@@ -289,6 +289,15 @@ def test_raising_an_active_pledge_moves_the_total_by_the_difference(
     assert Supporter.objects.get().tier == "advocate"
 
 
+def test_switching_to_champion_starts_from_the_champion_minimum(active_pledge, supporter_client):
+    html = supporter_client.get(
+        f"/c/{active_pledge.campaign.slug}/support/champion/"
+    ).content.decode()
+    assert "You have pledged <strong>$20</strong> as Advocate" in html
+    assert "You will be charged <strong data-charge-amount>$28</strong>" in html
+    assert "Update my pledge" in html
+
+
 def test_replayed_change_form_applies_once(active_pledge, supporter_client):
     campaign = active_pledge.campaign
     key = form_key(supporter_client, campaign, "advocate")
