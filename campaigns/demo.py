@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import zoneinfo
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group, Permission
@@ -36,6 +37,7 @@ from campaigns.services import (
 )
 
 C = Campaign.Status
+DEMO_TZ = zoneinfo.ZoneInfo("America/Los_Angeles")
 ADMIN_EMAIL = "admin@rallyround.local"
 ORGANIZER_EMAIL = "organizer@rallyround.local"
 # Local development only: `make run` prints them. Production never runs seed_demo.
@@ -427,7 +429,9 @@ def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
     from supporters.models import Supporter
 
     now = timezone.now()
-    deadline = (now + dt.timedelta(days=spec.days_left)).replace(second=0, microsecond=0)
+    # Deadlines fall at 7:59 PM in the campaign's time zone, as organizers usually set them.
+    local_day = (now + dt.timedelta(days=spec.days_left)).astimezone(DEMO_TZ).date()
+    deadline = dt.datetime.combine(local_day, dt.time(19, 59), tzinfo=DEMO_TZ)
     rng = random.Random(spec.slug)  # noqa: S311 — demo names, not security
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -439,7 +443,7 @@ def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
             goal_cents=spec.goal_cents,
             # Created open so pledges can be made; past deadlines are set below.
             deadline=max(deadline, now + dt.timedelta(days=1)),
-            timezone="America/Los_Angeles",
+            timezone=DEMO_TZ.key,
             colour=spec.colour,
             hero_caption=spec.hero_caption,
             hero_credit=spec.hero_credit,

@@ -100,25 +100,27 @@ def _motif(draw: ImageDraw.ImageDraw, motif: str, ground: int, rng, colour: Colo
 
 
 def logo_png(*, initials: str, background: str, name: str) -> bytes:
-    """A 480×160 logo: a rounded badge with initials and the organization's name beside it."""
-    img = Image.new("RGBA", (480, 160), (0, 0, 0, 0))
+    """A 600×160 logo: a rounded badge with initials and the organization's name beside it,
+    lettered large enough to read when the logo is shown 64px high."""
+    img = Image.new("RGBA", (600, 160), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
-    draw.rounded_rectangle((8, 8, 152, 152), 28, _hex(background))
-    badge_font = ImageFont.load_default(size=64)
+    draw.rounded_rectangle((4, 4, 156, 156), 30, _hex(background))
+    badge_font = ImageFont.load_default(size=72)
     draw.text((80, 80), initials, fill=(255, 255, 255), font=badge_font, anchor="mm")
-    name_font = ImageFont.load_default(size=30)
-    words, lines, line = name.split(), [], ""
-    for word in words:
+    name_font = ImageFont.load_default(size=46)
+    lines, line = [], ""
+    for word in name.split():
         trial = f"{line} {word}".strip()
-        if draw.textlength(trial, font=name_font) > 300 and line:
+        if draw.textlength(trial, font=name_font) > 420 and line:
             lines.append(line)
             line = word
         else:
             line = trial
     lines.append(line)
-    top = 80 - (len(lines) * 36) // 2
-    for i, text in enumerate(lines[:3]):
-        draw.text((172, top + i * 36), text, fill=(28, 36, 48), font=name_font)
+    lines = lines[:2]
+    top = 80 - len(lines) * 27
+    for i, text in enumerate(lines):
+        draw.text((176, top + i * 54), text, fill=(28, 36, 48), font=name_font)
     out = io.BytesIO()
     img.save(out, "PNG")
     return out.getvalue()
