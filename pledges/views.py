@@ -12,7 +12,7 @@ from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign, Tier
+from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.forms import (
     ACCOUNT_EXISTS,
@@ -223,19 +224,13 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
         if result.outcome == StartOutcome.CHANGED:
             messages.success(
                 request,
-                f"Your pledge is now {_money(result.pledge.amount_cents)} "
+                f"Your pledge is now {money(result.pledge.amount_cents)} "
                 f"as {Tier.Kind(result.pledge.tier).label}. We emailed you a confirmation.",
             )
         return redirect("pledges:detail", token=result.pledge.token)
     return _render_pledge_page(
         request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge, status=200
     )
-
-
-def _money(cents: int) -> str:
-    from campaigns.templatetags.rallyround import money
-
-    return money(cents)
 
 
 def _render_closed(request, *, campaign, tier, pledge) -> HttpResponse:
@@ -263,18 +258,7 @@ def _own_pledge(request: HttpRequest, token: str) -> Pledge:
     return pledge
 
 
-def _login_required(view):
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
-
-
-@_login_required
+@login_required
 @require_http_methods(["GET"])
 def card_step(request: HttpRequest, token: str) -> HttpResponse:
     """The card step: Stripe.js confirms a SetupIntent in the page (3-D Secure happens here)."""
@@ -309,7 +293,7 @@ def card_step(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@_login_required
+@login_required
 @require_POST
 def card_intent(request: HttpRequest, token: str) -> JsonResponse:
     """A fresh client secret for another try after a decline (localstripe cancels the intent)."""
@@ -329,7 +313,7 @@ def _detail_url(pledge: Pledge) -> str:
     return reverse("pledges:detail", kwargs={"token": pledge.token})
 
 
-@_login_required
+@login_required
 @require_POST
 def card_complete(request: HttpRequest, token: str) -> HttpResponse:
     """Where the browser lands after Stripe.js reports success. The service re-reads the
@@ -365,7 +349,7 @@ def card_complete(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("pledges:detail", token=pledge.token)
 
 
-@_login_required
+@login_required
 @require_http_methods(["GET"])
 def pledge_detail(request: HttpRequest, token: str) -> HttpResponse:
     """The supporter's own pledge: status, amount, card, and what they can still do."""
@@ -385,7 +369,7 @@ def pledge_detail(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@_login_required
+@login_required
 @require_POST
 def pledge_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
     pledge = _own_pledge(request, token)
