@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from actions import services
 from actions.content import (
@@ -163,7 +163,7 @@ def _outcome_label(value: str | None) -> str:
     return CallOutcome.Outcome(value).label if value else ""
 
 
-@require_GET
+@require_safe
 def action_detail(request, slug: str, pk: int):
     campaign = _campaign(request, slug)
     viewer = viewer_for(request, campaign)
@@ -322,7 +322,7 @@ def event_rsvp(request, slug: str, pk: int):
     return redirect(_detail_url(action, "do-it"))
 
 
-@require_GET
+@require_safe
 def event_calendar(request, slug: str, pk: int):
     campaign = _campaign(request, slug)
     viewer = viewer_for(request, campaign)
@@ -405,7 +405,7 @@ def petition_sign(request, slug: str, pk: int):
     return redirect(_detail_url(action, "do-it"))
 
 
-@require_GET
+@require_safe
 def petition_check_email(request, slug: str, pk: int):
     campaign = _campaign(request, slug)
     action = get_object_or_404(Action, campaign=campaign, pk=pk, kind=Action.Kind.PETITION)
