@@ -166,9 +166,11 @@ def pledge_start(
     if not campaign_is_open(campaign):
         raise PledgeFrozen(_frozen_message(campaign))
 
+    # The person's row on this campaign, even if their account email changed since they joined.
+    known = Supporter.objects.filter(campaign=campaign, user=user).only("email").first()
     supporter, _ = supporter_upsert(
         campaign=campaign,
-        email=user.email,
+        email=known.email if known else user.email,
         name=name,
         user=user,
         postal_code=postal_code,
