@@ -144,8 +144,8 @@ class CampaignAdmin(admin.ModelAdmin):
         "organization",
         "status_badge",
         "progress",
-        "supporter_count",
-        "deadline",
+        "supporters",
+        "ends",
     ]
     list_display_links = ["title"]
     list_filter = ["status", "campaign_type", "issue_areas"]
@@ -357,6 +357,14 @@ class CampaignAdmin(admin.ModelAdmin):
             percent,
             percent,
         )
+
+    @admin.display(description="Supporters", ordering="supporter_count")
+    def supporters(self, obj):
+        return f"{obj.supporter_count:,}"
+
+    @admin.display(description="Deadline", ordering="deadline")
+    def ends(self, obj):
+        return obj.deadline_local.strftime("%b %-d, %Y")
 
     @admin.display(description="Hero photo")
     def hero_preview(self, obj):
@@ -607,6 +615,12 @@ class OrganizationAdmin(admin.ModelAdmin):
             return self.readonly_fields
         # Organizers edit their profile, not who belongs to it.
         return [*self.readonly_fields, "slug", "members"]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        # A read-only slug has no input to fill in (prepopulating it crashed the page).
+        if "slug" in self.get_readonly_fields(request, obj):
+            return {}
+        return self.prepopulated_fields
 
     def has_add_permission(self, request):
         return user_is_platform_staff(request.user) and super().has_add_permission(request)
