@@ -445,3 +445,28 @@ def test_inline_sign_ups_are_rate_limited_per_network(client, stripe_local, sett
     assert "Too many sign-ups from your network" in second.content.decode()
     assert not User.objects.filter(email="two@example.org").exists()
     assert Pledge.objects.count() == 1
+
+
+@pytest.mark.parametrize("template", ["pledge_confirmed", "pledge_changed", "pledge_canceled"])
+def test_pledge_emails_read_right_in_text_and_html(template):
+    from supporters.emails import email_render
+
+    subject, text, html = email_render(
+        template=template,
+        context={
+            "name": "Rosa",
+            "campaign_title": "Parks & Buses",
+            "campaign_url": "http://testserver/c/parks/",
+            "pledge_url": "http://testserver/pledges/abc/",
+            "amount": "$20",
+            "tier": "Advocate",
+            "deadline": "Sunday, December 27 2026 9:37 PM PST",
+            "card": "Visa ending 4242",
+            "change": "Your pledge changed from $15 as Advocate to $20 as Advocate.",
+        },
+    )
+    assert "Parks & Buses" in subject
+    assert "Parks & Buses" in text
+    assert "&amp;" not in text
+    assert "Parks &amp; Buses" in html
+    assert "http://testserver/pledges/abc/" in text
