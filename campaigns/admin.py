@@ -364,7 +364,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="Deadline", ordering="deadline")
     def ends(self, obj):
-        return obj.deadline_local.strftime("%b %-d, %Y")
+        local = obj.deadline_local
+        return f"{local:%b} {local.day}, {local.year}"
 
     @admin.display(description="Hero photo")
     def hero_preview(self, obj):
