@@ -44,6 +44,10 @@ RATE_LIMITED = (
     "You have reported a lot in the last few minutes. Thank you! Please wait a little and try "
     "again."
 )
+SIGN_ON_LIMITED = (
+    "Too many sign-ons from your network in the last few minutes. Please wait a little and try "
+    "again."
+)
 UNAVAILABLE = "This action is not open right now, so nothing was recorded."
 
 
@@ -187,7 +191,7 @@ def actor_identify(request, slug: str, pk: int):
         limit=limits["sign_on_ip"],
         window_seconds=limits["window_seconds"],
     ):
-        form.add_error(None, RATE_LIMITED)
+        form.add_error(None, SIGN_ON_LIMITED)
         context = _detail_context(request, campaign, action, viewer, actor_form=form)
         return render(request, "actions/detail.html", context, status=429)
     if not form.is_valid():
@@ -361,7 +365,7 @@ def petition_sign(request, slug: str, pk: int):
         limit=limits["sign_on_ip"],
         window_seconds=limits["window_seconds"],
     ):
-        form.add_error(None, RATE_LIMITED)
+        form.add_error(None, SIGN_ON_LIMITED)
         context = _detail_context(request, campaign, action, viewer, petition_form=form)
         return render(request, "actions/detail.html", context, status=429)
     if not form.is_valid():

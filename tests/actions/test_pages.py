@@ -363,3 +363,13 @@ def test_campaign_page_shows_six_actions_and_links_to_all(client):
     assert "Action number 5" in html
     assert "Action number 6" not in html
     assert "All 8 ways to take action" in html
+
+
+def test_sign_ons_are_rate_limited_per_network_and_create_nobody(client, settings):
+    settings.ACTION_RATE_LIMITS = {"sign_on_ip": 1}
+    action = CallTargetFactory().action
+    identify(client, action, email="first@example.org")
+    response = identify(client, action, email="second@example.org")
+    assert response.status_code == 429
+    assert "Too many sign-ons from your network" in response.content.decode()
+    assert not Supporter.objects.filter(email="second@example.org").exists()
