@@ -470,3 +470,28 @@ def test_pledge_emails_read_right_in_text_and_html(template):
     assert "&amp;" not in text
     assert "Parks &amp; Buses" in html
     assert "http://testserver/pledges/abc/" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "link"),
+    [
+        ("action_required", "Your bank needs you to confirm the payment", "/confirm/"),
+        ("needs_new_method", "your card could not be charged", "/new-card/"),
+        ("released", "Nobody was charged.", None),
+    ],
+)
+def test_pledge_page_after_the_deadline_says_what_happened_and_what_to_do(
+    supporter_client, status, text, link
+):
+    campaign = CampaignFactory(status=Campaign.Status.SUCCEEDED)
+    supporter = Supporter.objects.create(
+        campaign=campaign, user=supporter_client.user, email="rosa@example.org", name="Rosa"
+    )
+    pledge = Pledge.objects.create(
+        campaign=campaign, supporter=supporter, tier="advocate", amount_cents=2000, status=status
+    )
+    html = supporter_client.get(f"/pledges/{pledge.token}/").content.decode()
+    assert text in html
+    if link:
+        assert f"/pledges/{pledge.token}{link}" in html
+    assert "Cancel my pledge" not in html
