@@ -303,7 +303,8 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:
             campaign_add_defaults(campaign=obj)
         if "hero_image" in form.changed_data:
-            campaign_hero_refresh(campaign=obj)
+            previous = form.initial.get("hero_image")
+            campaign_hero_refresh(campaign=obj, previous_name=getattr(previous, "name", None))
 
     def response_add(self, request, obj, post_url_continue=None):
         messages.info(
@@ -645,7 +646,10 @@ class OrganizationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if "logo" in form.changed_data:
-            organization_logo_refresh(organization=obj)
+            previous = form.initial.get("logo")
+            organization_logo_refresh(
+                organization=obj, previous_name=getattr(previous, "name", None)
+            )
 
 
 @admin.register(IssueArea)

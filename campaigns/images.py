@@ -144,9 +144,17 @@ def _replace(field_file, name: str, data: bytes) -> None:
     field_file.save(name, ContentFile(data), save=False)
 
 
-def campaign_hero_refresh(*, campaign) -> None:
+def _delete_replaced(field_file, previous_name: str | None) -> None:
+    """Remove the file a new upload replaced, so old photos do not pile up on disk."""
+    if previous_name and previous_name != field_file.name:
+        field_file.storage.delete(previous_name)
+
+
+def campaign_hero_refresh(*, campaign, previous_name: str | None = None) -> None:
     """Strip the hero's metadata and (re)build its 1200px and 600px wide renditions, or clear
-    them when the hero was removed. Saves the campaign's image fields."""
+    them when the hero was removed. Saves the campaign's image fields. `previous_name` is the
+    file the upload replaced; it is deleted."""
+    _delete_replaced(campaign.hero_image, previous_name)
     fields = ["hero_image", *HERO_WIDTHS, "hero_large_width", "hero_large_height"]
     if not campaign.hero_image:
         for attr in HERO_WIDTHS:
@@ -163,9 +171,10 @@ def campaign_hero_refresh(*, campaign) -> None:
     campaign.save(update_fields=fields)
 
 
-def organization_logo_refresh(*, organization) -> None:
+def organization_logo_refresh(*, organization, previous_name: str | None = None) -> None:
     """Strip the logo's metadata and (re)build its 160px high PNG rendition (transparency kept),
-    or clear it when the logo was removed."""
+    or clear it when the logo was removed. `previous_name` (the replaced file) is deleted."""
+    _delete_replaced(organization.logo, previous_name)
     if not organization.logo:
         organization.logo_small.delete(save=False)
         organization.save(update_fields=LOGO_FIELDS)

@@ -224,3 +224,22 @@ def test_colour_profile_is_kept_while_exif_goes():
             stored = Image.open(io.BytesIO(f.read()))
         assert stored.info.get("icc_profile") == profile
         assert not stored.getexif()
+
+
+def test_replacing_the_hero_in_the_admin_deletes_the_old_files(client):
+    campaign = CampaignFactory(hero_alt="Old photo")
+    campaign.hero_image.save("old.jpg", upload(image_bytes()), save=True)
+    campaign_hero_refresh(campaign=campaign)
+    storage = campaign.hero_image.storage
+    old = [campaign.hero_image.name, campaign.hero_large.name, campaign.hero_small.name]
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/admin/campaigns/campaign/{campaign.pk}/change/"
+    from tests.campaigns.test_admin import form_data
+
+    data = form_data(client.get(url))
+    data["hero_image"] = upload(image_bytes(size=(1300, 900)), name="new.jpg")
+    assert client.post(url, data).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.hero_image.name not in old
+    assert storage.exists(campaign.hero_image.name)
+    assert not any(storage.exists(name) for name in old)
