@@ -19,6 +19,7 @@ from campaigns.selectors import (
     campaigns_discover,
     issue_areas_in_use,
 )
+from supporters.services import next_supporter_milestone
 
 PAGE_SIZE = 12
 
@@ -59,8 +60,6 @@ def detail(request, slug: str):
     campaign = campaign_for_page(slug=slug, user=request.user)
     if campaign is None:
         raise Http404("No such campaign.")
-    from supporters.services import next_supporter_milestone
-
     now = timezone.now()
     phase = campaign_phase(campaign=campaign, now=now)
     champions = campaign.listed_champions
