@@ -11,6 +11,7 @@ admin.site.index_title = "Campaigns, supporters and pledges"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("admin/", include("config.admin")),  # throttled login, guarded "view on site"
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("supporters.urls")),
