@@ -18,6 +18,7 @@ from campaigns.selectors import (
     campaign_phase,
     campaigns_discover,
     issue_areas_in_use,
+    user_can_edit_campaign,
 )
 from supporters.services import next_supporter_milestone
 
@@ -81,5 +82,6 @@ def detail(request, slug: str):
             "tiers": tiers,
             "sections": [s for s in campaign.sections.all() if s.body.strip()],
             "issue_areas": list(campaign.issue_areas.all()),
+            "can_edit": request.user.is_staff and user_can_edit_campaign(request.user, campaign),
         },
     )

@@ -86,6 +86,16 @@ def test_organizer_previews_their_draft_with_a_banner(client):
     assert "Preview." in response.content.decode()
 
 
+def test_organizer_of_a_live_campaign_gets_an_edit_link_and_the_public_does_not(client):
+    campaign = CampaignFactory()
+    edit = f"/admin/campaigns/campaign/{campaign.pk}/change/"
+    assert edit not in client.get(url(campaign)).content.decode()
+    organizer = UserFactory(is_staff=True)
+    campaign.organization.members.add(organizer)
+    client.force_login(organizer)
+    assert edit in client.get(url(campaign)).content.decode()
+
+
 def test_superuser_previews_any_draft(client):
     campaign = CampaignFactory(status=C.IN_REVIEW)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
