@@ -35,10 +35,17 @@ def discover(request):
     now = timezone.now()
     paginator = Paginator(campaigns_discover(query=query, now=now), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    cards = [
-        {"campaign": c, "countdown": campaign_countdown(campaign=c, now=now)}
-        for c in page.object_list
-    ]
+    cards, open_seen = [], False
+    for c in page.object_list:
+        countdown = campaign_countdown(campaign=c, now=now)
+        # Live campaigns come first; a heading separates those that have ended.
+        first_ended = (
+            countdown.ended
+            and (open_seen or page.number > 1)
+            and not any(card["countdown"].ended for card in cards)
+        )
+        open_seen = open_seen or not countdown.ended
+        cards.append({"campaign": c, "countdown": countdown, "first_ended": first_ended})
     params = request.GET.copy()
     params.pop("page", None)
     return render(

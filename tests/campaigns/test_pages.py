@@ -253,6 +253,8 @@ def test_discover_lists_live_first_then_recently_ended_not_long_ended(client):
     CampaignFactory(title="Ended recently", status=C.FAILED, deadline=now - dt.timedelta(days=5))
     CampaignFactory(title="Ended long ago", status=C.CLOSED, deadline=now - dt.timedelta(days=400))
     assert titles(client.get("/")) == ["Live soon", "Live later", "Ended recently"]
+    html = client.get("/").content.decode()
+    assert html.index("Live later") < html.index("Recently ended") < html.index("Ended recently")
 
 
 def test_discover_filters_by_issue_area_and_type_and_searches(client):
