@@ -238,6 +238,15 @@ def build_world() -> World:
         consent_updates=True,
     )
     a.markers += [supporter_a_row.email, supporter_b_row.email, supporter_a_row.name]
+    # The factories do not move totals; make them what the active pledges add up to.
+    for campaign in (a.campaign, b.campaign):
+        active = Pledge.objects.filter(campaign=campaign, status=Pledge.Status.ACTIVE)
+        Campaign.objects.filter(pk=campaign.pk).update(
+            pledged_cents=sum(p.amount_cents for p in active),
+            backer_count=active.count(),
+            supporter_count=campaign.supporters.count(),
+        )
+        campaign.refresh_from_db()
     stripe_event = StripeEvent.objects.create(
         event_id="evt_security_1", type="payment_intent.succeeded", object_id="pi_acornpaid"
     )
