@@ -1,18 +1,16 @@
-"""Reads for settlement screens: the per-campaign report, its CSV, a pledge's history, and the
-public outcome line on a campaign page after its deadline."""
+"""Reads for the settlement screens: the per-campaign report and its CSV."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 
 from campaigns.models import Campaign
 from pledges.models import PaymentAttempt, Pledge
 
 S = Pledge.Status
-C = Campaign.Status
 
 # How the report groups pledge states (every state after the deadline is in exactly one).
 REPORT_GROUPS: dict[str, tuple[str, ...]] = {
@@ -147,43 +145,3 @@ def _csv_safe(value: str) -> str:
     """Spreadsheets run cells starting with = + - @ as formulas: defuse them."""
     value = value or ""
     return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
-@dataclasses.dataclass(frozen=True)
-class CampaignOutcome:
-    """The line a campaign page shows after its deadline."""
-
-    state: str  # "settling" | "funded" | "not_funded"
-    headline: str
-    collected_cents: int = 0
-    supporters: int = 0
-
-
-def campaign_outcome(*, campaign: Campaign) -> CampaignOutcome | None:
-    """'Funded: $X from N supporters', 'Did not reach its goal — nobody was charged', or None
-    while the campaign is still open."""
-    from campaigns.templatetags.rallyround import money
-
-    if campaign.status in (C.FAILED,) or (
-        campaign.status == C.CLOSED and campaign.approved_for_collection_at is None
-    ):
-        return CampaignOutcome(
-            state="not_funded", headline="Did not reach its goal — nobody was charged"
-        )
-    if campaign.status in (C.SUCCEEDED, C.CLOSED):
-        paid = Pledge.objects.filter(
-            campaign=campaign, status__in=[S.PAID, S.DISPUTED, S.REFUNDED]
-        ).aggregate(n=Count("id", filter=~Q(status=S.REFUNDED)))
-        supporters = paid["n"] or 0
-        return CampaignOutcome(
-            state="funded",
-            headline=f"Funded: {money(campaign.collected_cents, campaign.currency)} "
-            f"from {supporters} supporter{'s' if supporters != 1 else ''}",
-            collected_cents=campaign.collected_cents,
-            supporters=supporters,
-        )
-    if campaign.status == C.SETTLING:
-        return CampaignOutcome(
-            state="settling", headline="The deadline has passed — the result is being confirmed"
-        )
-    return None
