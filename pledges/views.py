@@ -49,6 +49,7 @@ from pledges.services.pledging import (
     pledge_start,
 )
 from supporters.models import Supporter
+from supporters.throttle import throttle_hit
 
 PLEDGE_TIERS = (Tier.Kind.ADVOCATE, Tier.Kind.CHAMPION)
 PUBLIC_STATUSES = (
@@ -64,6 +65,20 @@ GATEWAY_DOWN = (
 )
 TRACKING_PARAMS = ("source", "utm_source", "utm_medium", "utm_campaign")
 SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9]{1,60}$")
+# A signed-in supporter's pledge submissions and card steps each cost calls to Stripe (and a
+# change sends an email): cap them per account, so nobody can spend the platform's Stripe
+# rate limit or flood an inbox. Generous for a person; settings may override.
+TOO_MANY_STEPS = (
+    "You have tried this many times in the last few minutes. Please wait a little and try again."
+)
+
+
+def _pledge_step_allowed(user) -> bool:
+    return throttle_hit(
+        key=f"pledge-steps:{user.pk}",
+        limit=getattr(settings, "PLEDGE_STEPS_PER_USER", 30),
+        window_seconds=getattr(settings, "PLEDGE_STEPS_WINDOW_SECONDS", 600),
+    )
 
 
 def _current_supporter(user, campaign: Campaign) -> Supporter | None:
@@ -167,6 +182,11 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
         )
 
     form = PledgeForm(request.POST, campaign=campaign, tier=tier_obj, user=request.user)
+    if request.user.is_authenticated and not _pledge_step_allowed(request.user):
+        form.add_error(None, TOO_MANY_STEPS)
+        return _render_pledge_page(
+            request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge, status=429
+        )
     if not form.is_valid():
         return _render_pledge_page(
             request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge
@@ -265,6 +285,19 @@ def card_step(request: HttpRequest, token: str) -> HttpResponse:
     pledge = _own_pledge(request, token)
     error = ""
     step = None
+    if not _pledge_step_allowed(request.user):
+        return render(
+            request,
+            "pledges/card.html",
+            {
+                "pledge": pledge,
+                "campaign": pledge.campaign,
+                "tier_label": Tier.Kind(pledge.tier).label,
+                "deadline": deadline_display(pledge.campaign),
+                "error": TOO_MANY_STEPS,
+            },
+            status=429,
+        )
     try:
         step = pledge_setup_intent_ensure(pledge=pledge)
     except PledgeError as exc:
@@ -298,6 +331,8 @@ def card_step(request: HttpRequest, token: str) -> HttpResponse:
 def card_intent(request: HttpRequest, token: str) -> JsonResponse:
     """A fresh client secret for another try after a decline (localstripe cancels the intent)."""
     pledge = _own_pledge(request, token)
+    if not _pledge_step_allowed(request.user):
+        return JsonResponse({"error": TOO_MANY_STEPS}, status=429)
     try:
         step = pledge_setup_intent_ensure(pledge=pledge)
     except PledgeError as exc:
@@ -319,6 +354,9 @@ def card_complete(request: HttpRequest, token: str) -> HttpResponse:
     """Where the browser lands after Stripe.js reports success. The service re-reads the
     SetupIntent from Stripe; the browser's word is never taken for it."""
     pledge = _own_pledge(request, token)
+    if not _pledge_step_allowed(request.user):
+        messages.error(request, TOO_MANY_STEPS)
+        return redirect("pledges:detail", token=pledge.token)
     setup_intent_id = request.POST.get("setup_intent", "")
     if not SETUP_INTENT_ID.match(setup_intent_id):
         setup_intent_id = pledge.stripe_setup_intent_id
