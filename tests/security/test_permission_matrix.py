@@ -108,7 +108,7 @@ def check_media(w):
 
 
 # --- supporters -----------------------------------------------------------------------------
-def _draft_pages(w, path: str, *, preview=(200, 404)):
+def _draft_pages(w, path: str):
     return answers(w, f"/c/{w.a.campaign.slug}/{path}", 200) + answers(
         w, f"/c/{w.a.draft.slug}/{path}", 404, roles=OUTSIDERS
     )
@@ -363,7 +363,7 @@ def check_share_kit(w):
     )
 
 
-def _premium(w, url, need_rank_of_a=True):
+def _premium(w, url):
     return (
         answers(w, url, LOGIN, roles=["anonymous"])
         + answers(w, url, 403, roles=["supporter_b", "organizer_b"])
@@ -441,7 +441,7 @@ def check_call_report(w):
     a = w.a
     url = f"/c/{a.campaign.slug}/act/{a.action.pk}/call/"
     b_target = w.b.action.targets.get()
-    data = {"target": b_target.pk, "outcome": "talked"}
+    data = {"target": b_target.pk, "outcome": "talked_to_staff"}
     # A stranger is asked who they are first; nobody can report a call to another campaign's
     # target through this action.
     problems = answers(w, url, 302, method="post", data=data, roles=["anonymous"])
