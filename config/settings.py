@@ -23,6 +23,13 @@ PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION:
     SECRET_KEY = env.str("SECRET_KEY")
+    # Refuse to start with an empty or guessable key (Django's own "check --deploy" rule, W009):
+    # sessions, password-reset links and signed tokens all rest on it.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        raise environ.ImproperlyConfigured(
+            "SECRET_KEY must be at least 50 random characters in production "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
 else:
     SECRET_KEY = env.str(
         "SECRET_KEY", default="django-insecure-local-only-rallyround-development-key"
