@@ -83,9 +83,15 @@ class PledgeForm(forms.Form):
     """The amount, who the supporter is, their consents, and (for Champions) their listing."""
 
     amount_choice = forms.CharField(required=False)
-    amount = forms.CharField(label="Other amount (USD)", required=False, max_length=20, strip=True)
-    name = forms.CharField(label="Full name", max_length=120)
-    postal_code = forms.CharField(label="ZIP/postal code", max_length=12)
+    amount = forms.CharField(label="Amount", required=False, max_length=20, strip=True)
+    name = forms.CharField(
+        label="Full name", max_length=120, error_messages={"required": "Enter your name."}
+    )
+    postal_code = forms.CharField(
+        label="ZIP/postal code",
+        max_length=12,
+        error_messages={"required": "Enter your ZIP or postal code."},
+    )
     consent_updates = forms.BooleanField(required=False)
     consent_org = forms.BooleanField(required=False)
     public_listing = forms.BooleanField(
@@ -99,12 +105,20 @@ class PledgeForm(forms.Form):
     )
     form_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # Inline sign-up, for visitors without an account (removed for signed-in users).
-    email = forms.EmailField(label="Email", max_length=254)
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address like name@example.org.",
+        },
+    )
     password = forms.CharField(
         label="Choose a password",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         strip=False,
         help_text="At least 8 characters; not a common password.",
+        error_messages={"required": "Choose a password for your account."},
     )
 
     def __init__(self, *args, campaign: Campaign, tier: Tier, user=None, **kwargs):

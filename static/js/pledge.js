@@ -57,12 +57,16 @@
         update();
       }
     });
+    var submit = form.querySelector("button[type=submit]");
     form.addEventListener("submit", function () {
-      var button = form.querySelector("button[type=submit]");
       // One submission per click; the form's one-time key also guards replays server-side.
-      if (button) {
-        window.setTimeout(function () { button.disabled = true; }, 0);
+      if (submit) {
+        window.setTimeout(function () { submit.disabled = true; }, 0);
       }
+    });
+    // Coming back with the Back button restores the page as it was: make it usable again.
+    window.addEventListener("pageshow", function () {
+      if (submit) submit.disabled = false;
     });
     update();
   }

@@ -203,3 +203,14 @@ def test_missing_form_key_asks_to_reload(client):
 )
 def test_amounts_become_exact_integer_cents(text, cents):
     assert parse_amount_cents(text) == cents
+
+
+def test_missing_details_are_each_named_and_linked_from_the_summary(client):
+    campaign = CampaignFactory()
+    response = client.post(url(campaign), pledge_data(name="", postal_code="", email=""))
+    html = response.content.decode()
+    assert 'role="alert" id="form-errors"' in html
+    assert '<a href="#id_name">Full name: Enter your name.</a>' in html
+    assert '<a href="#id_postal_code">ZIP/postal code: Enter your ZIP or postal code.</a>' in html
+    assert "Enter your email address." in html
+    assert_nothing_created()
