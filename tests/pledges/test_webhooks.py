@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+import urllib.request
 
 import pytest
 from django.test import Client
@@ -205,3 +206,41 @@ def test_event_whose_processing_failed_is_processed_when_stripe_retries(
     assert retried.content.decode().startswith("activated")
     pledge.refresh_from_db()
     assert pledge.status == Pledge.Status.ACTIVE
+
+
+@pytest.fixture
+def localstripe_webhook(live_server, stripe_local, settings):
+    """localstripe sends its (few) events to our live server, signed with our secret; the
+    registration is switched off afterwards (localstripe keeps webhooks across store flushes)."""
+
+    def register(events: list[str]) -> None:
+        body = json.dumps(
+            {
+                "url": f"{live_server.url}/stripe/webhook/",
+                "secret": settings.STRIPE_WEBHOOK_SECRET,
+                "events": events,
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{stripe_local}/_config/webhooks/rallyround-tests", data=body, method="POST"
+        )
+        urllib.request.urlopen(request, timeout=5).close()
+
+    register(["customer.created"])
+    yield
+    register([])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_signed_by_localstripe_are_verified_and_stored(localstripe_webhook):
+    from pledges import gateway
+
+    customer_id = gateway.customer_create(email="rosa@example.org")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stored = StripeEvent.objects.filter(object_id=customer_id).first()
+        if stored is not None and stored.processed_at:
+            break
+        time.sleep(0.2)
+    assert stored is not None, "localstripe's webhook never arrived"
+    assert (stored.type, stored.outcome) == ("customer.created", "ignored")
