@@ -13,6 +13,7 @@ with settlement's freeze (which locks the campaign first too).
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -109,7 +110,9 @@ def stripe_customer_ensure(*, user: User) -> str:
     customer_id = gateway.customer_create(
         email=user.email,
         name=user.get_full_name() or user.display_name,
-        idempotency_key=f"user-{user.pk}-customer",
+        # The address is in the key so a recycled user id (a reset test database) never
+        # replays another person's customer.
+        idempotency_key=f"customer-{user.pk}-{hashlib.sha256(user.email.encode()).hexdigest()[:16]}",
     )
     User.objects.filter(pk=user.pk, stripe_customer_id="").update(stripe_customer_id=customer_id)
     user.refresh_from_db(fields=["stripe_customer_id"])
