@@ -1,7 +1,7 @@
 """The emails settlement sends, in one place so their context stays JSON-safe and consistent.
 
-Every function here only enqueues (through `email_enqueue`, after the surrounding transaction
-commits), so a rolled-back transition never tells anybody anything.
+Every function here only enqueues (like `supporters.emails.email_enqueue`, after the surrounding
+transaction commits), so a rolled-back transition never tells anybody anything.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from campaigns.models import Campaign
 from pledges.models import Pledge
-from supporters.emails import email_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,22 @@ def _pledge_context(pledge: Pledge) -> dict[str, Any]:
     }
 
 
+def _enqueue(*, to: list[str] | str, template: str, context: dict[str, Any]) -> None:
+    """`email_enqueue`, but a broker outage after commit is logged instead of raised: money has
+    already moved when these are sent, and a mail hiccup must never stop a settlement run."""
+    from supporters.tasks import send_email
+
+    recipients = [to] if isinstance(to, str) else list(to)
+    transaction.on_commit(
+        lambda: send_email.delay(to=recipients, template=template, context=context, headers={}),
+        robust=True,
+    )
+
+
 def pledge_notify(*, pledge: Pledge, template: str, extra: dict[str, Any] | None = None) -> None:
     """Email the supporter behind `pledge` with one of the `settlement_*` templates."""
     context = {**_pledge_context(pledge), **(extra or {})}
-    email_enqueue(to=pledge.supporter.email, template=template, context=context)
+    _enqueue(to=pledge.supporter.email, template=template, context=context)
 
 
 def organizers_notify(*, campaign: Campaign, template: str, extra: dict | None = None) -> None:
@@ -82,14 +94,14 @@ def organizers_notify(*, campaign: Campaign, template: str, extra: dict | None =
         + reverse("admin:pledges_campaignsettlement_change", args=[campaign.pk]),
         **(extra or {}),
     }
-    email_enqueue(to=sorted(recipients), template=template, context=context)
+    _enqueue(to=sorted(recipients), template=template, context=context)
 
 
 def staff_alert(*, subject: str, body: str, level: int = logging.ERROR) -> None:
     """Tell the platform's staff something needs a person (keys revoked, a double charge, a
     campaign awaiting approval)."""
     log.log(level, "staff alert: %s — %s", subject, body)
-    email_enqueue(
+    _enqueue(
         to=list(settings.STAFF_ALERT_EMAILS),
         template="settlement_staff_alert",
         context={"subject": subject, "body": body},

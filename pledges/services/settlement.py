@@ -390,7 +390,9 @@ def charges_enqueue(*, campaign_id: int | None = None, now: dt.datetime | None =
             if not ids:
                 break
             Pledge.objects.filter(pk__in=ids).update(next_attempt_at=now + horizon)
-            transaction.on_commit(lambda ids=ids: charge_pledges.delay(pledge_ids=ids))
+            # robust: a broker outage is logged; the marked pledges are queued again by the
+            # beat once their mark passes, so nothing is lost.
+            transaction.on_commit(lambda ids=ids: charge_pledges.delay(pledge_ids=ids), robust=True)
         sent += len(ids)
         last = ids[-1]
     log.info("queued %s pledges for charging", sent)

@@ -91,3 +91,45 @@ def test_supporter_pays_with_a_new_card_in_the_browser(chaos, staff, live_server
     assert pledge.status == S.PAID
     assert pledge.card_last4 == "4242"
     assert_ledger_clean(chaos, campaign)
+
+
+def _login(context_page, live_server, user) -> None:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context_page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
+def test_staff_read_the_settlement_report_and_a_pledge_history(
+    chaos, staff, live_server, page, phone_page
+):
+    campaign, pledges = charge_due_campaign(staff, count=3)
+    settlement.settle_run(campaign=campaign)
+    report = live_server.url + reverse(
+        "admin:pledges_campaignsettlement_change", args=[campaign.pk]
+    )
+    for pg, name in ((page, "desktop"), (phone_page, "phone")):
+        _login(pg, live_server, staff)
+        pg.goto(report)
+        expect(pg.get_by_role("heading", name="Pledges by outcome")).to_be_visible()
+        screenshot(pg, f"settlement-admin-report-{name}")
+    page.get_by_role("link", name=f"R-{pledges[0].pk}").click()
+    expect(page.get_by_role("heading", name="Payment attempts")).to_be_visible()
+    expect(page.get_by_text(f"pledge-{pledges[0].pk}-attempt-1")).to_be_visible()
+    screenshot(page, "settlement-admin-pledge-desktop")
+    page.get_by_label("Amount to refund (US dollars)").fill("5")
+    page.get_by_role("button", name="Refund").click()
+    expect(page.get_by_text(f"pledge-{pledges[0].pk}-refund-1").first).to_be_visible()
+    pledges[0].refresh_from_db()
+    assert pledges[0].refunded_cents == 500
+    assert_ledger_clean(chaos, campaign)
