@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from campaigns.forms import ValidatedImageField
 from outreach.images import frame_validate
 from outreach.models import CampaignUpdate
 
@@ -13,16 +14,13 @@ class CampaignUpdateAdminForm(forms.ModelForm):
         model = CampaignUpdate
         fields = ["campaign", "title", "audience", "body", "image", "image_alt"]
         widgets = {"body": forms.Textarea(attrs={"rows": 14})}
+        # Our checks run before Django's, so a bomb or a non-image gets a clear sentence
+        # instead of "Upload a valid image".
+        field_classes = {"image": ValidatedImageField}
         help_texts = {
             "audience": "Who may read it on the updates page and who gets it by email. "
             "Everyone includes Allies and the public.",
         }
-
-    def clean_image(self):
-        image = self.cleaned_data.get("image")
-        if image and hasattr(image, "content_type"):  # a new upload, not the stored file
-            frame_validate(image)
-        return image
 
     def clean(self):
         cleaned = super().clean()
