@@ -256,6 +256,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "reconcile-payments": {"task": "pledges.tasks.reconcile_payments", "schedule": 300.0},
     "expire-grace": {"task": "pledges.tasks.expire_grace", "schedule": 3600.0},
+    "reconcile-card-setups": {"task": "pledges.tasks.reconcile_card_setups", "schedule": 300.0},
     "open-advocates-first": {"task": "actions.tasks.open_advocates_first", "schedule": 300.0},
     "send-event-reminders": {"task": "actions.tasks.send_event_reminders", "schedule": 300.0},
 }

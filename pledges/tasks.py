@@ -85,3 +85,14 @@ def expire_grace() -> dict:
     summary = payments_remind_and_expire()
     log.info("expire_grace: %s", summary)
     return summary
+
+
+@shared_task(name="pledges.tasks.reconcile_card_setups")
+def reconcile_card_setups() -> dict:
+    """Activate pledges whose card was saved at Stripe when neither the browser return nor the
+    webhook reached us (a tab closed at the wrong moment)."""
+    from pledges.services.pledging import pledges_setup_reconcile
+
+    summary = pledges_setup_reconcile()
+    log.info("reconcile_card_setups: %s", summary)
+    return summary

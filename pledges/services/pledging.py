@@ -12,6 +12,7 @@ with settlement's freeze (which locks the campaign first too).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import logging
@@ -443,6 +444,49 @@ def _note_setup_failure(*, pledge: Pledge, info: gateway.SetupIntentInfo, actor_
         stripe_object_id=info.id,
         code="setup_failed",
     )
+
+
+# The browser return and the webhook can both go missing (a tab closed right after Stripe.js
+# saved the card; localstripe sends no setup_intent events). A sweep every few minutes asks
+# Stripe about recent waiting pledges; after this window a supporter who comes back to the card
+# step is activated there (pledge_setup_intent_ensure).
+SETUP_SWEEP_AFTER = dt.timedelta(minutes=5)
+SETUP_SWEEP_UNTIL = dt.timedelta(hours=2)
+
+
+def pledges_setup_reconcile(*, limit: int = 200) -> dict[str, int]:
+    """Activate waiting pledges whose card Stripe says was saved, when neither the browser
+    return nor the webhook told us. Returns counts by outcome. Safe to run twice at once
+    (activation is idempotent)."""
+    now = timezone.now()
+    intent_ids = list(
+        Pledge.objects.filter(
+            status=S.PENDING_SETUP,
+            campaign__status=Campaign.Status.LIVE,
+            campaign__deadline__gt=now,
+            updated_at__lte=now - SETUP_SWEEP_AFTER,
+            updated_at__gte=now - SETUP_SWEEP_UNTIL,
+        )
+        .exclude(stripe_setup_intent_id="")
+        .order_by("updated_at")
+        .values_list("stripe_setup_intent_id", flat=True)[:limit]
+    )
+    counts: dict[str, int] = {}
+    for intent_id in intent_ids:
+        try:
+            result = pledge_activate_from_setup_intent(
+                setup_intent_id=intent_id, actor_label="setup reconciler"
+            )
+            outcome = str(result.outcome)
+        except gateway.GatewayAuthError:
+            logger.error("setup reconciler stopped: Stripe refused our credentials")
+            counts["halted"] = 1
+            break
+        except gateway.GatewayError:
+            logger.warning("setup reconciler: could not read %s", intent_id, exc_info=True)
+            outcome = "error"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 # --- change and cancel ------------------------------------------------------------------------

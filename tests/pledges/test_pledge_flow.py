@@ -495,3 +495,32 @@ def test_pledge_page_after_the_deadline_says_what_happened_and_what_to_do(
     if link:
         assert f"/pledges/{pledge.token}{link}" in html
     assert "Cancel my pledge" not in html
+
+
+def test_card_saved_but_never_reported_is_activated_by_the_sweep(supporter_client, stripe_local):
+    from pledges.tasks import reconcile_card_setups
+
+    campaign = CampaignFactory()
+    submit_pledge(supporter_client, campaign, amount="20")
+    saved = Pledge.objects.get()
+    confirm_card_setup(stripe_local, client_secret(supporter_client, saved))
+    # Tab closed: no browser return, and no webhook. A second supporter never saves a card.
+    other = Client()
+    other.force_login(UserFactory(email="ida@example.org"))
+    submit_pledge(other, campaign, amount="30")
+    abandoned = Pledge.objects.exclude(pk=saved.pk).get()
+
+    assert reconcile_card_setups() == {}  # too recent: the browser may still report it
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
+        summary = reconcile_card_setups()
+        again = reconcile_card_setups()
+    assert summary == {"activated": 1, "not_succeeded": 1}
+    assert again == {"not_succeeded": 1}
+    saved.refresh_from_db()
+    abandoned.refresh_from_db()
+    assert saved.status == Pledge.Status.ACTIVE
+    assert saved.events.get(to_status="active").actor_label == "setup reconciler"
+    assert abandoned.status == Pledge.Status.PENDING_SETUP
+    assert totals(campaign) == (2000, 1)
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=3)):
+        assert reconcile_card_setups() == {}  # old abandoned pledges are no longer asked about
