@@ -168,3 +168,45 @@ def test_a_real_photo_is_accepted(staff_client, endpoint):
     response, _field, nothing_stored = ENDPOINTS[endpoint](staff_client, upload)
     assert response.status_code in (200, 302)
     assert not nothing_stored
+
+
+# Every file field a person can fill in, and the endpoint above that tests it. A new upload
+# field fails this test until it is added to ENDPOINTS.
+UPLOAD_FIELDS = {
+    "campaigns.campaign.hero_image": "campaign_hero",
+    "campaigns.organization.logo": "organization_logo",
+    "outreach.campaignupdate.image": "update_image",
+    "outreach.forms.FrameForm.photo": "frame_photo",
+}
+
+
+def test_every_upload_field_is_covered():
+    import importlib
+
+    from django import forms
+    from django.apps import apps
+    from django.db import models
+
+    found = set()
+    for model in apps.get_models():
+        for f in model._meta.get_fields():
+            # Renditions made by the server (hero_small, logo_small…) are not uploads.
+            if isinstance(f, models.FileField) and f.editable and not model._meta.proxy:
+                found.add(f"{model._meta.label_lower}.{f.name}")
+    for app in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{app.name}.forms")
+        except ModuleNotFoundError:
+            continue
+        for name, obj in vars(module).items():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, forms.Form)
+                and obj.__module__ == module.__name__
+            ):
+                for field_name, field in obj.base_fields.items():
+                    if isinstance(field, forms.FileField):
+                        found.add(f"{module.__name__}.{name}.{field_name}")
+    missing = sorted(found - UPLOAD_FIELDS.keys())
+    assert not missing, f"upload fields without an upload test: {missing}"
+    assert set(UPLOAD_FIELDS.values()) <= set(ENDPOINTS)
