@@ -41,10 +41,13 @@ from pledges.services.settlement import (
     campaign_approve_for_collection,
     campaign_goal_met,
     campaign_reject_collection,
+    pledge_review_retry,
+    pledge_review_write_off,
 )
 
 C = Campaign.Status
 SETTLEMENT_STATES = (C.SETTLING, C.SUCCEEDED, C.FAILED, C.CLOSED)
+REVIEW_ACTIONS = frozenset({"review_retry", "review_write_off"})
 
 
 class RejectForm(forms.Form):
@@ -253,6 +256,24 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="settlement-{campaign.slug}.csv"'
         return response
 
+    def _review(self, request, pledge: Pledge) -> None:
+        try:
+            if request.POST["action"] == "review_retry":
+                report = pledge_review_retry(pledge=pledge, actor=request.user)
+                now_status = report.status.replace("_", " ")
+                self.message_user(
+                    request,
+                    f"Charged again: pledge R-{pledge.pk} is now {now_status}.",
+                    messages.SUCCESS if report.status == Pledge.Status.PAID else messages.WARNING,
+                )
+            else:
+                pledge_review_write_off(
+                    pledge=pledge, actor=request.user, reason=request.POST.get("reason", "")
+                )
+                self.message_user(request, f"Pledge R-{pledge.pk} marked unpaid.", messages.SUCCESS)
+        except SettlementError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
     def pledge_view(self, request, campaign_id: int, pledge_id: int):
         campaign = self._campaign(request, campaign_id)
         pledge = get_object_or_404(
@@ -267,6 +288,9 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
                 "amount": f"{refundable / 100:.2f}",
             },
         )
+        if request.method == "POST" and request.POST.get("action") in REVIEW_ACTIONS:
+            self._review(request, pledge)
+            return redirect(request.path)
         if request.method == "POST" and form.is_valid():
             try:
                 refund = pledge_refund(

@@ -435,6 +435,38 @@ class ChargeReport:
     detail: str = ""
 
 
+def _claim_new_attempt(
+    pledge: Pledge, *, now: dt.datetime, actor=None, actor_label="settlement", note=""
+) -> PaymentAttempt | None:
+    """Move the pledge to CHARGING and write attempt n+1, in one transaction: the key exists in
+    our database before Stripe ever sees it. None if somebody else moved the pledge first."""
+    number = pledge.attempt_count + 1
+    with transaction.atomic():
+        won = pledge_transition(
+            pledge=pledge,
+            to=S.CHARGING,
+            expected=pledge.status,
+            where={"attempt_count": pledge.attempt_count},
+            updates={
+                "lease_expires_at": now + LEASE,
+                "attempt_count": number,
+                "next_attempt_at": None,
+            },
+            actor=actor,
+            actor_label=actor_label,
+            note=note or f"Attempt {number}",
+        )
+        if not won:
+            return None
+        return PaymentAttempt.objects.create(
+            pledge=pledge,
+            number=number,
+            idempotency_key=attempt_key(pledge.pk, number),
+            amount_cents=pledge.amount_cents,
+            currency=pledge.currency,
+        )
+
+
 def _claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAttempt, bool] | None:
     """Take a pledge for charging. Returns (pledge, attempt, resumed) or None if it is not ours.
 
@@ -447,31 +479,8 @@ def _claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAttempt,
         return None
     lease = now + LEASE
     if pledge.status in (S.CHARGE_DUE, S.RETRY_DUE):
-        number = pledge.attempt_count + 1
-        with transaction.atomic():
-            won = pledge_transition(
-                pledge=pledge,
-                to=S.CHARGING,
-                expected=pledge.status,
-                where={"attempt_count": pledge.attempt_count},
-                updates={
-                    "lease_expires_at": lease,
-                    "attempt_count": number,
-                    "next_attempt_at": None,
-                },
-                actor_label="settlement",
-                note=f"Attempt {number}",
-            )
-            if not won:
-                return None
-            attempt = PaymentAttempt.objects.create(
-                pledge=pledge,
-                number=number,
-                idempotency_key=attempt_key(pledge.pk, number),
-                amount_cents=pledge.amount_cents,
-                currency=pledge.currency,
-            )
-        return pledge, attempt, False
+        attempt = _claim_new_attempt(pledge, now=now)
+        return (pledge, attempt, False) if attempt else None
     if pledge.status == S.CHARGING and pledge.lease_expires_at and pledge.lease_expires_at <= now:
         won = pledge_transition(
             pledge=pledge,
@@ -877,6 +886,49 @@ def _record_declined(pledge, attempt, result: ChargeResult, outcome, *, source, 
             stripe_object_id=result.payment_intent_id,
         )
         pledge_notify(pledge=pledge, template="settlement_new_card")
+
+
+# === staff review =============================================================================
+def pledge_review_retry(*, pledge: Pledge, actor) -> ChargeReport:
+    """Staff fixed what Stripe rejected (NEEDS_REVIEW): charge again now, as a new attempt with
+    the next key (the rejected request can never have charged)."""
+    _outside_transactions()
+    pledge.refresh_from_db()
+    if pledge.status != S.NEEDS_REVIEW:
+        raise SettlementError(
+            f"Pledge R-{pledge.pk} is {pledge.get_status_display().lower()}, not awaiting review."
+        )
+    if settlement_is_halted():
+        raise SettlementError("Charging is stopped: Stripe refused our credentials.")
+    now = timezone.now()
+    attempt = _claim_new_attempt(
+        pledge, now=now, actor=actor, actor_label="staff", note="Charge retried after review."
+    )
+    if attempt is None:
+        raise SettlementError(f"Pledge R-{pledge.pk} was just changed by somebody else.")
+    try:
+        return charge_attempt_run(pledge=pledge, attempt=attempt, now=now)
+    except SettlementHalted as exc:
+        raise SettlementError(f"Stripe refused our credentials: {exc}") from exc
+
+
+def pledge_review_write_off(*, pledge: Pledge, actor, reason: str) -> None:
+    """Staff decide a pledge in review will not be collected: NEEDS_REVIEW → UNPAID."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SettlementError("Give a reason for the record.")
+    with transaction.atomic():
+        won = pledge_transition(
+            pledge=pledge,
+            to=S.UNPAID,
+            expected=S.NEEDS_REVIEW,
+            actor=actor,
+            actor_label="staff",
+            note=f"Not collected after review: {reason}",
+        )
+        if not won:
+            raise SettlementError(f"Pledge R-{pledge.pk} is no longer awaiting review.")
+        pledge_notify(pledge=pledge, template="settlement_unpaid")
 
 
 # === foreground runs (management command) =====================================================

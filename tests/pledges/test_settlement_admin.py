@@ -236,3 +236,36 @@ def test_dispute_webhook_marks_the_pledge_disputed_and_alerts_staff(
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
     assert_ledger_clean(chaos, campaign)
+
+
+def test_request_stripe_rejects_goes_to_review_and_staff_can_charge_again_or_write_off(
+    chaos, admin_client, staff, eager_celery, django_capture_on_commit_callbacks
+):
+    campaign, pledges = charge_due_campaign(staff, count=2)
+    good_card = pledges[0].stripe_payment_method_id
+    Pledge.objects.filter(pk__in=[p.pk for p in pledges]).update(
+        stripe_payment_method_id="pm_deleted"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = settlement.settle_run(campaign=campaign)
+    assert run.by_status == {S.NEEDS_REVIEW: 2}
+    attempt = pledges[0].attempts.get()
+    assert attempt.outcome == "invalid"
+    assert attempt.message
+    assert any("needs review" in m.subject for m in mail.outbox)
+
+    # Staff restore the card for the first and charge again: a new attempt with the next key.
+    Pledge.objects.filter(pk=pledges[0].pk).update(stripe_payment_method_id=good_card)
+    page_url = _url("pledge", campaign.pk, pledges[0].pk)
+    assert "Charge again now" in admin_client.get(page_url).content.decode()
+    done = admin_client.post(page_url, {"action": "review_retry"}, follow=True)
+    assert f"pledge R-{pledges[0].pk} is now paid" in done.content.decode()
+    assert pledges[0].attempts.count() == 2
+
+    # And write the second off, with a reason.
+    other = _url("pledge", campaign.pk, pledges[1].pk)
+    refused = admin_client.post(other, {"action": "review_write_off", "reason": ""}, follow=True)
+    assert "Give a reason" in refused.content.decode()
+    admin_client.post(other, {"action": "review_write_off", "reason": "Card closed"})
+    assert Pledge.objects.get(pk=pledges[1].pk).status == S.UNPAID
+    assert_ledger_clean(chaos, campaign)
