@@ -243,3 +243,31 @@ def test_replacing_the_hero_in_the_admin_deletes_the_old_files(client):
     assert campaign.hero_image.name not in old
     assert storage.exists(campaign.hero_image.name)
     assert not any(storage.exists(name) for name in old)
+
+
+def test_organizer_uploads_a_logo_for_their_organization_and_cannot_change_members(client):
+    org = OrganizationFactory()
+    organizer = UserFactory(is_staff=True)
+    from django.contrib.auth.models import Group
+
+    organizer.groups.add(Group.objects.get(name="Organizers"))
+    org.members.add(organizer)
+    client.force_login(organizer)
+    url = f"/admin/campaigns/organization/{org.pk}/change/"
+    page = client.get(url)
+    assert "members" not in page.context["adminform"].form.fields
+    logo = io.BytesIO()
+    Image.new("RGBA", (800, 400), (20, 60, 120, 255)).save(logo, "PNG")
+    data = {
+        "name": org.name,
+        "website": org.website,
+        "address": org.address,
+        "phone": org.phone,
+        "about": org.about,
+        "logo": upload(logo.getvalue(), "logo.png", "image/png"),
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    org.refresh_from_db()
+    assert (org.logo_small_width, org.logo_small_height) == (320, 160)
+    assert list(org.members.all()) == [organizer]
