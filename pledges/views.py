@@ -18,6 +18,7 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign, Tier
@@ -263,7 +264,7 @@ def _render_closed(request, *, campaign, tier, pledge) -> HttpResponse:
             "pledge": pledge,
             "deadline": deadline_display(campaign),
             "open": False,
-            "deadline_passed": campaign.status == Campaign.Status.LIVE,
+            "deadline_passed": timezone.now() >= campaign.deadline,
         },
     )
 

@@ -63,7 +63,7 @@ def deadline_display(campaign: Campaign) -> str:
 
 
 def _frozen_message(campaign: Campaign) -> str:
-    if campaign.status == Campaign.Status.LIVE:
+    if timezone.now() >= campaign.deadline:
         return (
             f"This campaign's deadline passed on {deadline_display(campaign)}. "
             "Pledges can no longer be made, changed or canceled."
