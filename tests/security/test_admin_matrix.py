@@ -309,6 +309,26 @@ def test_organizers_change_nothing_of_another_organization_by_post(world):
         organizer.post(
             url, {"action": action, "_selected_action": [pk], "index": "0", "post": "yes"}
         )
+    # Nor can they add rows to another organization's campaign.
+    from actions.models import Action
+    from outreach.models import CampaignUpdate
+
+    actions_before = Action.objects.filter(campaign=b.campaign).count()
+    organizer.post(
+        "/admin/actions/action/add/",
+        {"campaign": b.campaign.pk, "kind": "learn", "title": "Planted", "position": 0},
+    )
+    organizer.post(
+        "/admin/outreach/campaignupdate/add/",
+        {"campaign": b.campaign.pk, "title": "Planted", "audience": "everyone", "body": "x"},
+    )
+    organizer.post(
+        "/admin/campaigns/campaign/add/",
+        {"organization": b.org.pk, "title": "Planted", "slug": "planted", "goal_cents": "100"},
+    )
+    assert Action.objects.filter(campaign=b.campaign).count() == actions_before
+    assert not CampaignUpdate.objects.filter(title="Planted").exists()
+    assert not b.org.campaigns.filter(title="Planted").exists()
     for obj in (b.campaign, b.draft, b.in_review, b.org, b.action, b.draft_update):
         before = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
         obj.refresh_from_db()
