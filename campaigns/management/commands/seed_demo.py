@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: demo organizations, campaigns, supporters and two accounts.
+"""`manage.py seed_demo`: demo organizations, campaigns, supporters, updates and two accounts.
 
 Idempotent: running it again changes nothing and prints the same credentials.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from campaigns.demo import ADMIN_EMAIL, ORGANIZER_EMAIL, demo_seed
+from outreach.demo import demo_updates
 
 
 class Command(BaseCommand):
@@ -15,8 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = demo_seed()
-        if result.created:
-            self.stderr.write(f"Demo data: created {len(result.created)} items.")
+        created = [*result.created, *demo_updates()]
+        if created:
+            self.stderr.write(f"Demo data: created {len(created)} items.")
         else:
             self.stderr.write("Demo data: already present, nothing changed.")
         self.stdout.write(f"Admin: {ADMIN_EMAIL} / password: {result.admin_password}")
