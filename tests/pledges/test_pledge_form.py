@@ -214,3 +214,23 @@ def test_missing_details_are_each_named_and_linked_from_the_summary(client):
     assert '<a href="#id_postal_code">ZIP/postal code: Enter your ZIP or postal code.</a>' in html
     assert "Enter your email address." in html
     assert_nothing_created()
+
+
+def test_pledge_page_queries_do_not_grow_with_the_number_of_pledges(
+    client, django_assert_max_num_queries
+):
+    from tests.factories import PledgeFactory
+
+    campaign = CampaignFactory()
+    user = UserFactory(email="ana@example.org")
+    supporter = Supporter.objects.create(
+        campaign=campaign, user=user, email=user.email, name="Ana Ruiz"
+    )
+    PledgeFactory(campaign=campaign, supporter=supporter)
+    client.force_login(user)
+    with django_assert_max_num_queries(12) as few:
+        client.get(url(campaign, "champion"))
+    for _ in range(30):
+        PledgeFactory(campaign=campaign)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url(campaign, "champion"))
