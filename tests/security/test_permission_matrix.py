@@ -560,3 +560,39 @@ def test_every_route_has_an_expectation():
 def test_route_answers_each_role_as_expected(world, route):
     problems = CHECKS[route](world)
     assert not problems, "\n".join(problems)
+
+
+# Views that take POSTs without a CSRF token, and why: Stripe signs its webhooks; mail clients'
+# one-click unsubscribe carries a signed token and no cookie.
+CSRF_EXEMPT = {"pledges:webhook", "outreach:unsubscribe"}
+
+
+def test_only_the_signed_endpoints_skip_csrf_protection():
+    resolver = get_resolver()
+
+    def walk(patterns, namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, ":".join(filter(None, [namespace, p.namespace])))
+            elif p.name and getattr(p.callback, "csrf_exempt", False):
+                yield ":".join(filter(None, [namespace, p.name]))
+
+    exempt = {name for name in walk(resolver.url_patterns) if not name.startswith("admin:")}
+    assert exempt == CSRF_EXEMPT, f"views without CSRF protection: {sorted(exempt)}"
+
+
+@pytest.mark.parametrize("login_url", ["/accounts/login/", "/admin/login/"])
+def test_login_never_redirects_to_another_site(login_url, settings):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    UserFactory(email="rosa@example.org", password="pw-long-enough-1", is_staff=True)
+    field = "login" if login_url.startswith("/accounts") else "username"
+    response = Client().post(
+        f"{login_url}?next=https://evil.example/steal",
+        {field: "rosa@example.org", "password": "pw-long-enough-1"},
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
