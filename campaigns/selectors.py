@@ -202,3 +202,24 @@ def campaign_phase(*, campaign: Campaign, now: dt.datetime | None = None) -> str
         collected = campaign.approved_for_collection_at or campaign.collected_cents
         return "succeeded" if collected else "failed"
     return str(campaign.status)
+
+
+def campaign_page_version(slug: str) -> str | None:
+    """What the public campaign page depends on that may change at any moment: its status, its
+    totals and its last edit. None for a missing or non-public campaign (never cached)."""
+    row = (
+        Campaign.objects.filter(slug=slug)
+        .values_list(
+            "status",
+            "updated_at",
+            "pledged_cents",
+            "backer_count",
+            "supporter_count",
+            "collected_cents",
+            "frozen_pledged_cents",
+        )
+        .first()
+    )
+    if row is None or row[0] in {C.DRAFT, C.IN_REVIEW}:
+        return None
+    return "|".join(str(value) for value in row)

@@ -9,12 +9,14 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from campaigns.page_cache import anonymous_page_cache
 from campaigns.selectors import (
     SORTS,
     SUPPORTERS_SHOWN,
     DiscoverQuery,
     campaign_countdown,
     campaign_for_page,
+    campaign_page_version,
     campaign_phase,
     campaigns_discover,
     issue_areas_in_use,
@@ -25,6 +27,7 @@ from supporters.services import next_supporter_milestone
 PAGE_SIZE = 12
 
 
+@anonymous_page_cache(version=lambda request: "discover")
 def discover(request):
     query = DiscoverQuery(
         q=request.GET.get("q", "").strip()[:100],
@@ -64,6 +67,7 @@ def discover(request):
     )
 
 
+@anonymous_page_cache(version=lambda request, slug: campaign_page_version(slug))
 def detail(request, slug: str):
     campaign = campaign_for_page(slug=slug, user=request.user)
     if campaign is None:

@@ -126,6 +126,10 @@ if CACHE_BACKEND == "redis":
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Anonymous, cookieless visitors of the campaign and discover pages get a copy at most this old
+# (totals and edits invalidate it at once; see campaigns/page_cache.py). 0 turns it off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=30)
+
 # --- Auth and accounts (django-allauth: email is the login) -----------------------------------
 AUTH_USER_MODEL = "supporters.User"
 AUTHENTICATION_BACKENDS = [

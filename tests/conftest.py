@@ -261,6 +261,8 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _outbox_in_memory(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Page tests see every change at once; tests/campaigns/test_page_cache.py turns it on.
+    settings.PAGE_CACHE_SECONDS = 0
 
 
 def chromium_available() -> bool:

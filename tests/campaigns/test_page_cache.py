@@ -1,0 +1,76 @@
+"""The anonymous page cache: fast for strangers, never stale on totals, never personal."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from campaigns.models import Campaign
+from pledges.models import Pledge
+from pledges.services.transitions import pledge_transition
+from tests.factories import CampaignFactory, PledgeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(settings):
+    settings.PAGE_CACHE_SECONDS = 30
+
+
+def test_a_second_anonymous_visit_is_served_from_the_cache_with_one_query(
+    client, django_assert_max_num_queries
+):
+    campaign = CampaignFactory()
+    first = client.get(f"/c/{campaign.slug}/")
+    assert first.status_code == 200
+    assert "X-Page-Cache" not in first
+    with django_assert_max_num_queries(1):
+        second = client.get(f"/c/{campaign.slug}/")
+    assert second["X-Page-Cache"] == "hit"
+    assert second.content == first.content
+    assert "Cookie" in second["Vary"]
+
+
+def test_a_new_pledge_shows_at_once_despite_the_cache(client):
+    campaign = CampaignFactory(goal_cents=100_000)
+    assert "$0" in client.get(f"/c/{campaign.slug}/").content.decode()
+    pledge = PledgeFactory(campaign=campaign, status=Pledge.Status.PENDING_SETUP, amount_cents=4200)
+    pledge_transition(pledge=pledge, to=Pledge.Status.ACTIVE)
+    response = client.get(f"/c/{campaign.slug}/")
+    assert "X-Page-Cache" not in response
+    assert "$42" in response.content.decode()
+
+
+def test_signed_in_visitors_neither_get_nor_leave_a_cached_page():
+    campaign = CampaignFactory()
+    member = UserFactory(is_staff=True)
+    campaign.organization.members.add(member)
+    signed_in = Client()
+    signed_in.force_login(member)
+    mine = signed_in.get(f"/c/{campaign.slug}/")
+    assert "X-Page-Cache" not in mine
+    again = signed_in.get(f"/c/{campaign.slug}/")
+    assert "X-Page-Cache" not in again
+    stranger = Client().get(f"/c/{campaign.slug}/")
+    assert "X-Page-Cache" not in stranger  # the organizer's page was not stored for strangers
+
+
+def test_a_visit_that_remembers_a_referral_source_is_not_stored(client):
+    campaign = CampaignFactory()
+    tracked = client.get(f"/c/{campaign.slug}/?source=abc123")
+    assert tracked.status_code == 200
+    assert Client().get(f"/c/{campaign.slug}/?source=abc123").get("X-Page-Cache") is None
+
+
+def test_drafts_are_never_cached_or_shown():
+    campaign = CampaignFactory(status=Campaign.Status.DRAFT)
+    assert Client().get(f"/c/{campaign.slug}/").status_code == 404
+    assert Client().get(f"/c/{campaign.slug}/").status_code == 404
+
+
+def test_the_discover_page_is_cached_per_query_string(client):
+    CampaignFactory(title="Bus lanes for Fruitvale")
+    client.get("/?q=bus")
+    assert client.get("/?q=bus")["X-Page-Cache"] == "hit"
+    assert "X-Page-Cache" not in client.get("/?q=trains")
