@@ -217,7 +217,10 @@ def build_world() -> World:
         "organizer_a": _organizer("olga.organizer@acorn.example", a.org),
         "organizer_b": _organizer("oscar.organizer@zebra.example", b.org),
         "staff": _verified_user("sam.staff@rallyround.example", is_staff=True, is_superuser=True),
+        # In the Organizers group but not (yet) a member of any organization.
+        "lone_organizer": _verified_user("lena.lone@nowhere.example", is_staff=True),
     }
+    users["lone_organizer"].groups.add(Group.objects.get(name="Organizers"))
     supporter_a_row = SupporterFactory(
         campaign=a.campaign,
         user=users["supporter_a"],

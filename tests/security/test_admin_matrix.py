@@ -392,3 +392,33 @@ def test_view_on_site_link_does_not_reveal_another_organizations_draft(world):
     mine = organizer.get(f"/admin/r/{content_type.pk}/{world.a.draft.pk}/")
     assert mine.status_code == 302
     assert mine["Location"].endswith(f"/c/{world.a.draft.slug}/")
+
+
+def test_an_organizer_of_no_organization_sees_no_organizations_rows(world):
+    client = world.client("lone_organizer")
+    problems = []
+    for url, _kind, label, _name, side in admin_urls(world):
+        response = client.get(url)
+        if response.status_code == 200:
+            html = _body(response)
+            leaked = [m for m in world.a.markers + world.b.markers if m in html]
+            if leaked:
+                problems.append(f"{url}: shows {leaked}")
+        if side and ORGANIZER_ACCESS[label] in ("own", "none") and not _is_denial(response):
+            problems.append(f"{url}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_organizers_csv_export_action_never_includes_another_organizations_supporters(world):
+    response = world.client("organizer_a").post(
+        "/admin/supporters/supporter/",
+        {
+            "action": "export_selected_csv",
+            "_selected_action": [world.a.supporter.pk, world.b.supporter.pk],
+            "index": "0",
+        },
+    )
+    assert response.status_code == 200
+    csv_text = _body(response)
+    assert world.a.supporter.email in csv_text
+    assert world.b.supporter.email not in csv_text
