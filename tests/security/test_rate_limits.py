@@ -66,6 +66,18 @@ def test_admin_login_still_works_below_the_limit():
     assert response["Location"] == "/admin/"
 
 
+def test_failures_at_the_public_login_count_against_the_admin_login_too():
+    UserFactory(email="staffer@example.org", password=PASSWORD, is_staff=True)
+    client = Client()
+    for i in range(5):
+        client.post("/accounts/login/", {"login": "staffer@example.org", "password": f"g{i}"})
+    response = client.post(
+        "/admin/login/", {"username": "staffer@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
 # --- the public login (allauth) -------------------------------------------------------------
 def test_account_login_refuses_guessing_after_five_failures_for_one_address():
     UserFactory(email="rosa@example.org", password=PASSWORD)
