@@ -183,7 +183,9 @@ def test_after_the_grace_period_the_pages_say_the_window_has_closed(chaos, staff
         confirm = Client().get(_confirm_url(pledge)).content.decode()
         new_card = Client().get(_new_card_url(pledge)).content.decode()
     assert "Confirm and pay" not in confirm
+    assert "The payment window has closed" in confirm
     assert "data-payment-new-card" not in new_card
+    assert "The payment window has closed" in new_card
     assert_ledger_clean(chaos, campaign)
 
 
