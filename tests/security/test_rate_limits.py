@@ -125,6 +125,19 @@ def test_ally_sign_on_from_one_network_is_limited_and_then_stores_nothing(settin
     assert Supporter.objects.filter(campaign=campaign).count() == limit
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_network_limit(settings):
+    campaign = _campaign()
+    limit = settings.ALLY_SIGN_ON_RATE_LIMITS["ip"]
+    answers = _hammer(
+        lambda i: Client(HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").post(
+            f"/c/{campaign.slug}/support/ally/",
+            {"name": f"Person {i}", "email": f"p{i}@example.org", "postal_code": "94609"},
+        ),
+        limit + 1,
+    )
+    assert answers[-1].status_code == 429
+
+
 def test_ally_sign_on_for_one_address_is_limited(settings):
     campaign = _campaign()
     limit = settings.ALLY_SIGN_ON_RATE_LIMITS["email"]
