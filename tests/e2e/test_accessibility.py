@@ -105,36 +105,105 @@ def test_supporter_pages_have_no_serious_axe_violations(live_server, browser, ca
 
 def test_ally_sign_on_can_be_completed_with_the_keyboard_alone(live_server, page, campaign):
     page.goto(f"{live_server.url}/c/{campaign.slug}/support/ally/")
-    page.keyboard.press("Tab")  # skip link first
-    focused = []
-    values = {
-        "Your name": "Bayard Rustin",
-        "Email address": "bayard@example.org",
-        "ZIP/postal code": "94609",
-    }
-    # Tab through the form, typing into each field we meet, ticking the updates box with Space.
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        label = page.evaluate(
-            """() => {
-                const el = document.activeElement;
-                if (!el || !el.id) return el ? el.textContent.trim() : '';
-                const l = document.querySelector(`label[for="${el.id}"]`);
-                return l ? l.textContent.trim() : el.textContent.trim();
-            }"""
-        )
-        focused.append(label)
-        for name, value in values.items():
-            if label.startswith(name):
-                page.keyboard.type(value)
-        if "updates" in label.lower() and "email me" in label.lower():
-            page.keyboard.press("Space")
-        if label == "Join as an Ally":
-            page.keyboard.press("Enter")
-            break
+    tab_and_type(
+        page,
+        {
+            "Your name": "Bayard Rustin",
+            "Email address": "bayard@example.org",
+            "ZIP/postal code": "94609",
+        },
+        keys={"Yes, email me updates": "Space"},
+        submit="Join as an Ally",
+    )
     page.get_by_role("heading", name="Check your email").wait_for()
     supporter = Supporter.objects.get(campaign=campaign, email="bayard@example.org")
     assert supporter.name == "Bayard Rustin"
     assert supporter.consent_updates is True
     assert supporter.consent_org is False
     screenshot(page, "keyboard-ally-check-email")
+
+
+FOCUSED_LABEL = """() => {
+    const el = document.activeElement;
+    if (!el) return '';
+    if (el.id) {
+        const l = document.querySelector(`label[for="${el.id}"]`);
+        if (l) return l.textContent.trim();
+    }
+    return (el.getAttribute('placeholder') || el.getAttribute('aria-label') ||
+            el.textContent || '').trim();
+}"""
+
+
+def tab_and_type(
+    page,
+    values: dict[str, str],
+    submit: str,
+    *,
+    keys: dict[str, str] | None = None,
+    limit: int = 60,
+) -> list[str]:
+    """Move with Tab until the `submit` button has focus, typing each value into the field whose
+    label (or placeholder) starts with its key and pressing each of `keys` (e.g. Space on a
+    checkbox) likewise; then press Enter. Some card fields move focus on by themselves once
+    complete, so the focus is read again after typing. Returns the path focus took."""
+    pending = dict(values)
+    presses = dict(keys or {})
+    seen: list[str] = []
+    page.keyboard.press("Tab")
+    for _ in range(limit):
+        label = page.evaluate(FOCUSED_LABEL)
+        seen.append(label)
+        if label.startswith(submit):
+            page.keyboard.press("Enter")
+            return seen
+        press = next((key for key in presses if label.startswith(key)), None)
+        if press is not None:
+            page.keyboard.press(presses.pop(press))
+        name = next((key for key in pending if label.startswith(key)), None)
+        if name is not None:
+            page.keyboard.press("Control+A")
+            page.keyboard.type(pending.pop(name))
+            if page.evaluate(FOCUSED_LABEL) != label:
+                continue  # the field passed focus on by itself
+        page.keyboard.press("Tab")
+    raise AssertionError(f"never reached {submit!r} with the keyboard; focus went: {seen}")
+
+
+def test_a_pledge_can_be_completed_with_the_keyboard_alone(
+    live_server, browser, campaign, stripe_local
+):
+    from allauth.account.models import EmailAddress
+
+    from pledges.models import Pledge
+
+    user = UserFactory(email="bayard@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    context = browser.new_context(viewport=WIDTHS["desktop"])
+    context.add_cookies([login_cookie(user)])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    base = live_server.url.replace("127.0.0.1", "localhost")
+    page.goto(f"{base}/c/{campaign.slug}/support/advocate/")
+    tab_and_type(
+        page,
+        {"Full name": "Bayard Rustin", "ZIP/postal code": "10001"},
+        submit="Continue to card details",
+    )
+    page.locator("#card-element input[placeholder=number]").wait_for()
+    tab_and_type(
+        page,
+        {
+            "number": "4242424242424242",
+            "exp_month": "12",
+            "exp_year": "34",
+            "cvc": "123",
+            "postal_code": "10001",
+        },
+        submit="Save card and pledge",
+    )
+    page.get_by_text("Thank you! Your pledge is active.").wait_for()
+    pledge = Pledge.objects.get(campaign=campaign, supporter__email=user.email)
+    assert (pledge.status, pledge.amount_cents) == (Pledge.Status.ACTIVE, 1500)
+    screenshot(page, "keyboard-pledge-active")
+    context.close()
