@@ -5,28 +5,13 @@ from __future__ import annotations
 from django import forms
 
 from actions.models import Action, CallOutcome
-from supporters.forms import POSTAL_RE
+from supporters.forms import POSTAL_RE, PersonForm
 from supporters.models import normalize_email
 
 
-class ActorForm(forms.Form):
+class ActorForm(PersonForm):
     """Who is acting: asked once per campaign of visitors we do not know yet."""
 
-    name = forms.CharField(
-        label="Your name",
-        max_length=120,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-        error_messages={"required": "Please tell us your name."},
-    )
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={
-            "required": "Please enter your email address.",
-            "invalid": "That doesn't look like an email address. Please check it.",
-        },
-    )
     postal_code = forms.CharField(
         label="ZIP code",
         max_length=12,

@@ -41,7 +41,9 @@ class AccessibleErrorsMixin:
                 self.fields[name].widget.attrs["aria-describedby"] = " ".join(ids)
 
 
-class AllySignOnForm(AccessibleErrorsMixin, forms.Form):
+class PersonForm(forms.Form):
+    """Name and email, asked the same way wherever a person tells us who they are."""
+
     name = forms.CharField(
         label="Your name",
         max_length=120,
@@ -57,6 +59,9 @@ class AllySignOnForm(AccessibleErrorsMixin, forms.Form):
             "invalid": "That doesn't look like an email address. Please check it.",
         },
     )
+
+
+class AllySignOnForm(AccessibleErrorsMixin, PersonForm):
     postal_code = forms.CharField(
         label="ZIP/postal code",
         max_length=12,
