@@ -46,20 +46,35 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     )
 
 
-def anonymous_page_cache(version: Callable[..., str | None]):
-    """Cache the view's page for anonymous, cookieless visitors, keyed on the full path and on
+def _cacheable_query(request: HttpRequest, params: frozenset[str]) -> bool:
+    """Only the page's own short filter parameters may vary the key: a stranger must not be
+    able to fill the cache with one copy per made-up `?x=N`."""
+    return set(request.GET) <= params and all(
+        len(value) <= 40 for values in request.GET.lists() for value in values[1]
+    )
+
+
+def anonymous_page_cache(version: Callable[..., str | None], params: tuple[str, ...] = ()):
+    """Cache the view's page for anonymous, cookieless visitors, keyed on the path, the query
+    parameters named in `params` (any other parameter skips the cache) and on
     `version(request, *args, **kwargs)` (None means "do not cache": let the view answer)."""
+    allowed = frozenset(params)
 
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
             seconds = settings.PAGE_CACHE_SECONDS
-            if seconds <= 0 or not _anonymous_and_cookieless(request):
+            if (
+                seconds <= 0
+                or not _anonymous_and_cookieless(request)
+                or not _cacheable_query(request, allowed)
+            ):
                 return view(request, *args, **kwargs)
             current = version(request, *args, **kwargs)
             if current is None:
                 return view(request, *args, **kwargs)
-            digest = hashlib.sha256(f"{request.get_full_path()}|{current}".encode()).hexdigest()
+            query = sorted((k, v) for k, values in request.GET.lists() for v in values)
+            digest = hashlib.sha256(f"{request.path}|{query}|{current}".encode()).hexdigest()
             key = f"page:{view.__module__}.{view.__name__}:{digest}"
             hit = cache.get(key)
             if hit is not None:

@@ -27,7 +27,8 @@ from supporters.services import next_supporter_milestone
 PAGE_SIZE = 12
 
 
-@anonymous_page_cache(version=lambda request: "discover")
+# Searches (q) are not cached: every made-up word would be a new copy.
+@anonymous_page_cache(version=lambda request: "discover", params=("issue", "type", "sort", "page"))
 def discover(request):
     query = DiscoverQuery(
         q=request.GET.get("q", "").strip()[:100],

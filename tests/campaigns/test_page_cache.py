@@ -69,8 +69,18 @@ def test_drafts_are_never_cached_or_shown():
     assert Client().get(f"/c/{campaign.slug}/").status_code == 404
 
 
-def test_the_discover_page_is_cached_per_query_string(client):
-    CampaignFactory(title="Bus lanes for Fruitvale")
-    client.get("/?q=bus")
-    assert client.get("/?q=bus")["X-Page-Cache"] == "hit"
-    assert "X-Page-Cache" not in client.get("/?q=trains")
+def test_the_discover_page_is_cached_per_filter(client):
+    CampaignFactory(title="Bus lanes for Fruitvale", campaign_type="local")
+    client.get("/?type=local&sort=newest")
+    assert client.get("/?sort=newest&type=local")["X-Page-Cache"] == "hit"
+    assert "X-Page-Cache" not in client.get("/?type=state&sort=newest")
+
+
+@pytest.mark.parametrize(
+    "path", ["/?q=bus", "/?utm_junk=1", "/?type=" + "x" * 41, "/c/{slug}/?x=1"]
+)
+def test_made_up_or_free_text_parameters_never_fill_the_cache(client, path):
+    campaign = CampaignFactory(title="Bus lanes for Fruitvale")
+    url = path.format(slug=campaign.slug)
+    client.get(url)
+    assert "X-Page-Cache" not in client.get(url)
