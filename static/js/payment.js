@@ -16,7 +16,8 @@
     if (!box) return;
     box.textContent = message;
     box.hidden = false;
-    box.focus && box.setAttribute("tabindex", "-1");
+    box.setAttribute("tabindex", "-1");
+    box.focus();
   }
 
   function stripeFor(form) {

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -23,6 +24,19 @@ from tests.pledges.settlement_support import (
 )
 
 S = Pledge.Status
+AXE = Axe()
+
+
+def serious_violations(pg) -> list[str]:
+    """axe-core on the page as it is: serious and critical violations, no rule disabled."""
+    found = []
+    for violation in AXE.run(pg).response["violations"]:
+        if violation["impact"] in {"serious", "critical"}:
+            targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
+            found.append(f"{violation['id']} ({violation['impact']}): {targets}")
+    return found
+
+
 pytestmark = [pytest.mark.e2e, pytest.mark.stripe, pytest.mark.django_db(transaction=True)]
 
 
@@ -50,6 +64,7 @@ def test_supporter_finishes_3d_secure_in_the_browser_and_is_thanked(
     phone_page.goto(url)
     expect(phone_page.get_by_role("button", name="Confirm and pay $15")).to_be_enabled()
     screenshot(phone_page, "settlement-confirm-phone")
+    assert serious_violations(phone_page) == []
 
     page.goto(url)
     button = page.get_by_role("button", name="Confirm and pay $15")
@@ -59,6 +74,7 @@ def test_supporter_finishes_3d_secure_in_the_browser_and_is_thanked(
     page.get_by_role("button", name="Complete authentication").click()
     expect(page.get_by_role("heading", name="Thank you — your pledge is paid")).to_be_visible()
     screenshot(page, "settlement-confirm-paid-desktop")
+    assert serious_violations(page) == []
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
     assert_ledger_clean(chaos, campaign)
@@ -79,11 +95,13 @@ def test_supporter_pays_with_a_new_card_in_the_browser(chaos, staff, live_server
     phone_page.goto(url)
     expect(phone_page.get_by_role("button", name="Pay $28")).to_be_enabled()
     screenshot(phone_page, "settlement-new-card-phone")
+    assert serious_violations(phone_page) == []
 
     page.goto(url)
     expect(page.get_by_role("button", name="Pay $28")).to_be_enabled()
     _fill_card(page, "4242424242424242")
     screenshot(page, "settlement-new-card-desktop")
+    assert serious_violations(page) == []
     page.get_by_role("button", name="Pay $28").click()
     expect(page.get_by_role("heading", name="Thank you — your pledge is paid")).to_be_visible()
     screenshot(page, "settlement-new-card-paid-desktop")
