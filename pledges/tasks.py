@@ -43,6 +43,14 @@ def settle_due_campaigns() -> dict:
     return summary
 
 
+@shared_task(name="pledges.tasks.collect_campaign")
+def collect_campaign(*, campaign_id: int) -> int:
+    """A campaign was approved for collection: mark its pledges due and queue their charges."""
+    from pledges.services.settlement import campaign_collect
+
+    return campaign_collect(campaign_id=campaign_id)
+
+
 @shared_task(name="pledges.tasks.charge_pledges", acks_late=True)
 def charge_pledges(*, pledge_ids: list[int]) -> dict:
     """Charge a chunk of pledges one by one (each claims its own lease). Stops at once if Stripe

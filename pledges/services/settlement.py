@@ -219,11 +219,12 @@ def campaign_release_pledges(*, campaign_id: int, note: str, actor=None) -> int:
 
 
 def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
-    """Staff confirm a campaign that met its goal may collect: SETTLING → SUCCEEDED, every
-    ACTIVE pledge → CHARGE_DUE, and charging is handed to the payments queue.
+    """Staff confirm a campaign that met its goal may collect: SETTLING → SUCCEEDED; a task
+    then marks every ACTIVE pledge CHARGE_DUE and hands them to the payments queue.
 
-    Returns the number of pledges now due. Raises SettlementError with a sentence if the
-    campaign is not awaiting approval or did not meet its goal.
+    Returns the number of pledges frozen at the deadline (those to be charged). Raises
+    SettlementError with a sentence if the campaign is not awaiting approval or did not meet
+    its goal.
     """
     campaign.refresh_from_db()
     if campaign.status != C.SETTLING:
@@ -247,8 +248,18 @@ def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
     if not won:
         raise SettlementError(f"“{campaign.title}” was just settled by somebody else.")
     organizers_notify(campaign=campaign, template="settlement_organizer_approved")
-    due = campaign_mark_pledges_due(campaign_id=campaign.pk)
-    charges_enqueue(campaign_id=campaign.pk)
+    # Marking tens of thousands of pledges due is the worker's job, not the admin request's;
+    # if the message is lost, the beat's sweep marks them within a minute.
+    from pledges.tasks import collect_campaign
+
+    transaction.on_commit(lambda: collect_campaign.delay(campaign_id=campaign.pk), robust=True)
+    return campaign.frozen_backer_count or 0
+
+
+def campaign_collect(*, campaign_id: int) -> int:
+    """After approval: mark every ACTIVE pledge due and hand them to the payments queue."""
+    due = campaign_mark_pledges_due(campaign_id=campaign_id)
+    charges_enqueue(campaign_id=campaign_id)
     return due
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from config.celery import app as celery_app
+from pledges import tasks
 from pledges.gateway import ChargeOutcome, ChargeResult
 from pledges.models import PaymentAttempt, Pledge
 from pledges.services import settlement
@@ -177,6 +178,7 @@ def _succeeded_campaign(staff, *cards_and_amounts):
         settlement.settle_due()
         campaign.refresh_from_db()
         settlement.campaign_approve_for_collection(campaign=campaign, actor=staff)
+        tasks.collect_campaign(campaign_id=campaign.pk)  # what the queued task does
     return campaign, pledges
 
 
