@@ -112,20 +112,37 @@ def handle_charge_dispute_created(event: gateway.WebhookEvent) -> str:
 
 
 def handle_charge_dispute_closed(event: gateway.WebhookEvent) -> str:
-    """Won: the money stays (DISPUTED → PAID). Lost: it went back to the cardholder."""
+    """The bank closed the dispute. `lost`: the money went back to the cardholder (refund
+    counted, pledge REFUNDED when nothing is left). `won` (the payment stands) and
+    `warning_closed` (an inquiry that never became a chargeback): DISPUTED → PAID, the money
+    untouched. Any other status is not a closing one: logged, nothing changes."""
     pledge = _pledge_for_charge(event.data)
     if pledge is None or pledge.status != S.DISPUTED:
         return "nothing to do"
-    if event.data.get("status") == "won":
+    outcome = str(event.data.get("status") or "")
+    if outcome in ("won", "warning_closed"):
         pledge_transition(
             pledge=pledge,
             to=S.PAID,
             expected=S.DISPUTED,
             actor_label="webhook",
-            note="Dispute won; the payment stands.",
+            note=(
+                "Dispute won; the payment stands."
+                if outcome == "won"
+                else "The bank's inquiry closed without a chargeback; the payment stands."
+            ),
             stripe_object_id=event.object_id,
+            code=outcome,
         )
-        return f"dispute won pledge={pledge.pk}"
+        return f"dispute {outcome} pledge={pledge.pk}"
+    if outcome != "lost":
+        log.warning(
+            "dispute %s on pledge %s closed with status %r: nothing changed",
+            event.object_id,
+            pledge.pk,
+            outcome,
+        )
+        return f"dispute {outcome or 'without status'} pledge={pledge.pk}: nothing to do"
     with transaction.atomic():
         refund_apply(
             pledge_id=pledge.pk,
