@@ -105,6 +105,9 @@ class ChargeResult:
     message: str = ""
     client_secret: str = ""
     replayed: bool = False
+    # The intent's metadata (pledge_id, campaign_id, attempt): which attempt an intent found by
+    # a search belongs to.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,16 @@ def _translate(exc: stripe.StripeError) -> GatewayError:
         return GatewayTransientError(message, code=code or "transient", http_status=status)
     if isinstance(exc, stripe.APIError) and status is None:
         return GatewayTransientError(message, code=code or "api_error", http_status=status)
+    if status == 409:
+        # A conflict: the same idempotency key is still in flight (`idempotency_key_in_use`,
+        # which stripe-python 16 raises as APIError or IdempotencyError with status 409) or a
+        # lock timed out. Repeating the same request with the same key is the cure. (The same
+        # key with a *different* body is a 400 idempotency_error: a bug, left to staff below.)
+        body = exc.json_body if isinstance(exc.json_body, dict) else {}
+        body_code = (body.get("error") or {}).get("code") or ""
+        return GatewayTransientError(
+            message, code=code or body_code or "conflict", http_status=status
+        )
     return GatewayInvalidRequest(message, code=code or "invalid_request", http_status=status)
 
 
@@ -273,6 +286,11 @@ def _charge_result(stripe_intent: Any) -> ChargeResult:
         outcome = ChargeOutcome.REQUIRES_ACTION
     elif status == "processing":
         outcome = ChargeOutcome.PROCESSING
+    elif status == "requires_payment_method" and _needs_authentication(intent):
+        # Real Stripe, off-session: the bank wants 3-D Secure, so the intent goes back to
+        # requires_payment_method with this error (localstripe says requires_action instead).
+        # The supporter can still confirm it on-session with the saved card.
+        outcome = ChargeOutcome.REQUIRES_ACTION
     else:  # requires_payment_method: the last attempt was declined
         error = intent.get("last_payment_error") or {}
         decline = error.get("decline_code") or ""
@@ -289,6 +307,7 @@ def _charge_result(stripe_intent: Any) -> ChargeResult:
             code=error.get("code") or "",
             decline_code=decline,
             message=error.get("message") or "",
+            metadata=dict(intent.get("metadata") or {}),
         )
     replayed = False
     response = getattr(stripe_intent, "last_response", None)
@@ -301,7 +320,13 @@ def _charge_result(stripe_intent: Any) -> ChargeResult:
         amount_cents=int(intent.get("amount_received") or intent.get("amount") or 0),
         client_secret=intent.get("client_secret") or "",
         replayed=replayed,
+        metadata=dict(intent.get("metadata") or {}),
     )
+
+
+def _needs_authentication(intent: dict[str, Any]) -> bool:
+    error = intent.get("last_payment_error") or {}
+    return "authentication_required" in (error.get("code"), error.get("decline_code"))
 
 
 def _decline_result(exc: stripe.CardError) -> ChargeResult:

@@ -9,16 +9,18 @@ reminder (or the transition to UNPAID) is what decides who sends the email.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.db import transaction
 from django.utils import timezone
 
+from pledges.gateway import GatewayError
 from pledges.models import Pledge
 from pledges.services.notify import pledge_notify
-from pledges.services.reconcile import action_required_refresh
-from pledges.services.settlement import AWAITING_SUPPORTER
+from pledges.services.settlement import AWAITING_SUPPORTER, IntentStillOpen, pledge_intent_close
 from pledges.services.transitions import pledge_log, pledge_transition
 
+log = logging.getLogger(__name__)
 S = Pledge.Status
 REMINDER_EVERY = dt.timedelta(hours=48)
 
@@ -64,13 +66,18 @@ def _expire(*, now: dt.datetime) -> int:
     )
     unpaid = 0
     for pledge in over.iterator(chunk_size=200):
-        # The supporter may have confirmed at the last minute without us hearing: ask first.
-        if pledge.status == S.ACTION_REQUIRED and pledge.stripe_payment_intent_id:
-            if action_required_refresh(pledge=pledge) == S.PAID:
+        # The supporter may have confirmed at the last minute without us hearing, or could
+        # still confirm from a tab left open: close the request at Stripe first (which also
+        # tells us if it was paid). If Stripe cannot say, try again next hour.
+        try:
+            if pledge_intent_close(pledge=pledge, note="Closed: the grace period ended.") == "paid":
                 continue
-            pledge.refresh_from_db()
-            if pledge.status not in AWAITING_SUPPORTER:
-                continue
+        except (IntentStillOpen, GatewayError) as exc:
+            log.warning("pledge %s: payment request not closed yet (%s)", pledge.pk, exc)
+            continue
+        pledge.refresh_from_db()
+        if pledge.status not in AWAITING_SUPPORTER:
+            continue
         with transaction.atomic():
             won = pledge_transition(
                 pledge=pledge,

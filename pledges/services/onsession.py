@@ -13,14 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from pledges import gateway
-from pledges.gateway import ChargeOutcome, GatewayError
+from pledges.gateway import ChargeOutcome
 from pledges.models import PaymentAttempt, Pledge
 from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.settlement import (
     LEASE,
+    IntentStillOpen,
     attempt_key,
     attempt_record,
     charge_attempt_run,
+    pledge_intent_close,
 )
 from pledges.services.transitions import pledge_log, pledge_transition
 
@@ -104,15 +106,20 @@ def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
     pledge.refresh_from_db()
     if not pledge_payable_on_session(pledge):
         return pledge.status  # paid in another tab, or the window closed meanwhile
-    # A 3-D Secure request still open could be confirmed later from an old tab: close it first.
-    if pledge.status == S.ACTION_REQUIRED and pledge.stripe_payment_intent_id:
-        stripe_slot_acquire()
-        try:
-            old = gateway.payment_intent_cancel(pledge.stripe_payment_intent_id)
-        except GatewayError:
-            old = gateway.payment_intent_retrieve(pledge.stripe_payment_intent_id)
-        if old.outcome == ChargeOutcome.SUCCEEDED:
-            return _record_for_intent(pledge, old)
+    # A 3-D Secure request shown earlier could still be confirmed from a tab left open (even
+    # after a failed try, with another card): close it before charging anything new.
+    try:
+        closed = pledge_intent_close(
+            pledge=pledge, note="Closed: the supporter paid with a new card instead."
+        )
+    except IntentStillOpen as exc:
+        raise PaymentPageError(
+            "We could not close your earlier payment request just now. "
+            "Please try again in a minute; you have not been charged twice."
+        ) from exc
+    if closed == "paid":
+        pledge.refresh_from_db()
+        return pledge.status
     stripe_slot_acquire()
     card = gateway.payment_method_attach(
         payment_method_id=info.payment_method_id, customer_id=pledge.stripe_customer_id

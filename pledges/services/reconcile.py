@@ -76,12 +76,13 @@ def _stray_attempts_resolve(*, now: dt.datetime) -> int:
             if attempt.stripe_payment_intent_id:
                 result = gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
             else:
+                # Only this attempt's own intents (by the metadata we set) answer for it.
                 found = [
                     r
                     for r in gateway.payment_intents_for_pledge(attempt.pledge_id)
-                    if r.payment_intent_id
+                    if r.metadata.get("attempt") == str(attempt.number)
                 ]
-                result = _best_intent(found) if found else None
+                result = _best_intent(found)
         except GatewayError as exc:
             log.warning("attempt %s: Stripe unreachable (%s); next run", attempt.pk, exc)
             continue

@@ -39,6 +39,7 @@ from pledges.gateway import (
     ChargeOutcome,
     ChargeResult,
     GatewayAuthError,
+    GatewayError,
     GatewayInvalidRequest,
     GatewayTransientError,
 )
@@ -571,7 +572,19 @@ def _resolve_resumed(
         return attempt, _charge_with_backoff(pledge, attempt)
     stripe_slot_acquire()
     found = gateway.payment_intents_for_pledge(pledge.pk)
-    best = _best_intent(found)
+    # Money taken by any attempt settles the pledge; anything else counts only for its own
+    # attempt (an older attempt's decline says nothing about this one).
+    paid = next((r for r in found if r.outcome == ChargeOutcome.SUCCEEDED), None)
+    if paid is not None:
+        owner = intent_attempt(pledge_id=pledge.pk, result=paid) or attempt
+        if owner.pk != attempt.pk:
+            PaymentAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
+                outcome=Outcome.CANCELED,
+                message=f"Not needed: attempt {owner.number} ({paid.payment_intent_id}) paid.",
+                finished_at=now,
+            )
+        return owner, paid
+    best = _best_intent([r for r in found if r.metadata.get("attempt") == str(attempt.number)])
     if best is not None:
         return attempt, best
     # Stripe never created an intent for this attempt: close it and start the next one.
@@ -600,6 +613,20 @@ def _resolve_resumed(
             actor_label="settlement",
         )
     return new, _charge_with_backoff(pledge, new)
+
+
+def intent_attempt(*, pledge_id: int, result: ChargeResult) -> PaymentAttempt | None:
+    """The attempt a PaymentIntent belongs to: by its id, else by the metadata we set on it."""
+    if result.payment_intent_id:
+        found = PaymentAttempt.objects.filter(
+            pledge_id=pledge_id, stripe_payment_intent_id=result.payment_intent_id
+        ).first()
+        if found is not None:
+            return found
+    number = str(result.metadata.get("attempt", ""))
+    if number.isdigit():
+        return PaymentAttempt.objects.filter(pledge_id=pledge_id, number=int(number)).first()
+    return None
 
 
 def _best_intent(found: list[ChargeResult]) -> ChargeResult | None:
@@ -716,7 +743,24 @@ def attempt_record(
             .get(pk=attempt.pledge_id)
         )
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+        if (
+            attempt.stripe_payment_intent_id
+            and result.payment_intent_id
+            and attempt.stripe_payment_intent_id != result.payment_intent_id
+        ):
+            log.error(
+                "attempt %s is %s, not %s: answer ignored",
+                attempt.pk,
+                attempt.stripe_payment_intent_id,
+                result.payment_intent_id,
+            )
+            return pledge.status
         outcome = Outcome.INVALID if invalid else _RESULT_TO_OUTCOME.get(result.outcome)
+        if result.status == "canceled":
+            outcome = Outcome.CANCELED
+        # Only money taken moves a pledge on an older attempt's word; declines, 3-D Secure
+        # requests and cancellations count only for the attempt the pledge is on now.
+        current = attempt.number == pledge.attempt_count
 
         # 1. The attempt: pending → anything; requires_action → its final answer.
         updates: dict = {"updated_at": now}
@@ -737,10 +781,16 @@ def attempt_record(
         # 2. The pledge.
         if outcome == Outcome.SUCCEEDED:
             _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
+        elif not current:
+            pass
         elif outcome == Outcome.REQUIRES_ACTION:
             _record_requires_action(pledge, attempt, result, source=source, now=now)
-        elif outcome in (Outcome.SOFT_DECLINE, Outcome.HARD_DECLINE):
-            _record_declined(pledge, attempt, result, outcome, source=source, now=now)
+        elif outcome in (Outcome.SOFT_DECLINE, Outcome.HARD_DECLINE, Outcome.CANCELED):
+            # A cancelled intent can never be paid: for the pledge it is a hard decline.
+            decline = (
+                Outcome.SOFT_DECLINE if outcome == Outcome.SOFT_DECLINE else Outcome.HARD_DECLINE
+            )
+            _record_declined(pledge, attempt, result, decline, source=source, now=now)
         elif outcome == Outcome.INVALID and pledge.status == S.CHARGING:
             pledge_transition(
                 pledge=pledge,
@@ -755,7 +805,7 @@ def attempt_record(
                 subject=f"Pledge #{pledge.pk} needs review",
                 body=f"Stripe rejected attempt {attempt.number}: {result.code} {result.message}",
             )
-        elif result.outcome == ChargeOutcome.PROCESSING and pledge.status == S.CHARGING:
+        elif result.outcome == ChargeOutcome.PROCESSING and pledge.status == S.CHARGING and current:
             pledge_log(
                 pledge=pledge,
                 note="Stripe is still processing the payment; the reconciler will check it.",
@@ -897,6 +947,40 @@ def _record_declined(pledge, attempt, result: ChargeResult, outcome, *, source, 
             stripe_object_id=result.payment_intent_id,
         )
         pledge_notify(pledge=pledge, template="settlement_new_card")
+
+
+# === closing a 3-D Secure request ===========================================================
+class IntentStillOpen(SettlementError):
+    """Stripe would not confirm that an earlier payment request is closed."""
+
+
+def pledge_intent_close(*, pledge: Pledge, note: str) -> str:
+    """Make sure the PaymentIntent a supporter was shown for 3-D Secure can no longer be paid
+    before anything else is charged (a tab left open could still confirm it): cancel it at
+    Stripe. Returns "closed", or "paid" if it had succeeded meanwhile (then recorded as the
+    payment). Raises IntentStillOpen if Stripe does not say it is canceled, and GatewayError if
+    Stripe cannot be reached: in both cases nothing new may be charged yet."""
+    intent_id = pledge.stripe_payment_intent_id
+    if not intent_id:
+        return "closed"
+    stripe_slot_acquire()
+    try:
+        result = gateway.payment_intent_cancel(intent_id)
+    except GatewayError:  # already canceled or succeeded, or a hiccup: read what it is
+        stripe_slot_acquire()
+        result = gateway.payment_intent_retrieve(intent_id)
+    owner = intent_attempt(pledge_id=pledge.pk, result=result)
+    if result.outcome == ChargeOutcome.SUCCEEDED:
+        if owner is not None:
+            attempt_record(attempt_id=owner.pk, result=result, source="settlement")
+        return "paid"
+    if result.status != "canceled":
+        raise IntentStillOpen(f"{intent_id} is still {result.status}")
+    if owner is not None:
+        PaymentAttempt.objects.filter(
+            pk=owner.pk, outcome__in=[Outcome.PENDING, Outcome.REQUIRES_ACTION]
+        ).update(outcome=Outcome.CANCELED, message=note, finished_at=timezone.now())
+    return "closed"
 
 
 # === staff review =============================================================================

@@ -28,6 +28,7 @@ from pledges.services import settlement
 from pledges.services.reconcile import payments_reconcile
 from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
+    DECLINE_CARD,
     active_pledge,
     assert_ledger_clean,
     campaign_ending,
@@ -341,4 +342,32 @@ def test_two_beats_freezing_the_same_campaign_at_once_freeze_it_once(chaos, eage
     assert _all(pledges, S.RELEASED)
     released_mails = [m for m in mail.outbox if "you will not be charged" in m.subject]
     assert len(released_mails) == 5
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_an_older_attempts_decline_is_never_taken_for_a_newer_attempts_answer(
+    chaos, staff, fast_backoff
+):
+    """Attempt 1 was declined; attempt 2 never reached Stripe. Past 24 hours the look-up finds
+    only attempt 1's intent: attempt 2 is closed as never sent and attempt 3 goes out."""
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=DECLINE_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.RETRY_DUE
+    chaos.rules({"match": CHARGE, "fault": "http_500", "times": 100})
+    with time_machine.travel(pledge.next_attempt_at + dt.timedelta(minutes=1)):
+        settlement.settle_run(campaign=campaign)
+    chaos.clear_rules()
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count) == (S.CHARGING, 2)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
+        payments_reconcile()
+    second = pledge.attempts.get(number=2)
+    assert second.outcome == PaymentAttempt.Outcome.CANCELED
+    assert second.stripe_payment_intent_id == ""
+    third = pledge.attempts.get(number=3)
+    assert third.outcome == PaymentAttempt.Outcome.SOFT_DECLINE
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
     assert_ledger_clean(chaos, campaign)

@@ -192,3 +192,47 @@ def test_after_the_grace_period_the_pages_say_the_window_has_closed(chaos, staff
 def test_unknown_payment_link_is_not_found(db):
     assert Client().get("/pledges/not-a-token/confirm/").status_code == 404
     assert Client().get("/pledges/not-a-token/new-card/").status_code == 404
+
+
+def test_a_failed_3d_secure_request_is_closed_before_the_new_card_is_charged(chaos, staff):
+    """After a failed 3-D Secure try the old intent could still be paid from a tab left open
+    (Stripe lets it be confirmed with another card): it is canceled before the new charge."""
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    old_intent = pledge.stripe_payment_intent_id
+    authenticate_3ds(old_intent, success=False)
+    Client().post(_confirm_url(pledge), {"payment_intent": old_intent})
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+    client = Client()
+    setup_intent_id = _save_card_in_page(
+        client.get(_new_card_url(pledge)).content.decode(), OK_CARD
+    )
+    client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id})
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert gateway.payment_intent_retrieve(old_intent).status == "canceled"
+    # Attempt 1 keeps its own answer (authentication failed); attempt 2 paid.
+    assert pledge.attempts.get(number=1).outcome == PaymentAttempt.Outcome.SOFT_DECLINE
+    assert pledge.attempts.get(number=2).outcome == PaymentAttempt.Outcome.SUCCEEDED
+    assert_ledger_clean(chaos, campaign)
+
+
+def test_no_new_charge_while_stripe_will_not_close_the_earlier_request(chaos, staff):
+    campaign, pledge = _needing(staff, THREE_DS_CARD)
+    client = Client()
+    setup_intent_id = _save_card_in_page(
+        client.get(_new_card_url(pledge)).content.decode(), OK_CARD
+    )
+    chaos.rules(
+        {"match": {"method": "POST", "path_regex": "/cancel$"}, "fault": "http_500", "times": 50}
+    )
+    response = client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id}, follow=True)
+    assert "could not close your earlier payment request" in response.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.status == S.ACTION_REQUIRED
+    assert pledge.attempts.count() == 1
+    chaos.clear_rules()
+    client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id})
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert_ledger_clean(chaos, campaign)
