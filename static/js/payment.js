@@ -1,7 +1,8 @@
 /* Rallyround payment pages after a campaign succeeded.
  *
- * Confirm page: finish 3-D Secure on the existing PaymentIntent with stripe.confirmCardPayment,
- * then post the form; the server re-reads the intent from Stripe before recording anything.
+ * Confirm page: finish 3-D Secure on the existing PaymentIntent with stripe.confirmCardPayment
+ * (passing the saved card), then post the form; the server re-reads the intent from Stripe
+ * before recording anything.
  * New-card page: save the card with stripe.confirmCardSetup, then post the SetupIntent id; the
  * server charges the new card and tells the supporter the result.
  * No inline script (the CSP forbids it): everything comes from data- attributes.
@@ -44,7 +45,11 @@
       if (submitting) return; // the second submit is ours: let it go to the server
       event.preventDefault();
       busy(button, true, label, "Waiting for your bank…");
-      stripe.confirmCardPayment(form.getAttribute("data-client-secret")).then(function (result) {
+      // The saved card goes with the request: after an off-session charge that needed
+      // authentication, real Stripe leaves the payment waiting for a payment method.
+      var paymentMethod = form.getAttribute("data-payment-method");
+      var data = paymentMethod ? { payment_method: paymentMethod } : undefined;
+      stripe.confirmCardPayment(form.getAttribute("data-client-secret"), data).then(function (result) {
         // Success or failure, the server asks Stripe what happened; the page only says "done".
         if (result.error && !result.paymentIntent) {
           var message = (result.error && result.error.message) || "Your bank did not confirm the payment.";
