@@ -105,6 +105,9 @@ class ChargeResult:
     message: str = ""
     client_secret: str = ""
     replayed: bool = False
+    # The intent's metadata (pledge_id, campaign_id, attempt): which attempt an intent found by
+    # a search belongs to.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,7 @@ def _charge_result(stripe_intent: Any) -> ChargeResult:
             code=error.get("code") or "",
             decline_code=decline,
             message=error.get("message") or "",
+            metadata=dict(intent.get("metadata") or {}),
         )
     replayed = False
     response = getattr(stripe_intent, "last_response", None)
@@ -316,6 +320,7 @@ def _charge_result(stripe_intent: Any) -> ChargeResult:
         amount_cents=int(intent.get("amount_received") or intent.get("amount") or 0),
         client_secret=intent.get("client_secret") or "",
         replayed=replayed,
+        metadata=dict(intent.get("metadata") or {}),
     )
 
 
