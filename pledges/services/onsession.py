@@ -34,6 +34,12 @@ class PaymentPageError(Exception):
     """Something the supporter is told in a sentence on the page."""
 
 
+PAYMENT_CHANGED = (
+    "Your payment changed in another window while you were entering this card, so we have not "
+    "charged it. Please reload this page to see where your payment stands."
+)
+
+
 def pledge_payable_on_session(pledge: Pledge, *, now: dt.datetime | None = None) -> bool:
     """The supporter may still pay: asked to act, and the grace period is not over."""
     now = now or timezone.now()
@@ -129,6 +135,14 @@ def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
         locked = Pledge.objects.select_for_update().get(pk=pledge.pk)
         if not pledge_payable_on_session(locked, now=now):
             return locked.status
+        # What to close was decided on the unlocked read above. If another tab has charged
+        # meanwhile (a new attempt, perhaps a new 3-D Secure request it is showing), that
+        # request is still open: charging this card too could take the money twice.
+        if (
+            locked.attempt_count != pledge.attempt_count
+            or locked.stripe_payment_intent_id != pledge.stripe_payment_intent_id
+        ):
+            raise PaymentPageError(PAYMENT_CHANGED)
         number = locked.attempt_count + 1
         pledge_transition(
             pledge=locked,

@@ -26,6 +26,7 @@ from pledges.models import PaymentAttempt, Pledge, Refund
 from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.settlement import (
     LEASE,
+    SettlementError,
     SettlementHalted,
     _iter_id_chunks,
     attempt_record,
@@ -42,12 +43,31 @@ REFUND_RETRY_AFTER = dt.timedelta(minutes=2)
 
 def payments_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
-    summary = {"resumed": 0, "attempts_resolved": 0, "confirmed_by_supporter": 0, "refunds": 0}
+    summary = {
+        "resumed": 0,
+        "attempts_resolved": 0,
+        "confirmed_by_supporter": 0,
+        "refunds": 0,
+        "errors": 0,
+    }
     try:
         expired = Pledge.objects.filter(status=S.CHARGING, lease_expires_at__lte=now)
         for ids in _iter_id_chunks(expired):
             for pledge_id in ids:
-                report = pledge_charge(pledge_id=pledge_id, now=now)
+                try:
+                    report = pledge_charge(pledge_id=pledge_id, now=now)
+                except (SettlementError, GatewayError, TimeoutError) as exc:
+                    # One pledge that cannot be resumed now (rate-limit slot not granted,
+                    # changed under us, Stripe unreachable) must not hold up the others: it
+                    # stays CHARGING and its renewed lease brings it back on a later run.
+                    summary["errors"] += 1
+                    log.error(
+                        "reconciler: pledge %s not resumed (%s: %s); next run",
+                        pledge_id,
+                        type(exc).__name__,
+                        exc,
+                    )
+                    continue
                 if report.status != "skipped":
                     summary["resumed"] += 1
     except SettlementHalted as exc:
@@ -83,7 +103,7 @@ def _stray_attempts_resolve(*, now: dt.datetime) -> int:
                     if r.metadata.get("attempt") == str(attempt.number)
                 ]
                 result = _best_intent(found)
-        except GatewayError as exc:
+        except (GatewayError, TimeoutError) as exc:
             log.warning("attempt %s: Stripe unreachable (%s); next run", attempt.pk, exc)
             continue
         if result is None or result.outcome == ChargeOutcome.PROCESSING:
@@ -118,7 +138,7 @@ def action_required_refresh(*, pledge: Pledge) -> str:
     try:
         stripe_slot_acquire()
         result = gateway.payment_intent_retrieve(pledge.stripe_payment_intent_id)
-    except GatewayError as exc:
+    except (GatewayError, TimeoutError) as exc:
         log.warning("pledge %s: Stripe unreachable (%s); next run", pledge.pk, exc)
         return pledge.status
     if result.outcome in (ChargeOutcome.REQUIRES_ACTION, ChargeOutcome.PROCESSING):

@@ -344,3 +344,132 @@ def test_confirm_page_sends_the_saved_card_with_the_3d_secure_confirmation(
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
     assert_ledger_clean(chaos, campaign)
+
+
+# --- two tabs on the new-card page ------------------------------------------------------------
+def _save_card_in_page(page_html: str, number: str) -> str:
+    """What stripe.confirmCardSetup does in the page (localstripe): confirm the page's
+    SetupIntent with the typed card; returns the SetupIntent id the page then posts."""
+    from tests.pledges.settlement_support import stripe_client
+
+    secret = page_html.split('data-client-secret="', 1)[1].split('"', 1)[0]
+    setup_intent_id = secret.split("_secret_")[0]
+    client = stripe_client()
+    pm = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    setup = client.v1.setup_intents.confirm(setup_intent_id, params={"payment_method": pm.id})
+    if setup.status == "requires_action":  # the bank's dialog at setup, completed
+        client.v1.setup_intents.confirm(setup_intent_id)
+    return setup_intent_id
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_new_card_is_not_charged_when_another_tab_opened_a_3d_secure_request_meanwhile(
+    chaos, staff, monkeypatch
+):
+    """Tab B read the pledge (nothing to close), then tab A charged a 3-D Secure card and is
+    showing its confirmation. B must not charge: A's request would still be confirmable."""
+    from django.urls import reverse
+
+    from tests.pledges.settlement_support import OK_CARD, THREE_DS_CARD, authenticate_3ds
+
+    campaign, (pledge,) = charge_due_campaign(
+        staff, count=1, number=THREE_DS_CARD, amount_cents=2000
+    )
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    confirm_url = reverse("pledges:payment_confirm", kwargs={"token": pledge.token})
+    new_card_url = reverse("pledges:payment_new_card", kwargs={"token": pledge.token})
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=False)
+    Client().post(confirm_url, {"payment_intent": pledge.stripe_payment_intent_id})
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+
+    tab_a, tab_b = Client(), Client()
+    setup_a = _save_card_in_page(tab_a.get(new_card_url).content.decode(), THREE_DS_CARD)
+    setup_b = _save_card_in_page(tab_b.get(new_card_url).content.decode(), OK_CARD)
+
+    real_attach = gateway.payment_method_attach
+    seen = []
+
+    def attach_after_tab_a(**kwargs):
+        # Tab B has decided what to close and is about to charge; tab A's request runs now.
+        if not seen:
+            seen.append(kwargs)
+            answer = tab_a.post(new_card_url, {"setup_intent": setup_a})
+            assert answer["Location"] == confirm_url  # A's bank wants 3-D Secure
+        return real_attach(**kwargs)
+
+    monkeypatch.setattr(gateway, "payment_method_attach", attach_after_tab_a)
+    response = tab_b.post(new_card_url, {"setup_intent": setup_b}, follow=True)
+    monkeypatch.undo()
+    page = response.content.decode()
+    assert "Your payment changed in another window" in page
+    assert "Thank you" not in page
+    pledge.refresh_from_db()
+    intent_a = pledge.stripe_payment_intent_id
+    assert (pledge.status, pledge.attempts.count()) == (S.ACTION_REQUIRED, 2)
+
+    # Tab A finishes 3-D Secure: the one and only charge.
+    authenticate_3ds(intent_a, success=True)
+    tab_a.post(confirm_url, {"payment_intent": intent_a})
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert campaign.collected_cents == 2000
+    assert_ledger_clean(chaos, campaign)
+
+
+# --- the reconciler goes on past one pledge it cannot resume ----------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_slot(
+    chaos, staff, monkeypatch, caplog
+):
+    import time_machine
+    from django.utils import timezone
+
+    from pledges.services.reconcile import payments_reconcile
+
+    monkeypatch.setattr(settlement, "TRANSIENT_TRIES", 1)
+    campaign, pledges = charge_due_campaign(staff, count=2)
+    chaos.rules(
+        {"match": {"method": "POST", "path_regex": "^/v1/payment_intents$"}, "fault": "http_500"}
+    )
+    settlement.settle_run(campaign=campaign)
+    chaos.clear_rules()
+    assert all(Pledge.objects.get(pk=p.pk).status == S.CHARGING for p in pledges)
+
+    # The shared limiter's cache is stuck for the first pledge's call (stripe_slot_acquire
+    # gives up with TimeoutError after its wait budget; raised at once here).
+    real_slot = settlement.stripe_slot_acquire
+    calls = []
+
+    def slot_stuck_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise TimeoutError("no Stripe rate-limit slot within the wait budget")
+        return real_slot(**kwargs)
+
+    monkeypatch.setattr(settlement, "stripe_slot_acquire", slot_stuck_once)
+    later = timezone.now() + settlement.LEASE + dt.timedelta(minutes=1)
+    with time_machine.travel(later):
+        summary = payments_reconcile()
+    assert (summary["resumed"], summary["errors"]) == (1, 1)
+    first, second = (Pledge.objects.get(pk=p.pk) for p in pledges)
+    assert (first.status, second.status) == (S.CHARGING, S.PAID)
+    assert f"pledge {first.pk} not resumed (TimeoutError" in caplog.text
+
+    # Its lease runs out again and the next run charges it, with the same key.
+    monkeypatch.setattr(settlement, "stripe_slot_acquire", real_slot)
+    with time_machine.travel(later + settlement.LEASE + dt.timedelta(minutes=1)):
+        payments_reconcile()
+    first.refresh_from_db()
+    assert first.status == S.PAID
+    assert first.attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)

@@ -22,6 +22,7 @@ class Command(BaseCommand):
             "attempts_resolved": "attempts resolved",
             "confirmed_by_supporter": "3-D Secure requests resolved",
             "refunds": "refunds retried",
+            "errors": "charges left for the next run (see the log)",
         }
         width = max(len(v) for v in labels.values())
         for key, label in labels.items():
