@@ -490,6 +490,8 @@ def _claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAttempt,
     if pledge is None:
         return None
     lease = now + LEASE
+    if pledge.status == S.RETRY_DUE and not _retry_is_due(pledge, now=now):
+        return None  # a redelivered or duplicate task: the retry is not due yet
     if pledge.status in (S.CHARGE_DUE, S.RETRY_DUE):
         attempt = _claim_new_attempt(pledge, now=now)
         return (pledge, attempt, False) if attempt else None
@@ -511,6 +513,27 @@ def _claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAttempt,
             return None
         return pledge, attempt, True
     return None
+
+
+def _retry_is_due(pledge: Pledge, *, now: dt.datetime) -> bool:
+    """Whether a RETRY_DUE pledge's retry time has come.
+
+    `next_attempt_at` alone cannot say "not yet": the fan-out overwrites it with its queue mark
+    (a time in the future) when it hands a due retry to the queue. Past it, the retry is due
+    either way; before it, the schedule is the last attempt's decline time plus its delay,
+    exactly as `_record_declined` set it.
+    """
+    if pledge.next_attempt_at is None or pledge.next_attempt_at <= now:
+        return True
+    declined_at = (
+        pledge.attempts.filter(number=pledge.attempt_count)
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    if declined_at is None:
+        return True
+    delay = RETRY_DELAYS.get(pledge.attempt_count, RETRY_DELAYS[2])
+    return declined_at + delay <= now
 
 
 def _charge_with_backoff(pledge: Pledge, attempt: PaymentAttempt) -> ChargeResult:
@@ -767,6 +790,10 @@ def attempt_record(
         if result.payment_intent_id and not attempt.stripe_payment_intent_id:
             updates["stripe_payment_intent_id"] = result.payment_intent_id
         open_outcomes = {Outcome.PENDING, Outcome.REQUIRES_ACTION}
+        if outcome == Outcome.SUCCEEDED:
+            # Money taken is the truth about an attempt, whatever we had made of it before
+            # (a request we read as rejected, a decline, a cancel that came too late).
+            open_outcomes = set(Outcome) - {Outcome.SUCCEEDED}
         if outcome and attempt.outcome in open_outcomes and attempt.outcome != outcome:
             updates.update(
                 outcome=outcome,
@@ -986,7 +1013,7 @@ def pledge_intent_close(*, pledge: Pledge, note: str) -> str:
 # === staff review =============================================================================
 def pledge_review_retry(*, pledge: Pledge, actor) -> ChargeReport:
     """Staff fixed what Stripe rejected (NEEDS_REVIEW): charge again now, as a new attempt with
-    the next key (the rejected request can never have charged)."""
+    the next key — after asking Stripe that no earlier attempt of this pledge took the money."""
     _outside_transactions()
     pledge.refresh_from_db()
     if pledge.status != S.NEEDS_REVIEW:
@@ -995,6 +1022,7 @@ def pledge_review_retry(*, pledge: Pledge, actor) -> ChargeReport:
         )
     if settlement_is_halted():
         raise SettlementError("Charging is stopped: Stripe refused our credentials.")
+    _review_check_stripe(pledge=pledge, actor=actor)
     now = timezone.now()
     attempt = _claim_new_attempt(
         pledge, now=now, actor=actor, actor_label="staff", note="Charge retried after review."
@@ -1005,6 +1033,40 @@ def pledge_review_retry(*, pledge: Pledge, actor) -> ChargeReport:
         return charge_attempt_run(pledge=pledge, attempt=attempt, now=now)
     except SettlementHalted as exc:
         raise SettlementError(f"Stripe refused our credentials: {exc}") from exc
+
+
+def _review_check_stripe(*, pledge: Pledge, actor) -> None:
+    """Before a new key is used for a pledge in review, ask Stripe what it holds for it (by our
+    metadata): an answer read as "rejected" may have hidden a charge that went through (a
+    request still in flight under the same key, a lost response). A succeeded intent is
+    recorded as the payment and the retry refused; one still processing refuses it too."""
+    stripe_slot_acquire()
+    try:
+        found = gateway.payment_intents_for_pledge(pledge.pk)
+    except GatewayError as exc:
+        raise SettlementError(
+            f"Could not check Stripe for earlier payments of pledge R-{pledge.pk} ({exc}). "
+            "Nothing was charged; try again in a minute."
+        ) from exc
+    paid = next((r for r in found if r.outcome == ChargeOutcome.SUCCEEDED), None)
+    if paid is not None:
+        owner = intent_attempt(pledge_id=pledge.pk, result=paid)
+        if owner is None:
+            raise SettlementError(
+                f"Not charged again: Stripe already holds a payment ({paid.payment_intent_id}) "
+                f"for pledge R-{pledge.pk} that matches none of its attempts. Check it in the "
+                "Stripe dashboard."
+            )
+        attempt_record(attempt_id=owner.pk, result=paid, source="staff", actor=actor)
+        raise SettlementError(
+            f"Not charged again: Stripe already took this payment ({paid.payment_intent_id}, "
+            f"attempt {owner.number}); pledge R-{pledge.pk} is now recorded as paid."
+        )
+    if any(r.outcome == ChargeOutcome.PROCESSING for r in found):
+        raise SettlementError(
+            f"Not charged again: Stripe is still processing an earlier payment for pledge "
+            f"R-{pledge.pk}. Try again later."
+        )
 
 
 def pledge_review_write_off(*, pledge: Pledge, actor, reason: str) -> None:

@@ -473,3 +473,109 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
     assert first.status == S.PAID
     assert first.attempts.count() == 1
     assert_ledger_clean(chaos, campaign)
+
+
+# --- a retry is not charged before its time ---------------------------------------------------
+@pytest.fixture
+def eager_celery():
+    """The queued charge task runs in the test process (there is no worker here)."""
+    from config.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def _payment_intent_posts(chaos) -> int:
+    return chaos.stats()["requests"].get("POST /v1/payment_intents", 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_a_redelivered_charge_task_does_not_retry_a_decline_before_its_day(
+    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+):
+    import time_machine
+    from django.utils import timezone
+
+    from pledges.tasks import charge_pledges
+    from tests.pledges.settlement_support import DECLINE_CARD
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=DECLINE_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count) == (S.RETRY_DUE, 1)
+    retry_at = pledge.next_attempt_at
+    posts = _payment_intent_posts(chaos)
+
+    # The task that charged attempt 1 is delivered again (worker lost before its ack).
+    charge_pledges(pledge_ids=[pledge.pk])
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count, pledge.next_attempt_at) == (
+        S.RETRY_DUE,
+        1,
+        retry_at,
+    )
+    assert _payment_intent_posts(chaos) == posts
+
+    # On its day the beat's fan-out queues it (marking next_attempt_at ahead) and the task
+    # charges attempt 2 with the next key.
+    with (
+        time_machine.travel(retry_at + dt.timedelta(minutes=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert settlement.charges_enqueue(now=timezone.now()) == 1
+    pledge.refresh_from_db()
+    assert pledge.attempt_count == 2
+    assert pledge.attempts.get(number=2).idempotency_key == f"pledge-{pledge.pk}-attempt-2"
+    assert _payment_intent_posts(chaos) == posts + 1
+    assert_ledger_clean(chaos, campaign)
+
+
+# --- staff "charge again" after review --------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_charge_again_after_review_finds_the_payment_stripe_already_took(chaos, staff):
+    """Attempt 1 went through at Stripe, but we read its answer as a rejected request (say a
+    409 from before that was transient). Staff press "charge again": nothing is charged twice;
+    the payment Stripe holds is recorded."""
+    from pledges.models import PaymentAttempt
+    from pledges.services.settlement import SettlementError
+    from tests.pledges.settlement_support import stripe_client
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1)
+    attempt = PaymentAttempt.objects.create(
+        pledge=pledge,
+        number=1,
+        idempotency_key=settlement.attempt_key(pledge.pk, 1),
+        amount_cents=pledge.amount_cents,
+        outcome=PaymentAttempt.Outcome.INVALID,
+        message="There is currently another in-progress request using this Idempotent Key.",
+    )
+    Pledge.objects.filter(pk=pledge.pk).update(status=S.NEEDS_REVIEW, attempt_count=1)
+    taken = stripe_client().v1.payment_intents.create(
+        params={
+            "amount": pledge.amount_cents,
+            "currency": "usd",
+            "customer": pledge.stripe_customer_id,
+            "payment_method": pledge.stripe_payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "metadata": {
+                "pledge_id": str(pledge.pk),
+                "campaign_id": str(campaign.pk),
+                "attempt": "1",
+            },
+        },
+        options={"idempotency_key": attempt.idempotency_key},
+    )
+    assert taken.status == "succeeded"
+
+    with pytest.raises(SettlementError, match="Not charged again: Stripe already took"):
+        settlement.pledge_review_retry(pledge=pledge, actor=staff)
+    pledge.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (pledge.status, pledge.stripe_payment_intent_id) == (S.PAID, taken.id)
+    assert (attempt.outcome, attempt.stripe_payment_intent_id) == ("succeeded", taken.id)
+    assert pledge.attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)
