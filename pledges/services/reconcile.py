@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from pledges import gateway
@@ -39,6 +40,7 @@ Outcome = PaymentAttempt.Outcome
 # Give the supporter's own browser return a head start before we go and ask.
 ACTION_CHECK_AFTER = dt.timedelta(minutes=5)
 REFUND_RETRY_AFTER = dt.timedelta(minutes=2)
+ACTION_RECHECK_SECONDS = 30 * 60
 
 
 def payments_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -128,6 +130,11 @@ def _action_required_check(*, now: dt.datetime) -> int:
     )
     moved = 0
     for pledge in waiting.iterator(chunk_size=100):
+        # Webhooks and the supporter's return usually report first: ask Stripe about each
+        # waiting pledge at most every half hour, so thousands of them never eat the rate
+        # limit that charges need.
+        if not cache.add(f"reconcile:action-check:{pledge.pk}", 1, timeout=ACTION_RECHECK_SECONDS):
+            continue
         if action_required_refresh(pledge=pledge) != S.ACTION_REQUIRED:
             moved += 1
     return moved
