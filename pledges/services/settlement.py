@@ -525,13 +525,14 @@ def _retry_is_due(pledge: Pledge, *, now: dt.datetime) -> bool:
     """
     if pledge.next_attempt_at is None or pledge.next_attempt_at <= now:
         return True
-    declined_at = (
+    last = (
         pledge.attempts.filter(number=pledge.attempt_count)
-        .values_list("finished_at", flat=True)
+        .values_list("finished_at", "updated_at")
         .first()
     )
-    if declined_at is None:
+    if last is None:
         return True
+    declined_at = last[0] or last[1]  # an answer recorded without its time: when last written
     delay = RETRY_DELAYS.get(pledge.attempt_count, RETRY_DELAYS[2])
     return declined_at + delay <= now
 

@@ -579,3 +579,31 @@ def test_charge_again_after_review_finds_the_payment_stripe_already_took(chaos, 
     assert (attempt.outcome, attempt.stripe_payment_intent_id) == ("succeeded", taken.id)
     assert pledge.attempts.count() == 1
     assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_a_retry_whose_decline_time_was_not_recorded_waits_from_its_last_write(settings):
+    """No Stripe call is made: the claim refuses before any (a pledge left without a card)."""
+    from django.utils import timezone
+
+    from pledges.models import PaymentAttempt
+    from tests.factories import CampaignFactory, PledgeFactory
+
+    settings.STRIPE_MAX_RPS = 0
+    campaign = CampaignFactory(status="succeeded", deadline=timezone.now() - dt.timedelta(days=1))
+    pledge = PledgeFactory(
+        campaign=campaign,
+        status=S.RETRY_DUE,
+        attempt_count=1,
+        next_attempt_at=timezone.now() + dt.timedelta(days=1),
+    )
+    PaymentAttempt.objects.create(
+        pledge=pledge,
+        number=1,
+        idempotency_key=settlement.attempt_key(pledge.pk, 1),
+        amount_cents=pledge.amount_cents,
+        outcome=PaymentAttempt.Outcome.SOFT_DECLINE,
+    )
+    assert settlement.pledge_charge(pledge_id=pledge.pk).status == "skipped"
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count) == (S.RETRY_DUE, 1)
