@@ -57,8 +57,11 @@ def email_enqueue(
     from supporters.tasks import send_email
 
     recipients = [to] if isinstance(to, str) else list(to)
+    # robust: the change this email reports has committed; a broker hiccup must not turn the
+    # supporter's successful request into an error page (Django logs the failure instead).
     transaction.on_commit(
         lambda: send_email.delay(
             to=recipients, template=template, context=context, headers=headers or {}
-        )
+        ),
+        robust=True,
     )
