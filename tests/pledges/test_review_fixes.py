@@ -607,3 +607,100 @@ def test_a_retry_whose_decline_time_was_not_recorded_waits_from_its_last_write(s
     assert settlement.pledge_charge(pledge_id=pledge.pk).status == "skipped"
     pledge.refresh_from_db()
     assert (pledge.status, pledge.attempt_count) == (S.RETRY_DUE, 1)
+
+
+# --- the end of the grace period closes the payment request -----------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_marking_a_pledge_unpaid_first_cancels_its_3d_secure_request(
+    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+):
+    """After the "unpaid" email the supporter cannot pay from the old link; while Stripe will
+    not confirm the cancel, the pledge is not marked unpaid (nor emailed) — next hour it is."""
+    import time_machine
+
+    from pledges.services.grace import payments_remind_and_expire
+    from tests.pledges.settlement_support import THREE_DS_CARD
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    intent = pledge.stripe_payment_intent_id
+    assert pledge.status == S.ACTION_REQUIRED
+    after_grace = pledge.grace_ends_at + dt.timedelta(minutes=1)
+
+    chaos.rules({"match": {"method": "POST", "path_regex": "/cancel$"}, "fault": "http_503"})
+    mail.outbox.clear()
+    with time_machine.travel(after_grace), django_capture_on_commit_callbacks(execute=True):
+        assert payments_remind_and_expire()["unpaid"] == 0
+    pledge.refresh_from_db()
+    assert pledge.status == S.ACTION_REQUIRED
+    assert gateway.payment_intent_retrieve(intent).status == "requires_action"
+    assert not mail.outbox
+
+    chaos.clear_rules()
+    with (
+        time_machine.travel(after_grace + dt.timedelta(hours=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert payments_remind_and_expire()["unpaid"] == 1
+    pledge.refresh_from_db()
+    assert pledge.status == S.UNPAID
+    assert gateway.payment_intent_retrieve(intent).status == "canceled"
+    assert len(mail.outbox) == 1
+    assert_ledger_clean(chaos, campaign)
+
+
+# --- an older attempt's late decline ----------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_a_late_decline_webhook_for_attempt_1_leaves_attempt_2_in_flight_alone(
+    chaos, staff, monkeypatch
+):
+    import time_machine
+    from django.utils import timezone
+
+    from pledges.models import PaymentAttempt
+    from pledges.services.reconcile import payments_reconcile
+    from tests.pledges.settlement_support import DECLINE_CARD, stripe_client
+
+    monkeypatch.setattr(settlement, "TRANSIENT_TRIES", 1)
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=DECLINE_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.RETRY_DUE
+    first = stripe_client().v1.payment_intents.list(params={"limit": 10}).data[0]
+    assert first.metadata["attempt"] == "1"
+
+    # Attempt 2 is sent on its day but Stripe's answer does not come back: CHARGING, leased.
+    chaos.rules(
+        {"match": {"method": "POST", "path_regex": "^/v1/payment_intents$"}, "fault": "http_503"}
+    )
+    day = pledge.next_attempt_at + dt.timedelta(minutes=1)
+    with time_machine.travel(day):
+        settlement.settle_run(campaign=campaign)
+    chaos.clear_rules()
+    pledge.refresh_from_db()
+    lease = pledge.lease_expires_at
+    assert (pledge.status, pledge.attempt_count) == (S.CHARGING, 2)
+
+    # Now Stripe's payment_failed webhook for attempt 1 arrives, very late.
+    with time_machine.travel(day + dt.timedelta(minutes=1)):
+        answer = signed_webhook(
+            Client(),
+            event_id="evt_late_decline",
+            type="payment_intent.payment_failed",
+            obj={"id": first.id, "object": "payment_intent", "metadata": first.metadata.to_dict()},
+        )
+    assert answer.status_code == 200
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.lease_expires_at) == (S.CHARGING, lease)
+    assert pledge.attempts.get(number=2).outcome == PaymentAttempt.Outcome.PENDING
+
+    # The reconciler resumes attempt 2 with its own key; its own decline schedules attempt 3.
+    with time_machine.travel(lease + dt.timedelta(minutes=1)):
+        payments_reconcile(now=timezone.now())
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count) == (S.RETRY_DUE, 2)
+    assert pledge.attempts.get(number=2).outcome == PaymentAttempt.Outcome.SOFT_DECLINE
+    assert_ledger_clean(chaos, campaign)
