@@ -15,10 +15,12 @@ from django.db import models
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from campaigns.forms import (
     CampaignAdminForm,
+    ExtendDeadlineForm,
     OrganizationAdminForm,
     SendBackForm,
     TierInlineForm,
@@ -43,9 +45,11 @@ from campaigns.selectors import (
 )
 from campaigns.services import (
     CampaignNotReady,
+    DeadlineNotExtendable,
     IllegalCampaignTransition,
     campaign_add_defaults,
     campaign_approve,
+    campaign_extend_deadline,
     campaign_send_back,
     campaign_submit_for_review,
 )
@@ -524,6 +528,11 @@ class CampaignAdmin(admin.ModelAdmin):
                 view(self.send_back_view),
                 name="campaigns_campaign_send_back",
             ),
+            path(
+                "<path:object_id>/extend-deadline/",
+                view(self.extend_deadline_view),
+                name="campaigns_campaign_extend_deadline",
+            ),
             *super().get_urls(),
         ]
 
@@ -533,6 +542,9 @@ class CampaignAdmin(admin.ModelAdmin):
                 "can_submit": obj.status == C.DRAFT and self.has_change_permission(request, obj),
                 "can_review": obj.status == C.IN_REVIEW and self.has_publish_permission(request),
                 "waiting": obj.status == C.IN_REVIEW and not self.has_publish_permission(request),
+                "can_extend": obj.status == C.LIVE
+                and obj.deadline > timezone.now()
+                and self.has_publish_permission(request),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -577,6 +589,53 @@ class CampaignAdmin(admin.ModelAdmin):
             )
             return self._back_to(campaign)
         return self._send_back_page(request, [campaign], form, via_action=False)
+
+    def extend_deadline_view(self, request, object_id):
+        """Platform staff give a live campaign more time (supporters are emailed)."""
+        campaign = self._workflow_object(request, object_id, publish=True)
+        form = ExtendDeadlineForm(
+            request.POST if request.method == "POST" else None, campaign=campaign
+        )
+        problem = ""
+        if campaign.status != C.LIVE:
+            problem = (
+                f"“{campaign.title}” is {campaign.get_status_display().lower()}: only a live "
+                "campaign's deadline can be extended."
+            )
+        elif campaign.deadline <= timezone.now():
+            problem = "The deadline already passed; the totals are frozen for settlement."
+        if not problem and form.is_bound and form.is_valid():
+            try:
+                told = campaign_extend_deadline(
+                    campaign=campaign,
+                    new_deadline=form.cleaned_data["new_deadline"],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except DeadlineNotExtendable as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Deadline extended to {campaign.deadline_display}. "
+                    f"{told:,} supporters are being emailed.",
+                    level=messages.SUCCESS,
+                )
+                return self._back_to(campaign)
+        return TemplateResponse(
+            request,
+            "campaigns/admin/extend_deadline.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Extend the deadline: {campaign.title}",
+                "campaign": campaign,
+                "form": form if not problem else None,
+                "problem": problem,
+                "opts": self.model._meta,
+                "change_url": reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+                "changelist_url": reverse("admin:campaigns_campaign_changelist"),
+            },
+        )
 
 
 @admin.register(Organization)

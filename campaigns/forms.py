@@ -189,3 +189,38 @@ class SendBackForm(forms.Form):
         max_length=2000,
         help_text="The organizers see this on the campaign's page in the admin.",
     )
+
+
+class ExtendDeadlineForm(forms.Form):
+    """Staff move a live campaign's deadline later. The date and time are typed as wall-clock
+    time in the campaign's own time zone, like the deadline on the campaign form."""
+
+    new_deadline = forms.DateTimeField(
+        label="New deadline",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    reason = forms.CharField(
+        label="Why is the deadline being extended?",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=2000,
+        help_text="Kept in the campaign's history. Supporters are told the new deadline, not this.",
+    )
+
+    def __init__(self, *args, campaign: Campaign, **kwargs):
+        self.campaign = campaign
+        super().__init__(*args, **kwargs)
+        self.fields["new_deadline"].help_text = (
+            f"Date and time in the campaign's time zone ({campaign.timezone}). It must be later "
+            f"than the current deadline, {campaign.deadline_display}."
+        )
+
+    def clean_new_deadline(self):
+        value = self.cleaned_data["new_deadline"]
+        wall = timezone.make_naive(value) if timezone.is_aware(value) else value
+        deadline = timezone.make_aware(wall, self.campaign.tz)
+        if deadline <= self.campaign.deadline:
+            raise ValidationError(
+                f"Choose a time later than the current deadline, {self.campaign.deadline_display}."
+            )
+        return deadline

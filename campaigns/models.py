@@ -192,7 +192,11 @@ class Campaign(TimeStamped):
     @property
     def deadline_display(self) -> str:
         """ "Friday, November 22 2019 7:59 PM PST", in the campaign's own time zone."""
-        d = self.deadline_local
+        return self.local_display(self.deadline)
+
+    def local_display(self, when) -> str:
+        """Any moment written like `deadline_display`, in the campaign's own time zone."""
+        d = when.astimezone(self.tz)
         hour = d.hour % 12 or 12
         return f"{d:%A, %B} {d.day} {d.year} {hour}:{d:%M %p %Z}"
 

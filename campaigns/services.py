@@ -6,15 +6,21 @@ the expected status, plus a CampaignEvent row in the same transaction.
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignEvent
 
 C = Campaign.Status
+logger = logging.getLogger(__name__)
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     C.DRAFT: frozenset({C.IN_REVIEW}),
@@ -138,6 +144,15 @@ def campaign_submit_for_review(*, campaign: Campaign, actor) -> bool:
     )
 
 
+def platform_staff_required(*, actor, doing: str) -> None:
+    """Refuse (PermissionDenied) unless `actor` is platform staff. Publishing and every money
+    decision call this themselves, so no screen can forget it."""
+    from campaigns.selectors import user_is_platform_staff
+
+    if not user_is_platform_staff(actor):
+        raise PermissionDenied(f"Only platform staff can {doing}.")
+
+
 def campaign_approve(*, campaign: Campaign, actor) -> bool:
     """Platform staff publish a reviewed campaign (IN_REVIEW → LIVE): it becomes public and
     starts taking support."""
@@ -189,3 +204,142 @@ def campaign_recount_supporters(*, campaign: Campaign) -> int:
         Campaign.objects.filter(pk=campaign.pk).update(supporter_count=count)
     campaign.supporter_count = count
     return count
+
+
+# --- extending a deadline --------------------------------------------------------------------
+DEADLINE_EMAIL_BATCH_SIZE = 500
+# How far ahead a deadline may be moved in one go (a typo of a year is caught, not emailed).
+DEADLINE_EXTENSION_MAX = dt.timedelta(days=365)
+# A redelivered batch skips the people it already mailed for a while.
+DEADLINE_SENT_MEMORY_SECONDS = 7 * 24 * 3600
+
+
+class DeadlineNotExtendable(Exception):
+    """Why a deadline cannot be moved, as a sentence for the person who asked."""
+
+
+def campaign_extend_deadline(*, campaign: Campaign, new_deadline: dt.datetime, actor, reason: str):
+    """Platform staff give a LIVE campaign more time, before its deadline passes.
+
+    Goal and deadline are frozen once people pledge: they pledged against them. The one change
+    allowed is a later deadline, made by staff, and every confirmed supporter who has not left
+    (pledgers included) is told, with the new deadline in the campaign's time zone and a link
+    to cancel their pledge before it. The campaign row is locked and the deadline compared with
+    the clock under that lock, the same lock settlement's freeze takes first: once a freeze has
+    run the campaign is no longer LIVE, and a freeze waiting behind us sees the new deadline.
+
+    Records a CampaignEvent (old and new deadline, the reason) and queues the emails in batches
+    of DEADLINE_EMAIL_BATCH_SIZE after commit. Returns how many supporters are being told.
+    Raises PermissionDenied for anyone but platform staff, DeadlineNotExtendable otherwise.
+    """
+    from supporters.models import Supporter
+
+    platform_staff_required(actor=actor, doing="extend a campaign's deadline")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DeadlineNotExtendable("Say why the deadline is being extended, for the record.")
+    if new_deadline is None or timezone.is_naive(new_deadline):
+        raise DeadlineNotExtendable("Give the new deadline as a date and time.")
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        now = timezone.now()
+        if locked.status != C.LIVE:
+            raise DeadlineNotExtendable(
+                f"“{locked.title}” is {locked.get_status_display().lower()}: only a live "
+                "campaign's deadline can be extended."
+            )
+        if now >= locked.deadline:
+            raise DeadlineNotExtendable(
+                f"The deadline already passed ({locked.deadline_display}); the totals are "
+                "frozen for settlement and it can no longer be extended."
+            )
+        if new_deadline <= locked.deadline:
+            raise DeadlineNotExtendable(
+                f"The new deadline must be later than the current one ({locked.deadline_display})."
+            )
+        if new_deadline > now + DEADLINE_EXTENSION_MAX:
+            raise DeadlineNotExtendable("The new deadline must be within a year from now.")
+        old_text, new_text = locked.deadline_display, locked.local_display(new_deadline)
+        Campaign.objects.filter(pk=locked.pk).update(deadline=new_deadline, updated_at=now)
+        event = CampaignEvent.objects.create(
+            campaign=locked,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label="staff",
+            from_status=C.LIVE,
+            to_status=C.LIVE,
+            note=f"Deadline extended from {old_text} to {new_text}. Reason: {reason}",
+        )
+        ids = list(
+            Supporter.objects.filter(
+                campaign_id=locked.pk, confirmed_at__isnull=False, left_at__isnull=True
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        from campaigns.tasks import send_deadline_extended_batch
+
+        for start in range(0, len(ids), DEADLINE_EMAIL_BATCH_SIZE):
+            batch = ids[start : start + DEADLINE_EMAIL_BATCH_SIZE]
+            transaction.on_commit(
+                lambda batch=batch: send_deadline_extended_batch.delay(
+                    event_id=event.pk,
+                    supporter_ids=batch,
+                    old_deadline=old_text,
+                    new_deadline=new_text,
+                ),
+                robust=True,
+            )
+    campaign.deadline = new_deadline
+    return len(ids)
+
+
+def deadline_extended_send_batch(
+    *, event_id: int, supporter_ids: list[int], old_deadline: str, new_deadline: str
+) -> int:
+    """Queue the "deadline extended" email for each supporter of one batch, one message per
+    person. Who is checked again here (someone who left since is skipped), and so is their
+    pledge: only a pledge they can still cancel gets the cancel link. Returns messages queued."""
+    from campaigns.templatetags.rallyround import money
+    from pledges.models import Pledge
+    from supporters.emails import email_enqueue
+    from supporters.models import Supporter
+
+    event = CampaignEvent.objects.select_related("campaign").get(pk=event_id)
+    campaign = event.campaign
+    supporters = Supporter.objects.filter(
+        pk__in=supporter_ids, campaign=campaign, confirmed_at__isnull=False, left_at__isnull=True
+    ).order_by("pk")
+    open_pledges = {
+        p.supporter_id: p
+        for p in Pledge.objects.filter(
+            supporter_id__in=supporter_ids,
+            campaign=campaign,
+            status__in=[Pledge.Status.PENDING_SETUP, Pledge.Status.ACTIVE],
+        ).order_by("created_at")
+    }
+    queued = 0
+    for supporter in supporters.iterator():
+        sent_key = f"deadline-extended-sent:{event_id}:{supporter.pk}"
+        if not cache.add(sent_key, 1, timeout=DEADLINE_SENT_MEMORY_SECONDS):
+            continue
+        pledge = open_pledges.get(supporter.pk)
+        email_enqueue(
+            to=supporter.email,
+            template="deadline_extended",
+            context={
+                "name": supporter.name,
+                "campaign_title": campaign.title,
+                "campaign_url": f"{settings.SITE_URL}{campaign.get_absolute_url()}",
+                "old_deadline": old_deadline,
+                "new_deadline": new_deadline,
+                "pledge_url": (
+                    settings.SITE_URL + reverse("pledges:detail", kwargs={"token": pledge.token})
+                    if pledge
+                    else ""
+                ),
+                "amount": money(pledge.amount_cents, pledge.currency) if pledge else "",
+                "card_saved": bool(pledge and pledge.status == Pledge.Status.ACTIVE),
+            },
+        )
+        queued += 1
+    return queued

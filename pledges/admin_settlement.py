@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaigns.models import Campaign
+from campaigns.selectors import user_is_platform_staff
 from campaigns.templatetags.rallyround import money
 from pledges.forms import parse_amount_cents
 from pledges.models import CampaignSettlement, Pledge
@@ -107,6 +108,18 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status__in=SETTLEMENT_STATES)
 
+    # Settlement is platform staff's alone: the role (superuser or the "Platform staff" group)
+    # and the model permission the group is granted (campaigns/roles.py). An organizer never
+    # gets in, even if someone gave them the permission by hand.
+    def has_module_permission(self, request):
+        return user_is_platform_staff(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return user_is_platform_staff(request.user) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return user_is_platform_staff(request.user) and super().has_change_permission(request, obj)
+
     def has_add_permission(self, request):
         return False
 
@@ -132,7 +145,7 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
             return format_html('<a href="{}">Approve or reject</a>', url)
         return ""
 
-    @admin.action(description="Approve selected campaigns for collection")
+    @admin.action(description="Approve selected campaigns for collection", permissions=["change"])
     def approve_selected(self, request, queryset):
         for campaign in queryset:
             try:

@@ -2,7 +2,8 @@
 chart) and milestones.
 
 Organizers (staff users who are members of an Organization) see only the supporters of their
-organizations' campaigns, read-only; superusers see everyone. Supporter rows are never deleted
+organizations' campaigns, read-only; platform staff (superusers and the "Platform staff"
+group) see everyone. Supporter rows are never deleted
 here: leaving and account deletion go through the services, which keep the counts right.
 """
 
@@ -17,6 +18,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 
+from campaigns.selectors import user_is_platform_staff
 from supporters.models import Milestone, Supporter, User
 from supporters.selectors import (
     campaigns_visible_to,
@@ -210,13 +212,13 @@ class SupporterAdmin(admin.ModelAdmin):
         return supporters_visible_to(user=request.user)
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or _is_organizer(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or _is_organizer(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return user_is_platform_staff(request.user)
 
     def has_add_permission(self, request):
         return False
@@ -299,15 +301,15 @@ class MilestoneAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("campaign")
-        if request.user.is_superuser:
+        if user_is_platform_staff(request.user):
             return qs
         return qs.filter(campaign__organization__members=request.user)
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or _is_organizer(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or _is_organizer(request.user)
 
     def has_add_permission(self, request):
         return False

@@ -10,6 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from campaigns.selectors import user_is_platform_staff
 from supporters.models import Supporter, normalize_email
 from supporters.services import next_supporter_milestone
 
@@ -166,15 +167,16 @@ def user_data_export(*, user) -> dict[str, Any]:
 
 # --- Organizers -------------------------------------------------------------------------------
 def supporters_visible_to(*, user) -> QuerySet[Supporter]:
-    """Organizers see the supporters of their own organizations' campaigns; superusers all."""
+    """Organizers see the supporters of their own organizations' campaigns; platform staff
+    (superusers and the "Platform staff" group) see everyone's."""
     qs = Supporter.objects.select_related("campaign")
-    if user.is_superuser:
+    if user_is_platform_staff(user):
         return qs
     return qs.filter(campaign__organization__members=user)
 
 
 def campaigns_visible_to(*, user) -> QuerySet[Campaign]:
-    if user.is_superuser:
+    if user_is_platform_staff(user):
         return Campaign.objects.all()
     return Campaign.objects.filter(organization__members=user).distinct()
 

@@ -15,6 +15,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from campaigns.services import platform_staff_required
 from pledges import gateway
 from pledges.gateway import GatewayError, GatewayInvalidRequest, GatewayTransientError
 from pledges.models import Pledge, Refund
@@ -54,6 +55,7 @@ def pledge_refund(
     """Refund `amount_cents` of a paid pledge. `number` is the refund the caller's form was
     made for (pledge_next_refund_number when it was shown); repeating the call with the same
     number returns the same refund and never pays out twice."""
+    platform_staff_required(actor=actor, doing="refund a pledge")
     with transaction.atomic():
         locked = Pledge.objects.select_for_update().get(pk=pledge.pk)
         expected = pledge_next_refund_number(locked)

@@ -33,7 +33,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from campaigns.services import campaign_transition
+from campaigns.services import campaign_transition, platform_staff_required
 from pledges import gateway
 from pledges.gateway import (
     ChargeOutcome,
@@ -227,6 +227,7 @@ def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
     SettlementError with a sentence if the campaign is not awaiting approval or did not meet
     its goal.
     """
+    platform_staff_required(actor=actor, doing="approve a campaign for collection")
     campaign.refresh_from_db()
     if campaign.status != C.SETTLING:
         raise SettlementError(
@@ -266,6 +267,7 @@ def campaign_collect(*, campaign_id: int) -> int:
 
 def campaign_reject_collection(*, campaign: Campaign, actor, reason: str) -> int:
     """Staff decline to collect for a campaign that met its goal: → FAILED, nobody charged."""
+    platform_staff_required(actor=actor, doing="reject a campaign's collection")
     reason = (reason or "").strip()
     if not reason:
         raise SettlementError("Give a reason: organizers and supporters are told why.")
@@ -1015,6 +1017,7 @@ def pledge_intent_close(*, pledge: Pledge, note: str) -> str:
 def pledge_review_retry(*, pledge: Pledge, actor) -> ChargeReport:
     """Staff fixed what Stripe rejected (NEEDS_REVIEW): charge again now, as a new attempt with
     the next key — after asking Stripe that no earlier attempt of this pledge took the money."""
+    platform_staff_required(actor=actor, doing="charge a pledge again")
     _outside_transactions()
     pledge.refresh_from_db()
     if pledge.status != S.NEEDS_REVIEW:
@@ -1072,6 +1075,7 @@ def _review_check_stripe(*, pledge: Pledge, actor) -> None:
 
 def pledge_review_write_off(*, pledge: Pledge, actor, reason: str) -> None:
     """Staff decide a pledge in review will not be collected: NEEDS_REVIEW → UNPAID."""
+    platform_staff_required(actor=actor, doing="write a pledge off")
     reason = (reason or "").strip()
     if not reason:
         raise SettlementError("Give a reason for the record.")

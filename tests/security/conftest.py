@@ -1,6 +1,7 @@
 """One small world for the security tests: two organizations, each with a live campaign, a
 draft, a campaign in settlement, supporters, pledges, actions and updates; and the six roles
-(anonymous, two supporters, an organizer of each organization, platform staff).
+(anonymous, two supporters, an organizer of each organization, platform staff: a superuser
+and a non-superuser member of the "Platform staff" group).
 
 The world is built once per test module inside a transaction that is rolled back at the end;
 each test runs in its own savepoint inside it, so a test that changes something changes it for
@@ -217,10 +218,13 @@ def build_world() -> World:
         "organizer_a": _organizer("olga.organizer@acorn.example", a.org),
         "organizer_b": _organizer("oscar.organizer@zebra.example", b.org),
         "staff": _verified_user("sam.staff@rallyround.example", is_staff=True, is_superuser=True),
+        # Platform staff by group membership, not a superuser.
+        "platform_staff": _verified_user("pat.platform@rallyround.example", is_staff=True),
         # In the Organizers group but not (yet) a member of any organization.
         "lone_organizer": _verified_user("lena.lone@nowhere.example", is_staff=True),
     }
     users["lone_organizer"].groups.add(Group.objects.get(name="Organizers"))
+    users["platform_staff"].groups.add(Group.objects.get(name="Platform staff"))
     supporter_a_row = SupporterFactory(
         campaign=a.campaign,
         user=users["supporter_a"],
