@@ -403,7 +403,8 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description="Deadline")
     def deadline_shown(self, obj):
         return format_html(
-            "{} <span class='help'>(fixed: supporters have pledged against it)</span>",
+            "{} <span class='help'>(fixed: supporters have pledged against it; platform staff "
+            "can extend it while the campaign is live)</span>",
             obj.deadline_display,
         )
 

@@ -343,3 +343,15 @@ def test_organizers_neither_see_nor_use_the_extend_deadline_page(client, organiz
     )
     assert response.status_code == 403
     _unchanged(campaign)
+
+
+def test_the_public_page_shows_the_new_deadline_at_once(client, platform_staff):
+    campaign = CampaignFactory()
+    page = client.get(campaign.get_absolute_url())  # an anonymous visitor: cached copy stored
+    assert campaign.deadline_display in page.content.decode()
+    new = _later(campaign, 9)
+    campaign_extend_deadline(
+        campaign=campaign, new_deadline=new, actor=platform_staff, reason="More hearings"
+    )
+    html = client.get(campaign.get_absolute_url()).content.decode()
+    assert campaign.local_display(new) in html
