@@ -3,43 +3,15 @@ two tabs. PostgreSQL only (real row locks and unique constraints under concurren
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection
 
 from campaigns.models import Campaign
 from supporters.models import Supporter
 from supporters.services import supporter_confirm_by_token, supporter_sign_on
+from tests.concurrency import race
 from tests.factories import CampaignFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*jobs: Callable[[], object]) -> list[object]:
-    """Run the jobs in threads released together; re-raise the first error."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-    errors: list[BaseException] = []
-
-    def run(i: int, job):
-        try:
-            barrier.wait(10)
-            results[i] = job()
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    if errors:
-        raise errors[0]
-    return results
 
 
 def sign_on(campaign, email):
