@@ -6,7 +6,6 @@ from django import forms
 
 from actions.models import Action, CallOutcome
 from supporters.forms import POSTAL_RE, PersonForm
-from supporters.models import normalize_email
 
 
 class ActorForm(PersonForm):
@@ -18,26 +17,6 @@ class ActorForm(PersonForm):
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
         error_messages={"required": "Please enter your ZIP code: offices ask for it."},
     )
-
-    def __init__(self, *args, fixed_email: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fixed_email = fixed_email
-        if fixed_email:
-            self.fields["email"].required = False
-            self.fields["email"].disabled = True
-            self.fields["email"].initial = fixed_email
-            self.fields["email"].help_text = "The address of your account."
-
-    def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Please tell us your name.")
-        return name
-
-    def clean_email(self) -> str:
-        if self.fixed_email:
-            return normalize_email(self.fixed_email)
-        return normalize_email(self.cleaned_data["email"])
 
     def clean_postal_code(self) -> str:
         code = self.cleaned_data["postal_code"].strip().upper()

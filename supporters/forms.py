@@ -60,6 +60,27 @@ class PersonForm(forms.Form):
         },
     )
 
+    def __init__(self, *args, fixed_email: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fixed_email = fixed_email
+        if fixed_email:
+            # Logged-in people act with their account's address.
+            self.fields["email"].required = False
+            self.fields["email"].disabled = True
+            self.fields["email"].initial = fixed_email
+            self.fields["email"].help_text = "The address of your account."
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Please tell us your name.")
+        return name
+
+    def clean_email(self) -> str:
+        if self.fixed_email:
+            return normalize_email(self.fixed_email)
+        return normalize_email(self.cleaned_data["email"])
+
 
 class AllySignOnForm(AccessibleErrorsMixin, PersonForm):
     postal_code = forms.CharField(
@@ -80,31 +101,13 @@ class AllySignOnForm(AccessibleErrorsMixin, PersonForm):
     website = forms.CharField(required=False, label="Leave this empty")
 
     def __init__(self, *args, campaign: Campaign, fixed_email: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, fixed_email=fixed_email, **kwargs)
         self.wording = consent_wording(campaign)
         self.fields["consent_updates"].label = self.wording["updates"]
         self.fields["consent_org"].label = self.wording["org"]
-        self.fixed_email = fixed_email
-        if fixed_email:
-            # Logged-in people sign on with their account's address.
-            self.fields["email"].required = False
-            self.fields["email"].disabled = True
-            self.fields["email"].initial = fixed_email
-            self.fields["email"].help_text = "The address of your account."
 
     def is_bot(self) -> bool:
         return bool((self.data.get("website") or "").strip())
-
-    def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Please tell us your name.")
-        return name
-
-    def clean_email(self) -> str:
-        if self.fixed_email:
-            return normalize_email(self.fixed_email)
-        return normalize_email(self.cleaned_data["email"])
 
     def clean_postal_code(self) -> str:
         code = self.cleaned_data["postal_code"].strip().upper()
