@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from actions.models import Action, ActionCompletion, ActionLink, CallTarget
 from actions.selectors import State, action_state
+from campaigns.admin import OwnCampaignInlineMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -45,23 +46,11 @@ KIND_SECTIONS = {
 }
 
 
-class OwnActionInlineMixin:
+class OwnActionInlineMixin(OwnCampaignInlineMixin):
     """Inlines follow their action's campaign: editable when the campaign is."""
 
-    def _allowed(self, request, obj) -> bool:
-        return obj is None or user_can_edit_campaign(request.user, obj.campaign)
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self._allowed(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._allowed(request, obj)
-
-    def has_add_permission(self, request, obj=None):
-        return super().has_add_permission(request, obj) and self._allowed(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._allowed(request, obj)
+    def campaign_of(self, obj):
+        return obj.campaign
 
 
 class CallTargetInline(OwnActionInlineMixin, admin.TabularInline):

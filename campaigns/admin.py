@@ -65,8 +65,12 @@ FROZEN_AS = {"goal_cents": "goal", "deadline": "deadline_shown"}
 class OwnCampaignInlineMixin:
     """Inlines follow the campaign: editable when the campaign is."""
 
+    def campaign_of(self, obj):
+        """The campaign that decides access; the parent object here is the campaign itself."""
+        return obj
+
     def _allowed(self, request, obj) -> bool:
-        return obj is None or user_can_edit_campaign(request.user, obj)
+        return obj is None or user_can_edit_campaign(request.user, self.campaign_of(obj))
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and self._allowed(request, obj)
