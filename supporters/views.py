@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign, Tier
+from pledges.services.account_deletion import account_delete
 from supporters import services
 from supporters.forms import AllySignOnForm, DeleteAccountForm, PreferencesForm, consent_wording
 from supporters.middleware import tracking_for
@@ -283,7 +284,7 @@ def delete_account(request):
         form = DeleteAccountForm(request.POST, user=request.user)
         if form.is_valid():
             user = request.user
-            services.account_delete(user=user)
+            account_delete(user=user)
             logout(request)
             return render(request, "supporters/account_deleted.html")
     else:

@@ -1,0 +1,81 @@
+"""Account deletion: erase a person's personal data at their request, keeping the money trail.
+
+It lives here, above both apps, because it cancels pledges (pledging) and anonymizes supporter
+rows (supporters); keeping it out of supporters/services.py means supporters never reaches up
+into pledging.
+"""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from pledges.models import Pledge
+from pledges.services.pledging import PledgeFrozen, pledge_cancel
+from supporters.models import Supporter
+from supporters.selectors import supporters_for_user
+from supporters.services import supporter_leave
+
+
+def account_delete(*, user) -> dict[str, int]:
+    """Erase a person's personal data at their request, keeping the money trail.
+
+    The account is deactivated and its email and names replaced; each Supporter row of theirs
+    (linked, or signed on with one of their verified addresses) loses name, email, phone,
+    postal code, consents and listing, and stops counting. Pledges, payment attempts and their
+    history stay (financial records), now pointing at the anonymized supporter. Active pledges
+    on campaigns still before their deadline are canceled first, so nobody is charged later
+    for a promise they withdrew.
+    """
+    supporters = list(supporters_for_user(user=user).select_related("campaign"))
+    canceled = _cancel_open_pledges(supporters=supporters, user=user)
+    with transaction.atomic():
+        for supporter in supporters:
+            supporter_leave(supporter=supporter)
+            Supporter.objects.filter(pk=supporter.pk).update(
+                user=user,
+                name="Deleted supporter",
+                email=f"deleted-{supporter.pk}@deleted.invalid",
+                phone="",
+                postal_code="",
+                display_name="",
+                public_listing=False,
+                consent_updates=False,
+                consent_updates_text="",
+                consent_org=False,
+                consent_org_text="",
+                referrer="",
+                updated_at=timezone.now(),
+            )
+        EmailAddress.objects.filter(user=user).delete()
+        user.organizations.clear()
+        user.email = f"deleted-user-{user.pk}@deleted.invalid"
+        user.first_name = ""
+        user.last_name = ""
+        user.display_name = ""
+        user.is_active = False
+        user.is_staff = False
+        user.set_unusable_password()
+        user.save()
+    return {"supporters": len(supporters), "pledges_canceled": canceled}
+
+
+def _cancel_open_pledges(*, supporters: list[Supporter], user) -> int:
+    """Cancel the person's still-cancelable pledges (campaign live, before its deadline) through
+    the pledges app's own service, so totals, tier and history move the usual way. Runs before
+    the anonymizing transaction; a pledge whose campaign froze meanwhile is kept as it is."""
+    canceled = 0
+    for pledge in Pledge.objects.filter(
+        supporter__in=supporters,
+        status__in=[Pledge.Status.ACTIVE, Pledge.Status.PENDING_SETUP],
+        campaign__status=Campaign.Status.LIVE,
+        campaign__deadline__gt=timezone.now(),
+    ):
+        try:
+            if pledge_cancel(pledge=pledge, actor=user):
+                canceled += 1
+        except PledgeFrozen:
+            continue  # the deadline passed a moment ago: the pledge belongs to settlement now
+    return canceled
