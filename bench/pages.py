@@ -55,6 +55,10 @@ def env_for_bench(static_root: Path) -> dict[str, str]:
         "STATIC_ROOT": str(static_root),
         "LOG_LEVEL": "WARNING",
         "CACHE_BACKEND": "locmem",
+        # Production refuses the public local placeholders; nothing here calls Stripe.
+        "STRIPE_SECRET_KEY": "sk_test_bench",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24),
     }
 
 

@@ -213,9 +213,37 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=["staff@rallyround.local"])
 
 # --- Stripe ------------------------------------------------------------------------------------
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
-STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_local")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local")
+# The local defaults are public (they are in this repository): anyone could sign a webhook with
+# "whsec_local". Production demands each key, of the right kind, and never a placeholder.
+_STRIPE_LOCAL_DEFAULTS = {
+    "STRIPE_SECRET_KEY": ("sk_test_local", ("sk_", "rk_"), 0),
+    "STRIPE_PUBLISHABLE_KEY": ("pk_test_local", ("pk_",), 0),
+    # Stripe's signing secrets are "whsec_" and 32 random characters; 24 leaves room for others.
+    "STRIPE_WEBHOOK_SECRET": ("whsec_local", ("whsec_",), 24),
+}
+
+
+def _stripe_secret(name: str) -> str:
+    placeholder, prefixes, min_random = _STRIPE_LOCAL_DEFAULTS[name]
+    if not PRODUCTION:
+        return env.str(name, default=placeholder)
+    value = env.str(name, default="")
+    if (
+        not value.startswith(prefixes)
+        or value in {placeholder, *prefixes}
+        or value.endswith("_local")
+        or len(value.partition("_")[2]) < min_random
+    ):
+        raise environ.ImproperlyConfigured(
+            f"{name} must be set to your own Stripe value ({' or '.join(prefixes)}…) in "
+            f"production; the local placeholder is public."
+        )
+    return value
+
+
+STRIPE_SECRET_KEY = _stripe_secret("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = _stripe_secret("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = _stripe_secret("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_MAX_RPS = env.int("STRIPE_MAX_RPS", default=20)

@@ -82,6 +82,7 @@ def production(tmp_path, chaos, localstripe_url):
         "STRIPE_JS_URL": f"{localstripe_url}/js.stripe.com/v3/",
         "STRIPE_SECRET_KEY": "sk_test_rallyround",
         "STRIPE_PUBLISHABLE_KEY": "pk_test_rallyround",
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24),
         "STRIPE_LOCAL_COMPAT": "true",
         "SETTLE_INTERVAL_SECONDS": "2",
         "DEBUG": "false",

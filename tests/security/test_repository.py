@@ -94,7 +94,7 @@ def _production_env(**overrides) -> dict[str, str]:
         REDIS_URL="redis://127.0.0.1:6379/15",
         STRIPE_SECRET_KEY="sk_test_" + "x" * 24,
         STRIPE_PUBLISHABLE_KEY="pk_test_" + "x" * 24,
-        STRIPE_WEBHOOK_SECRET="whsec_test",
+        STRIPE_WEBHOOK_SECRET="whsec_" + secrets.token_urlsafe(24),
         EMAIL_URL="smtp://mail.rallyround.example:587",
     )
     env.update(overrides)
@@ -128,3 +128,32 @@ def test_production_refuses_to_start_without_a_strong_secret_key(secret_key):
     result = manage("check", env=_production_env(SECRET_KEY=secret_key))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+# The values config/settings.py falls back to locally: public (they are in this repository), so
+# anyone could sign a webhook with them or pose as our Stripe account.
+LOCAL_PLACEHOLDERS = {
+    "STRIPE_SECRET_KEY": "sk_test_local",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_local",
+    "STRIPE_WEBHOOK_SECRET": "whsec_local",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCAL_PLACEHOLDERS))
+@pytest.mark.parametrize("value", ["unset", "empty", "placeholder", "wrong kind"])
+def test_production_refuses_to_start_with_a_placeholder_or_missing_stripe_secret(name, value):
+    bad = {
+        "unset": None,
+        "empty": "",
+        "placeholder": LOCAL_PLACEHOLDERS[name],
+        "wrong kind": "changeme",
+    }[value]
+    result = manage("check", env=_production_env(**{name: bad}))
+    assert result.returncode != 0, result.stdout
+    assert name in result.stderr
+
+
+def test_production_refuses_a_short_webhook_secret_anyone_could_guess():
+    result = manage("check", env=_production_env(STRIPE_WEBHOOK_SECRET="whsec_test"))
+    assert result.returncode != 0
+    assert "STRIPE_WEBHOOK_SECRET" in result.stderr
