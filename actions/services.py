@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 EMAIL_BATCH_SIZE = 200
 # Reports (outcomes, "I sent it", RSVPs) allowed per window; settings may override.
-DEFAULT_RATE_LIMITS = {"supporter": 20, "ip": 60, "sign_on_ip": 20, "window_seconds": 600}
+# Sign-ons (who are you?) share the Ally sign-on's budget: settings.SIGN_ON_RATE_LIMITS.
+DEFAULT_RATE_LIMITS = {"supporter": 20, "ip": 60, "window_seconds": 600}
 
 
 class ActionUnavailable(Exception):

@@ -38,7 +38,7 @@ from supporters.forms import AllySignOnForm
 from supporters.middleware import tracking_for
 from supporters.models import Supporter
 from supporters.selectors import user_email_is_verified
-from supporters.throttle import client_ip, throttle_hit
+from supporters.throttle import client_ip, sign_on_allowed, sign_on_email_allowed
 
 RATE_LIMITED = (
     "You have reported a lot in the last few minutes. Thank you! Please wait a little and try "
@@ -185,12 +185,7 @@ def actor_identify(request, slug: str, pk: int):
     action = _action(request, campaign, pk, viewer)
     verified = _verified(request)
     form = ActorForm(request.POST, fixed_email=request.user.email if verified else None)
-    limits = services.rate_limits()
-    if not throttle_hit(
-        key=f"act-signon-ip:{client_ip(request)}",
-        limit=limits["sign_on_ip"],
-        window_seconds=limits["window_seconds"],
-    ):
+    if not sign_on_allowed(request):
         form.add_error(None, SIGN_ON_LIMITED)
         context = _detail_context(request, campaign, action, viewer, actor_form=form)
         return render(request, "actions/detail.html", context, status=429)
@@ -359,12 +354,7 @@ def petition_sign(request, slug: str, pk: int):
     if form.is_bot():
         request.session[SESSION_PETITION] = ""
         return redirect("actions:petition_check_email", slug=campaign.slug, pk=action.pk)
-    limits = services.rate_limits()
-    if not throttle_hit(
-        key=f"act-signon-ip:{client_ip(request)}",
-        limit=limits["sign_on_ip"],
-        window_seconds=limits["window_seconds"],
-    ):
+    if not sign_on_allowed(request):
         form.add_error(None, SIGN_ON_LIMITED)
         context = _detail_context(request, campaign, action, viewer, petition_form=form)
         return render(request, "actions/detail.html", context, status=429)
@@ -372,9 +362,7 @@ def petition_sign(request, slug: str, pk: int):
         context = _detail_context(request, campaign, action, viewer, petition_form=form)
         return render(request, "actions/detail.html", context, status=400)
     email = form.cleaned_data["email"]
-    if not throttle_hit(
-        key=f"act-petition-email:{action.pk}:{email}", limit=3, window_seconds=3600
-    ):
+    if not sign_on_email_allowed(scope=f"action-{action.pk}", email=email):
         form.add_error(
             "email",
             "We have already sent several emails to this address in the last hour. Please "

@@ -159,11 +159,13 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
-# The Ally sign-on form (no account needed) sends email: cap it per client address and per
-# email address, per hour.
-ALLY_SIGN_ON_RATE_LIMITS = {
-    "ip": env.int("ALLY_RATE_LIMIT_IP", default=10),
-    "email": env.int("ALLY_RATE_LIMIT_EMAIL", default=3),
+# Every form that signs a person on without an account (Ally, petition, take action) sends
+# email: one budget per client address (shared by all those forms, so a flood cannot move to the
+# laxest one) and one per email address, per hour. See supporters/throttle.py.
+SIGN_ON_RATE_LIMITS = {
+    "ip": env.int("SIGN_ON_RATE_LIMIT_IP", default=10),
+    "email": env.int("SIGN_ON_RATE_LIMIT_EMAIL", default=3),
+    "window_seconds": 3600,
 }
 # Behind a load balancer the client's address is the last hop it added to X-Forwarded-For;
 # allauth's rate limits (and ours, which use its client-IP rule) count per real visitor.

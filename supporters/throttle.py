@@ -6,6 +6,7 @@ to flood someone's inbox or fill a campaign with junk.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -21,6 +22,28 @@ def throttle_hit(*, key: str, limit: int, window_seconds: int) -> bool:
         cache.set(full_key, 1, timeout=window_seconds)
         count = 1
     return count <= limit
+
+
+def sign_on_allowed(request) -> bool:
+    """Count one sign-on without an account (Ally, petition, take action) against the client
+    address's hourly budget, SIGN_ON_RATE_LIMITS["ip"], shared by all those forms."""
+    limits = settings.SIGN_ON_RATE_LIMITS
+    return throttle_hit(
+        key=f"sign-on-ip:{client_ip(request)}",
+        limit=limits["ip"],
+        window_seconds=limits["window_seconds"],
+    )
+
+
+def sign_on_email_allowed(*, scope: str, email: str) -> bool:
+    """Count one confirmation email to `email` for `scope` (a campaign or an action) against
+    SIGN_ON_RATE_LIMITS["email"], so nobody floods someone else's inbox."""
+    limits = settings.SIGN_ON_RATE_LIMITS
+    return throttle_hit(
+        key=f"sign-on-email:{scope}:{email.lower()}",
+        limit=limits["email"],
+        window_seconds=limits["window_seconds"],
+    )
 
 
 def client_ip(request) -> str:

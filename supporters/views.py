@@ -27,10 +27,9 @@ from supporters.selectors import (
     user_data_export,
     user_email_is_verified,
 )
-from supporters.throttle import client_ip, throttle_hit
+from supporters.throttle import sign_on_allowed, sign_on_email_allowed
 
 SESSION_PENDING = "rr_ally_pending"  # the address we just emailed, for the "check your email" page
-WINDOW = 3600
 
 
 def _public_campaign(slug: str) -> Campaign:
@@ -73,10 +72,7 @@ def ally_sign_on(request, slug: str):
             # Look like success so the bot learns nothing; store and send nothing.
             request.session[SESSION_PENDING] = ""
             return redirect("supporters:ally_check_email", slug=campaign.slug)
-        limits = settings.ALLY_SIGN_ON_RATE_LIMITS
-        if not throttle_hit(
-            key=f"ally-ip:{client_ip(request)}", limit=limits["ip"], window_seconds=WINDOW
-        ):
+        if not sign_on_allowed(request):
             form.add_error(
                 None,
                 "Too many sign-ons from your network in the last hour. Please wait a while "
@@ -87,11 +83,7 @@ def ally_sign_on(request, slug: str):
             )
         if form.is_valid():
             email = form.cleaned_data["email"]
-            if not throttle_hit(
-                key=f"ally-email:{campaign.pk}:{email}",
-                limit=limits["email"],
-                window_seconds=WINDOW,
-            ):
+            if not sign_on_email_allowed(scope=f"campaign-{campaign.pk}", email=email):
                 form.add_error(
                     "email",
                     "We have already sent several emails to this address in the last hour. "

@@ -366,7 +366,7 @@ def test_campaign_page_shows_six_actions_and_links_to_all(client):
 
 
 def test_sign_ons_are_rate_limited_per_network_and_create_nobody(client, settings):
-    settings.ACTION_RATE_LIMITS = {"sign_on_ip": 1}
+    settings.SIGN_ON_RATE_LIMITS = {**settings.SIGN_ON_RATE_LIMITS, "ip": 1}
     action = CallTargetFactory().action
     identify(client, action, email="first@example.org")
     response = identify(client, action, email="second@example.org")

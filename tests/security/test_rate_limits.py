@@ -110,7 +110,7 @@ def test_ally_sign_on_from_one_network_is_limited_and_then_stores_nothing(settin
     from supporters.models import Supporter
 
     campaign = _campaign()
-    limit = settings.ALLY_SIGN_ON_RATE_LIMITS["ip"]
+    limit = settings.SIGN_ON_RATE_LIMITS["ip"]
     client = Client()
     answers = _hammer(
         lambda i: client.post(
@@ -127,7 +127,7 @@ def test_ally_sign_on_from_one_network_is_limited_and_then_stores_nothing(settin
 
 def test_a_forged_forwarded_for_header_does_not_escape_the_network_limit(settings):
     campaign = _campaign()
-    limit = settings.ALLY_SIGN_ON_RATE_LIMITS["ip"]
+    limit = settings.SIGN_ON_RATE_LIMITS["ip"]
     answers = _hammer(
         lambda i: Client(HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").post(
             f"/c/{campaign.slug}/support/ally/",
@@ -140,7 +140,7 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_network_limit(setting
 
 def test_ally_sign_on_for_one_address_is_limited(settings):
     campaign = _campaign()
-    limit = settings.ALLY_SIGN_ON_RATE_LIMITS["email"]
+    limit = settings.SIGN_ON_RATE_LIMITS["email"]
     answers = _hammer(
         lambda i: Client(REMOTE_ADDR=f"10.0.0.{i}").post(
             f"/c/{campaign.slug}/support/ally/",
@@ -212,15 +212,16 @@ def test_call_reports_are_limited_per_supporter_and_nothing_is_recorded_past_the
 
 
 def test_action_sign_on_from_one_network_is_limited():
+    from django.conf import settings
+
     from actions.models import Action
-    from actions.services import rate_limits
     from supporters.models import Supporter
 
     campaign = _campaign()
     action = Action.objects.create(
         campaign=campaign, kind=Action.Kind.CALL, title="Call", published=True, call_script="Hi"
     )
-    limit = rate_limits()["sign_on_ip"]
+    limit = settings.SIGN_ON_RATE_LIMITS["ip"]
     answers = _hammer(
         lambda i: Client().post(
             f"/c/{campaign.slug}/act/{action.pk}/who/",
@@ -273,3 +274,54 @@ def test_card_steps_are_limited_per_account(settings):
     page = client.get(f"/pledges/{pledge.token}/card/")
     assert page.status_code == 429
     assert "Please wait a little and try again" in page.content.decode()
+
+
+# --- one sign-on budget for every form that signs a person on without an account -------------
+def _sign_on_forms(campaign):
+    from actions.models import Action
+
+    petition = Action.objects.create(
+        campaign=campaign, kind=Action.Kind.PETITION, title="Sign", published=True
+    )
+    call = Action.objects.create(
+        campaign=campaign, kind=Action.Kind.CALL, title="Call", published=True, call_script="Hi"
+    )
+    return {
+        "ally": f"/c/{campaign.slug}/support/ally/",
+        "petition": f"/c/{campaign.slug}/act/{petition.pk}/sign/",
+        "take action": f"/c/{campaign.slug}/act/{call.pk}/who/",
+    }
+
+
+@pytest.mark.parametrize("form", ["ally", "petition", "take action"])
+def test_every_sign_on_form_allows_the_same_number_per_address(settings, form):
+    """Ally sign-on allowed 10 an hour per address while petition and take action allowed 120:
+    a flood simply used the laxer form. One definition now sets all three."""
+    campaign = _campaign()
+    url = _sign_on_forms(campaign)[form]
+    limit = 10  # the documented default (README: SIGN_ON_RATE_LIMIT_IP)
+    answers = _hammer(
+        lambda i: Client(REMOTE_ADDR="198.51.100.20").post(
+            url, {"name": f"Person {i}", "email": f"s{i}@example.org", "postal_code": "94609"}
+        ),
+        limit + 1,
+    )
+    assert {r.status_code for r in answers[:limit]} <= {200, 302}, answers[:limit]
+    assert answers[-1].status_code == 429
+    assert "Too many sign-ons from your network" in answers[-1].content.decode()
+    assert settings.SIGN_ON_RATE_LIMITS["ip"] == limit
+
+
+def test_the_sign_on_budget_is_shared_across_forms(settings):
+    """A network that spent its budget on one form cannot go on with another."""
+    settings.SIGN_ON_RATE_LIMITS = {**settings.SIGN_ON_RATE_LIMITS, "ip": 2}
+    campaign = _campaign()
+    forms = _sign_on_forms(campaign)
+    for i, url in enumerate([forms["ally"], forms["petition"]]):
+        Client(REMOTE_ADDR="198.51.100.21").post(
+            url, {"name": f"P {i}", "email": f"t{i}@example.org", "postal_code": "94609"}
+        )
+    third = Client(REMOTE_ADDR="198.51.100.21").post(
+        forms["take action"], {"name": "P", "email": "t9@example.org", "postal_code": "94609"}
+    )
+    assert third.status_code == 429
