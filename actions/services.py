@@ -21,11 +21,12 @@ from django.utils import timezone
 from actions.models import ADVOCATES_FIRST_MAX_HOURS, Action, ActionCompletion, CallOutcome
 from actions.selectors import EARLY_ACCESS_TIERS, State, action_state
 from campaigns.models import Campaign
-from supporters.emails import email_enqueue, email_send_now
+from supporters.emails import email_enqueue, email_send_once, emails_fan_out
 from supporters.models import Supporter, normalize_email
 from supporters.services import (
     next_supporter_milestone,
     supporter_confirm,
+from actions.tasks import send_action_email_batch
     supporter_confirm_by_token,
     supporter_upsert,
 )
@@ -40,6 +41,8 @@ DEFAULT_RATE_LIMITS = {"supporter": 20, "ip": 60, "window_seconds": 600}
 
 
 class ActionUnavailable(Exception):
+# A batch redelivered after a worker crash skips the people it already mailed for this long.
+EMAIL_SENT_MEMORY_SECONDS = 7 * 24 * 3600
     """The action is not open to this supporter now (not yet, no longer, or not for their tier)."""
 
 
@@ -388,8 +391,6 @@ def advocates_first_open_due(*, now=None) -> int:
 
 
 def _advocates_first_announce(*, action: Action, now: dt.datetime) -> int:
-    from actions.tasks import send_action_email_batch
-
     still_early = now < action.starts_at and (action.ends_at is None or now < action.ends_at)
     with transaction.atomic():
         won = Action.objects.filter(pk=action.pk, advocates_notified_at__isnull=True).update(
@@ -402,13 +403,13 @@ def _advocates_first_announce(*, action: Action, now: dt.datetime) -> int:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        for start in range(0, len(ids), EMAIL_BATCH_SIZE):
-            batch = ids[start : start + EMAIL_BATCH_SIZE]
-            transaction.on_commit(
-                lambda batch=batch: send_action_email_batch.delay(
-                    action_id=action.pk, kind="advocates_first", supporter_ids=batch
-                )
-            )
+        emails_fan_out(
+            task=send_action_email_batch,
+            ids=ids,
+            batch_size=EMAIL_BATCH_SIZE,
+            action_id=action.pk,
+            kind="advocates_first",
+        )
     return len(ids)
 
 
@@ -417,8 +418,6 @@ def event_reminders_send_due(*, now=None) -> int:
     """Queue the reminder for every RSVP whose event starts within its reminder window and who
     has not been reminded. Each RSVP is claimed (`reminded_at`) under a row lock that other
     runs skip, so nobody is reminded twice. Returns how many were queued."""
-    from actions.tasks import send_action_email_batch
-
     now = now or timezone.now()
     events = Action.objects.filter(
         kind=Action.Kind.EVENT,
@@ -442,13 +441,13 @@ def event_reminders_send_due(*, now=None) -> int:
             ActionCompletion.objects.filter(action=action, supporter_id__in=ids).update(
                 reminded_at=now
             )
-            for start in range(0, len(ids), EMAIL_BATCH_SIZE):
-                batch = ids[start : start + EMAIL_BATCH_SIZE]
-                transaction.on_commit(
-                    lambda batch=batch, pk=action.pk: send_action_email_batch.delay(
-                        action_id=pk, kind="event_reminder", supporter_ids=batch
-                    )
-                )
+            emails_fan_out(
+                task=send_action_email_batch,
+                ids=ids,
+                batch_size=EMAIL_BATCH_SIZE,
+                action_id=action.pk,
+                kind="event_reminder",
+            )
             queued += len(ids)
     return queued
 
@@ -499,12 +498,11 @@ def action_send_email_batch(*, action_id: int, kind: str, supporter_ids: list[in
                 "supporters:unsubscribe", kwargs={"slug": slug, "token": supporter.confirm_token}
             ),
         }
-        try:
-            email_send_now(to=[supporter.email], template=template, context=context)
-        except OSError:
-            logger.exception(
-                "action %s %s: sending to supporter %s failed", action_id, kind, supporter.pk
-            )
-            continue
-        sent += 1
+        sent += email_send_once(
+            key=f"action-{kind}-sent:{action_id}:{supporter.pk}",
+            memory_seconds=EMAIL_SENT_MEMORY_SECONDS,
+            to=supporter.email,
+            template=template,
+            context=context,
+        )
     return sent

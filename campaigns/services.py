@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignEvent
+from campaigns.tasks import send_deadline_extended_batch
+from supporters.emails import emails_fan_out
 
 C = Campaign.Status
 logger = logging.getLogger(__name__)
@@ -276,19 +278,14 @@ def campaign_extend_deadline(*, campaign: Campaign, new_deadline: dt.datetime, a
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        from campaigns.tasks import send_deadline_extended_batch
-
-        for start in range(0, len(ids), DEADLINE_EMAIL_BATCH_SIZE):
-            batch = ids[start : start + DEADLINE_EMAIL_BATCH_SIZE]
-            transaction.on_commit(
-                lambda batch=batch: send_deadline_extended_batch.delay(
-                    event_id=event.pk,
-                    supporter_ids=batch,
-                    old_deadline=old_text,
-                    new_deadline=new_text,
-                ),
-                robust=True,
-            )
+        emails_fan_out(
+            task=send_deadline_extended_batch,
+            ids=ids,
+            batch_size=DEADLINE_EMAIL_BATCH_SIZE,
+            event_id=event.pk,
+            old_deadline=old_text,
+            new_deadline=new_text,
+        )
     campaign.deadline = new_deadline
     return len(ids)
 

@@ -21,7 +21,8 @@ from django.utils import timezone
 from campaigns.templatetags.rallyround import render_markdown
 from outreach.models import CampaignUpdate, UpdateDelivery
 from outreach.selectors import update_recipients
-from supporters.emails import email_send_now
+from outreach.tasks import send_update_batch
+from supporters.emails import email_send_now, emails_fan_out
 from supporters.models import Supporter
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,6 @@ def update_send(*, update: CampaignUpdate, again: bool = False) -> int:
     The first call claims `sent_at`; later calls do nothing unless `again` (the organizer's
     "send to anyone not yet emailed", e.g. people who upgraded their tier since): even then
     nobody already emailed gets it twice. Returns how many people were queued."""
-    from outreach.tasks import send_update_batch
-
     if update.published_at is None:
         return 0
     with transaction.atomic():
@@ -77,13 +76,9 @@ def update_send(*, update: CampaignUpdate, again: bool = False) -> int:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        for start in range(0, len(ids), UPDATE_BATCH_SIZE):
-            batch = ids[start : start + UPDATE_BATCH_SIZE]
-            transaction.on_commit(
-                lambda batch=batch: send_update_batch.delay(
-                    update_id=update.pk, supporter_ids=batch
-                )
-            )
+        emails_fan_out(
+            task=send_update_batch, ids=ids, batch_size=UPDATE_BATCH_SIZE, update_id=update.pk
+        )
     return len(ids)
 
 

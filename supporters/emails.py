@@ -4,16 +4,32 @@ Callers use `email_enqueue(...)` inside their transaction; the message is handed
 when the transaction commits (so a rolled-back change never mails anyone), and the worker renders
 and sends it. Templates: `templates/emails/<name>.txt` and `<name>.html`, both extending
 `emails/base.*`; `subject` is rendered from the first line of `<name>.subject.txt` if present.
+
+Mail to many people goes through `emails_fan_out`: one Celery task per batch of ids, each handed
+to the broker after commit by `task_hand_over`, which sends the batch here and now when the
+broker refuses it. The claim that decided "these people are due" (milestone, update, deadline
+change, advocates-first, reminder) has already committed by then, so a batch the broker drops
+would never be sent by anyone: it must not be dropped. Each batch task skips people it already
+mailed (`email_send_once`), so a batch that runs twice mails nobody twice.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
+from celery import Task
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+
+from supporters.tasks import send_email
+
+logger = logging.getLogger(__name__)
 
 
 def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -54,14 +70,65 @@ def email_enqueue(
 ) -> None:
     """Send after the current transaction commits, through Celery. Context must be JSON-safe
     (ids, strings, numbers): the worker receives it as a message."""
-    from supporters.tasks import send_email
-
     recipients = [to] if isinstance(to, str) else list(to)
     # robust: the change this email reports has committed; a broker hiccup must not turn the
     # supporter's successful request into an error page (Django logs the failure instead).
     transaction.on_commit(
-        lambda: send_email.delay(
-            to=recipients, template=template, context=context, headers=headers or {}
+        partial(
+            task_hand_over,
+            send_email,
+            to=recipients,
+            template=template,
+            context=context,
+            headers=headers or {},
         ),
         robust=True,
     )
+
+
+def emails_fan_out(*, task: Task, ids: Sequence[int], batch_size: int, **task_kwargs: Any) -> None:
+    """After the current transaction commits, run `task(supporter_ids=<batch>, **task_kwargs)`
+    for each batch of `batch_size` ids, one Celery task per batch. A broker error on one batch
+    neither stops the others nor loses that batch (see `task_hand_over`)."""
+    for start in range(0, len(ids), batch_size):
+        batch = list(ids[start : start + batch_size])
+        transaction.on_commit(
+            partial(task_hand_over, task, supporter_ids=batch, **task_kwargs), robust=True
+        )
+
+
+def task_hand_over(task: Task, **task_kwargs: Any) -> None:
+    """Give `task` to the broker (Celery itself retries the publish a few times); if the broker
+    still refuses, run the task here and now instead of losing it. Slower for this one request,
+    but what it sends was already promised by a committed claim."""
+    try:
+        task.apply_async(kwargs=task_kwargs)
+    except Exception:  # whatever the transport raises (kombu OperationalError, OSError, redis)
+        logger.exception("broker refused %s; running it in this process", task.name)
+        result = task.apply(kwargs=task_kwargs)
+        if result.failed():
+            logger.error("%s failed in this process: %r", task.name, result.result)
+
+
+def email_send_once(
+    *,
+    key: str,
+    memory_seconds: int,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> bool:
+    """Send one message of a batch unless `key` says it was sent (a batch redelivered after a
+    worker crash, or run twice, skips the people it already mailed). A message the mail server
+    refuses is forgotten, logged, and not raised, so one bad address does not stop the rest of
+    the batch. Returns whether it was sent now."""
+    if not cache.add(key, 1, timeout=memory_seconds):
+        return False
+    try:
+        email_send_now(to=[to], template=template, context=context, headers=headers)
+    except OSError:
+        cache.delete(key)
+        logger.exception("%s: sending failed", key)
+        return False
+    return True

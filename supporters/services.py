@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, Tier
-from supporters.emails import email_enqueue, email_send_now
+from supporters.emails import email_enqueue, email_send_once, emails_fan_out
 from supporters.models import Milestone, Supporter, normalize_email
+from supporters.tasks import send_milestone_batch
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +202,6 @@ def milestones_announce(*, milestone: Milestone) -> int:
     have not left and consented to updates; they are split into batches, each sent by its own
     Celery task after this transaction commits. Returns how many people were queued.
     """
-    from supporters.tasks import send_milestone_batch
-
     with transaction.atomic():
         won = Milestone.objects.filter(pk=milestone.pk, notified_at__isnull=True).update(
             notified_at=timezone.now()
@@ -215,13 +213,12 @@ def milestones_announce(*, milestone: Milestone) -> int:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        for start in range(0, len(ids), MILESTONE_BATCH_SIZE):
-            batch = ids[start : start + MILESTONE_BATCH_SIZE]
-            transaction.on_commit(
-                lambda batch=batch: send_milestone_batch.delay(
-                    milestone_id=milestone.pk, supporter_ids=batch
-                )
-            )
+        emails_fan_out(
+            task=send_milestone_batch,
+            ids=ids,
+            batch_size=MILESTONE_BATCH_SIZE,
+            milestone_id=milestone.pk,
+        )
     milestone.refresh_from_db()
     return len(ids)
 
@@ -261,25 +258,15 @@ def milestone_send_batch(*, milestone_id: int, supporter_ids: list[int]) -> int:
     recipients = milestone_recipients(campaign_id=campaign.pk).filter(pk__in=supporter_ids)
     sent = 0
     for supporter in recipients.iterator():
-        # A batch redelivered after a worker crash skips the people it already mailed.
-        sent_key = f"milestone-sent:{milestone.pk}:{supporter.pk}"
-        if not cache.add(sent_key, 1, timeout=MILESTONE_SENT_MEMORY_SECONDS):
-            continue
         context = milestone_email_context(milestone=milestone, supporter=supporter)
-        try:
-            email_send_now(
-                to=[supporter.email],
-                template="milestone",
-                context=context,
-                headers={"List-Unsubscribe": f"<{context['unsubscribe_url']}>"},
-            )
-        except OSError:
-            cache.delete(sent_key)
-            logger.exception(
-                "milestone %s: sending to supporter %s failed", milestone.pk, supporter.pk
-            )
-            continue
-        sent += 1
+        sent += email_send_once(
+            key=f"milestone-sent:{milestone.pk}:{supporter.pk}",
+            memory_seconds=MILESTONE_SENT_MEMORY_SECONDS,
+            to=supporter.email,
+            template="milestone",
+            context=context,
+            headers={"List-Unsubscribe": f"<{context['unsubscribe_url']}>"},
+        )
     return sent
 
 
@@ -489,3 +476,34 @@ def supporter_update_preferences(
             row.save()
     supporter.refresh_from_db()
     return changed
+
+
+# --- Proof of a mailbox -----------------------------------------------------------------------
+# The session that created an account (allauth's sign-up or the pledge page's): a proof made in
+# it comes from the person who chose the password.
+ACCOUNT_CREATED_SESSION_KEY = "rr_account_created"
+
+
+def account_mailbox_proven(*, user, first_proof: bool, by_creator: bool) -> bool:
+    """The owner of the account's mailbox has just proven it (email confirmation, login by an
+    emailed code, password reset). Returns whether earlier credentials were voided.
+
+    Until this first proof anyone could have created the account with someone else's address
+    and set its password (a pre-hijack). So unless the proof comes from the very session that
+    created the account, the password set before it is made unusable; that also changes the
+    session auth hash, which signs every existing session out. The owner signs in by emailed
+    code or resets the password. Then the supporter rows of the proven address are linked.
+    """
+    from django.contrib.auth import get_user_model
+
+    voided = False
+    if first_proof and not by_creator:
+        with transaction.atomic():
+            locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+            locked.set_unusable_password()
+            locked.save(update_fields=["password"])
+        user.password = locked.password
+        voided = True
+        logger.info("account %s: first proof of its address voided earlier credentials", user.pk)
+    supporters_link_user(user=user)
+    return voided
