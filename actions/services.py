@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from actions.models import ADVOCATES_FIRST_MAX_HOURS, Action, ActionCompletion, CallOutcome
 from actions.selectors import EARLY_ACCESS_TIERS, State, action_state
+from api.events import event_emit
 from campaigns.models import Campaign
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
 from supporters.models import Supporter, normalize_email
@@ -97,6 +98,7 @@ def _count_completion(completion: ActionCompletion, *, now: dt.datetime) -> bool
             completed_count=F("completed_count") + 1, updated_at=now
         )
         completion.counted_at = now
+        event_emit("action.taken", completion.pk)  # webhooks, after commit
     return bool(won)
 
 
@@ -235,6 +237,7 @@ def event_rsvp(
         )
         if not grew:
             raise EventFull(action.pk)  # rolls back the completion too
+        event_emit("rsvp.created", completion.pk)  # webhooks, after commit
     return True
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from api.events import event_emit
 from campaigns.models import Campaign, CampaignEvent
 from campaigns.tasks import send_deadline_extended_batch
 from supporters.emails import emails_fan_out
@@ -69,6 +70,7 @@ def campaign_transition(
             to_status=to,
             note=note,
         )
+        event_emit(f"campaign.status:{to}", campaign.pk)  # webhooks, after commit
     campaign.refresh_from_db()
     return True
 

@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "pledges",
     "outreach",
     "actions",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -294,6 +298,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-card-setups": {"task": "pledges.tasks.reconcile_card_setups", "schedule": 300.0},
     "open-advocates-first": {"task": "actions.tasks.open_advocates_first", "schedule": 300.0},
     "send-event-reminders": {"task": "actions.tasks.send_event_reminders", "schedule": 300.0},
+    "webhook-deliveries-due": {"task": "api.tasks.webhook_deliveries_due", "schedule": 60.0},
 }
 
 # --- Security ----------------------------------------------------------------------------------
@@ -346,3 +351,37 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+
+# --- Organizers' API (OSDI) and outgoing webhooks (api/) ---------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ApiKeyScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "api.renderers.HalJsonRenderer",
+        "rest_framework.renderers.JSONRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rallyround OSDI API",
+    "DESCRIPTION": (
+        "OSDI 1.1-shaped HAL+JSON for an organization's own data. Send the key in the "
+        "`OSDI-API-Token` header (or `Authorization: Bearer …`)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+# Requests per minute per key; 429 with Retry-After beyond it.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+# Webhook endpoints must be HTTPS in production; a POST waits this long for an answer.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from api.events import event_emit
 from campaigns.models import Campaign, Tier
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
 from supporters.models import Milestone, Supporter, normalize_email
@@ -105,6 +106,7 @@ def supporter_upsert(
             # Another request created the same person a moment ago; use that row.
             supporter = Supporter.objects.get(campaign=campaign, email=email)
             created = False
+        event_emit("supporter.created" if created else "", supporter.pk)  # webhooks
     return supporter, created
 
 
@@ -119,6 +121,7 @@ def supporter_confirm(*, supporter: Supporter) -> bool:
                 supporter_count=F("supporter_count") + 1
             )
             milestones_check_later(campaign_id=supporter.campaign_id)
+            event_emit("supporter.confirmed", supporter.pk)  # webhooks, after commit
     supporter.refresh_from_db()
     return bool(won)
 
@@ -147,6 +150,7 @@ def supporter_leave(*, supporter: Supporter) -> bool:
             Campaign.objects.filter(pk=supporter.campaign_id, supporter_count__gt=0).update(
                 supporter_count=F("supporter_count") - 1
             )
+        event_emit("supporter.left", supporter.pk)  # webhooks, after commit
     supporter.refresh_from_db()
     return bool(counted)
 

@@ -23,6 +23,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
+from api.events import event_emit
 from campaigns.models import Campaign, Tier
 from campaigns.templatetags.rallyround import money
 from pledges import gateway
@@ -535,6 +536,7 @@ def pledge_change(
             actor=actor,
             amount_cents=amount_cents,
         )
+        event_emit("pledge.changed" if locked.status == S.ACTIVE else "", locked.pk)  # webhooks
         if locked.status == S.ACTIVE:
             supporter_set_tier(supporter=locked.supporter, tier=tier, allow_lower=True)
             _email(

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from api.events import event_emit, events_emit_many
 from campaigns.models import Campaign
 from pledges.models import Pledge, PledgeEvent
 
@@ -100,6 +101,7 @@ def pledge_transition(
             code=code,
             amount_cents=amount_cents,
         )
+        event_emit(f"pledge.status:{to}", current.pk)  # webhooks, after commit
     pledge.refresh_from_db()
     return True
 
@@ -160,6 +162,7 @@ def pledges_transition_bulk(
             )
             for pk in moved
         )
+        events_emit_many(f"pledge.status:{to}", moved)  # webhooks, after commit
     return moved
 
 

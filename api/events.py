@@ -1,0 +1,76 @@
+"""The one call each service makes when something organizers may want pushed to them happens.
+
+`event_emit("pledge.paid", pledge.pk)` inside the service's transaction: nothing leaves until it
+commits (a rolled-back change is never announced), then Celery builds the payload from the
+database and delivers it to every active endpoint of that organization subscribed to the type.
+The event id is made here, once, so a task that runs twice cannot announce the same thing twice.
+
+This module imports nothing of the other apps at load time: services in supporters/, pledges/,
+campaigns/ and actions/ import it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# Pledge status reached → event type (statuses not listed announce nothing).
+PLEDGE_EVENTS = {
+    "active": "pledge.created",
+    "canceled": "pledge.canceled",
+    "released": "pledge.changed",
+    "paid": "pledge.paid",
+    "action_required": "pledge.failed",
+    "retry_due": "pledge.failed",
+    "needs_new_method": "pledge.failed",
+    "unpaid": "pledge.failed",
+    "refunded": "pledge.refunded",
+}
+CAMPAIGN_EVENTS = {
+    "live": "campaign.published",
+    "succeeded": "campaign.succeeded",
+    "failed": "campaign.failed",
+}
+
+
+def event_emit(event_type: str, object_id: int | None) -> None:
+    """Announce `event_type` about the object `object_id` once the current transaction commits.
+
+    `event_type` "pledge.status:<status>" and "campaign.status:<status>" are mapped through
+    PLEDGE_EVENTS / CAMPAIGN_EVENTS, so a state machine can pass its new state as it is."""
+    if event_type.startswith("pledge.status:"):
+        event_type = PLEDGE_EVENTS.get(event_type.split(":", 1)[1], "")
+    elif event_type.startswith("campaign.status:"):
+        event_type = CAMPAIGN_EVENTS.get(event_type.split(":", 1)[1], "")
+    if not event_type or object_id is None:
+        return
+    event_id = f"msg_{uuid.uuid4().hex}"
+    occurred_at = timezone.now().isoformat()
+    transaction.on_commit(
+        lambda: _hand_over(event_id, event_type, object_id, occurred_at), robust=True
+    )
+
+
+def events_emit_many(event_type: str, object_ids: list[int]) -> None:
+    """`event_emit` for each id (a bulk transition)."""
+    for object_id in object_ids:
+        event_emit(event_type, object_id)
+
+
+def _hand_over(event_id: str, event_type: str, object_id: int, occurred_at: str) -> None:
+    from api.models import WebhookEndpoint
+    from api.tasks import webhook_event_fan_out
+
+    # One indexed look-up saves the broker a message for the (usual) case of nobody listening.
+    if not WebhookEndpoint.objects.filter(
+        is_active=True, events__contains=f",{event_type},"
+    ).exists():
+        return
+    webhook_event_fan_out.delay(
+        event_id=event_id, event_type=event_type, object_id=object_id, occurred_at=occurred_at
+    )

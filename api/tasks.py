@@ -1,0 +1,33 @@
+"""Celery entry points for outgoing webhooks: load ids, call a service, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import transaction
+
+from api import webhooks
+
+
+@shared_task(ignore_result=True)
+def webhook_event_fan_out(*, event_id: str, event_type: str, object_id: int, occurred_at: str):
+    """Record the event and send it to each subscribed endpoint (after this commit)."""
+    delivery_ids = webhooks.webhook_event_record(
+        event_id=event_id, event_type=event_type, object_id=object_id, occurred_at=occurred_at
+    )
+    for delivery_id in delivery_ids:
+        transaction.on_commit(
+            lambda d=delivery_id: webhook_deliver.delay(delivery_id=d), robust=True
+        )
+
+
+@shared_task(ignore_result=True)
+def webhook_deliver(*, delivery_id: int):
+    """POST one delivery if it is due (a repeat of this task finds it claimed or done)."""
+    webhooks.webhook_delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def webhook_deliveries_due():
+    """Beat, every minute: hand each delivery whose retry is due to a worker."""
+    for delivery_id in webhooks.webhook_deliveries_due():
+        webhook_deliver.delay(delivery_id=delivery_id)

@@ -1,0 +1,378 @@
+"""Outgoing webhooks, signed as the Standard Webhooks specification says.
+
+Each delivery is a POST of the event's JSON with the headers `webhook-id` (the event id: the
+same on every retry, so the receiver can drop a repeat), `webhook-timestamp` (seconds) and
+`webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">` with the endpoint's
+secret), made by the `standardwebhooks` library receivers use to verify.
+
+Retries: the first POST goes out right after the event is recorded; a failure (no answer in
+WEBHOOK_TIMEOUT_SECONDS, or any status outside 2xx) is tried again after 5 s, 5 min, 30 min,
+2 h, 5 h, 10 h and finally at the 24-hour mark, then given up. The schedule lives in the
+database (`next_attempt_at`) and a beat sweep every minute sends what is due, so a worker
+restart loses nothing. An endpoint that has failed without a single success for 24 hours is
+disabled and its organization's members are emailed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from standardwebhooks.webhooks import Webhook
+
+from api.models import (
+    EVENT_TYPE_NAMES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from campaigns.models import Organization
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (
+    dt.timedelta(seconds=5),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=5),
+    dt.timedelta(hours=10),
+)
+GIVE_UP_AFTER = dt.timedelta(hours=24)
+DISABLE_AFTER = dt.timedelta(hours=24)
+# A claimed delivery is not sent again by another worker for this long.
+CLAIM_LEASE = dt.timedelta(minutes=2)
+
+
+# --- endpoints --------------------------------------------------------------------------------
+def webhook_url_validate(url: str) -> None:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(_("Enter the full address of your endpoint, starting https://."))
+    if settings.WEBHOOK_REQUIRE_HTTPS and parts.scheme != "https":
+        raise ValidationError(_("Webhook endpoints must use HTTPS."))
+
+
+def webhook_secret_new() -> str:
+    import base64
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def webhook_endpoint_save(
+    *,
+    endpoint: WebhookEndpoint | None = None,
+    organization: Organization,
+    url: str,
+    description: str,
+    events: list[str],
+    is_active: bool = True,
+    actor=None,
+) -> WebhookEndpoint:
+    """Create or update an endpoint. A new one gets its signing secret here; turning a disabled
+    endpoint back on clears its failure record."""
+    webhook_url_validate(url)
+    unknown = set(events) - EVENT_TYPE_NAMES
+    if unknown:
+        raise ValidationError(_("Unknown event types: %(types)s") % {"types": sorted(unknown)})
+    encoded = "," + ",".join(sorted(set(events))) + ","
+    if endpoint is None:
+        endpoint = WebhookEndpoint(
+            organization=organization,
+            secret=webhook_secret_new(),
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+    reactivated = is_active and not endpoint.is_active
+    endpoint.organization = organization
+    endpoint.url = url
+    endpoint.description = description
+    endpoint.events = encoded
+    endpoint.is_active = is_active
+    if reactivated:
+        endpoint.failing_since = None
+        endpoint.disabled_at = None
+        endpoint.disabled_reason = ""
+    endpoint.save()
+    return endpoint
+
+
+# --- events -----------------------------------------------------------------------------------
+def _payload_data(event_type: str, object_id: int) -> tuple[Organization, dict] | None:
+    """(organization, data) for the event, from the database as it is now; None if the object
+    is gone. People appear only with the organization's consent; no card data ever."""
+    from actions.models import ActionCompletion
+    from api import selectors
+    from api import serializers as s
+    from campaigns.models import Campaign
+    from pledges.models import Pledge
+    from supporters.models import Supporter
+
+    kind = event_type.split(".", 1)[0]
+    if kind == "supporter":
+        supporter = Supporter.objects.select_related("campaign__organization").filter(pk=object_id)
+        supporter = supporter.first()
+        if supporter is None:
+            return None
+        organization = supporter.campaign.organization
+        person = selectors.people_for_organization(organization=organization).filter(
+            pk=supporter.pk
+        )
+        person = person.first()
+        data = {
+            "identifiers": [f"{s.ID_PREFIX}:person-{supporter.pk}"],
+            "fundraising_page": f"{s.ID_PREFIX}:fundraising_page-{supporter.campaign_id}",
+            "tier": supporter.tier,
+            "consented": person is not None,
+        }
+        if person is not None:
+            data["person"] = s.PersonSerializer(person, context={}).data
+        return organization, data
+    if kind == "pledge":
+        pledge = Pledge.objects.select_related("campaign__organization", "supporter").filter(
+            pk=object_id
+        )
+        pledge = pledge.first()
+        if pledge is None:
+            return None
+        organization = pledge.campaign.organization
+        visible = selectors.consented_supporter_ids(
+            organization=organization, supporter_ids={pledge.supporter_id}
+        )
+        data = s.DonationSerializer(pledge, context={"visible_people": visible}).data
+        return organization, dict(data)
+    if kind == "campaign":
+        campaign = Campaign.objects.select_related("organization").filter(pk=object_id).first()
+        if campaign is None:
+            return None
+        return campaign.organization, dict(s.FundraisingPageSerializer(campaign, context={}).data)
+    if kind in ("action", "rsvp"):
+        completion = (
+            ActionCompletion.objects.select_related("action__campaign__organization", "supporter")
+            .filter(pk=object_id)
+            .first()
+        )
+        if completion is None:
+            return None
+        action = completion.action
+        organization = action.campaign.organization
+        visible = selectors.consented_supporter_ids(
+            organization=organization, supporter_ids={completion.supporter_id}
+        )
+        data = {
+            "identifiers": [f"{s.ID_PREFIX}:action-taken-{completion.pk}"],
+            "action": {
+                "identifiers": [f"{s.ID_PREFIX}:action-{action.pk}"],
+                "kind": action.kind,
+                "title": action.title,
+            },
+            "created_date": completion.created_at.isoformat(),
+            "fundraising_page": f"{s.ID_PREFIX}:fundraising_page-{action.campaign_id}",
+        }
+        if completion.supporter_id in visible:
+            data["person"] = s.api_link({}, "person-detail", pk=completion.supporter_id)
+        return organization, data
+    return None
+
+
+def webhook_event_record(
+    *, event_id: str, event_type: str, object_id: int, occurred_at: str
+) -> list[int]:
+    """Record the event once and one delivery per subscribed active endpoint of its
+    organization. Returns the ids of deliveries to send now (none if the event was recorded
+    before: a task delivered twice fans out once)."""
+    if WebhookEvent.objects.filter(event_id=event_id).exists():
+        return []
+    built = _payload_data(event_type, object_id)
+    if built is None:
+        return []
+    organization, data = built
+    endpoints = list(
+        WebhookEndpoint.objects.filter(
+            organization=organization, is_active=True, events__contains=f",{event_type},"
+        )
+    )
+    if not endpoints:
+        return []
+    payload = {"type": event_type, "timestamp": occurred_at, "data": data}
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                event_id=event_id, organization=organization, type=event_type, payload=payload
+            )
+            deliveries = WebhookDelivery.objects.bulk_create(
+                WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
+                for endpoint in endpoints
+            )
+    except IntegrityError:
+        return []  # the same event recorded by a concurrent run of the task
+    return [d.pk for d in deliveries]
+
+
+# --- delivery ---------------------------------------------------------------------------------
+def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
+    won = WebhookDelivery.objects.filter(
+        Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True),
+        pk=delivery_id,
+        status=WebhookDelivery.Status.PENDING,
+        endpoint__is_active=True,
+    ).update(next_attempt_at=now + CLAIM_LEASE)
+    if not won:
+        return None
+    return WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+
+
+def webhook_sign(*, secret: str, event_id: str, body: str, when: dt.datetime) -> dict[str, str]:
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id=event_id, timestamp=when, data=body),
+    }
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int | None, str]:
+    request = urllib.request.Request(  # noqa: S310 — organizers' https (or local http) URL
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Rallyround-Webhooks/1",
+            **headers,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as resp:  # noqa: S310
+            return resp.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return None, str(getattr(exc, "reason", exc))[:300]
+
+
+def webhook_delivery_send(*, delivery_id: int) -> str:
+    """Send one delivery if it is due and nobody else is sending it. Returns "delivered",
+    "retry", "gave_up" or "skipped". Never inside a transaction: the POST can take seconds."""
+    now = timezone.now()
+    delivery = _claim(delivery_id, now)
+    if delivery is None:
+        return "skipped"
+    endpoint, event = delivery.endpoint, delivery.event
+    body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True)
+    headers = webhook_sign(secret=endpoint.secret, event_id=event.event_id, body=body, when=now)
+    started = time.monotonic()
+    status_code, error = _post(endpoint.url, body, headers)
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    ok = status_code is not None and 200 <= status_code < 300
+    if not ok and not error:
+        error = f"HTTP {status_code}"
+    now = timezone.now()  # the POST took time: decide on the clock as it is now
+    number = delivery.attempt_count + 1
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            status_code=status_code,
+            response_ms=elapsed_ms,
+            error=error,
+        )
+        fields = {
+            "attempt_count": number,
+            "last_status_code": status_code,
+            "last_response_ms": elapsed_ms,
+            "last_error": error,
+        }
+        if ok:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=WebhookDelivery.Status.SUCCEEDED,
+                delivered_at=now,
+                next_attempt_at=None,
+                **fields,
+            )
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+            return "delivered"
+        deadline = delivery.created_at + GIVE_UP_AFTER
+        if now >= deadline:
+            outcome = "gave_up"
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=WebhookDelivery.Status.FAILED, next_attempt_at=None, **fields
+            )
+        else:
+            outcome = "retry"
+            delay = RETRY_DELAYS[min(number - 1, len(RETRY_DELAYS) - 1)]
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                next_attempt_at=min(now + delay, deadline), **fields
+            )
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+            failing_since=now
+        )
+    endpoint.refresh_from_db()
+    if endpoint.failing_since and now - endpoint.failing_since >= DISABLE_AFTER:
+        webhook_endpoint_disable(
+            endpoint=endpoint,
+            reason=_("No successful delivery for 24 hours (last: %(error)s).") % {"error": error},
+        )
+    return outcome
+
+
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
+    """Turn the endpoint off, give up its pending deliveries and tell the organization's
+    members, once."""
+    from supporters.emails import email_enqueue
+
+    now = timezone.now()
+    with transaction.atomic():
+        won = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
+            is_active=False, disabled_at=now, disabled_reason=reason[:300]
+        )
+        if not won:
+            return False
+        WebhookDelivery.objects.filter(
+            endpoint=endpoint, status=WebhookDelivery.Status.PENDING
+        ).update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+        recipients = sorted(
+            set(endpoint.organization.members.values_list("email", flat=True)) - {""}
+        )
+        if recipients:
+            email_enqueue(
+                to=recipients,
+                template="webhook_endpoint_disabled",
+                context={
+                    "organization_name": endpoint.organization.name,
+                    "url": endpoint.url,
+                    "reason": reason,
+                    "admin_url": settings.SITE_URL
+                    + reverse("admin:api_webhookendpoint_change", args=[endpoint.pk]),
+                },
+            )
+    endpoint.refresh_from_db()
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+    return True
+
+
+def webhook_deliveries_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """Ids of deliveries whose next try is due (for the beat sweep to hand to workers)."""
+    now = now or timezone.now()
+    return list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lte=now,
+            endpoint__is_active=True,
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
