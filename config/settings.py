@@ -171,9 +171,12 @@ SIGN_ON_RATE_LIMITS = {
     "email": env.int("SIGN_ON_RATE_LIMIT_EMAIL", default=3),
     "window_seconds": 3600,
 }
-# Behind a load balancer the client's address is the last hop it added to X-Forwarded-For;
-# allauth's rate limits (and ours, which use its client-IP rule) count per real visitor.
-ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# Rate limits count per client address. X-Forwarded-For is believed only on a request that comes
+# from one of these proxies (addresses or networks, e.g. "10.0.0.0/8"); by default from nobody,
+# so a direct hit with a forged header is counted against its own address. allauth's limits use
+# the same rule (supporters/throttle.py client_ip, via our account adapter).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
 LOGIN_REDIRECT_URL = "/me/"
 LOGIN_URL = "/accounts/login/"
 

@@ -10,6 +10,13 @@ from django.utils.safestring import mark_safe
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request) -> str:
+        """allauth's login and sign-up limits count the same address as ours: X-Forwarded-For
+        only from TRUSTED_PROXIES (supporters/throttle.py)."""
+        from supporters.throttle import client_ip
+
+        return client_ip(request)
+
     def render_mail(self, template_prefix, email, context, headers=None):
         """Render allauth's text message as usual, and add an HTML part in our email layout
         (allauth ships text only). Links and codes stay exactly as in the text."""

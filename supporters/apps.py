@@ -6,4 +6,4 @@ class SupportersConfig(AppConfig):
     verbose_name = "Supporters"
 
     def ready(self):
-        from supporters import signals  # noqa: F401 — registers the receivers
+        from supporters import checks, signals  # noqa: F401 — registers checks and receivers
