@@ -19,12 +19,16 @@ from urllib.parse import quote
 from django.conf import settings
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.translation import gettext_lazy
 
 from actions.models import Action
 
-PLACEHOLDER_RE = re.compile(r"\{(name|zip)\}")
+PLACEHOLDER_RE = re.compile(r"\{(name|zip|target)\}")
 NAME_FALLBACK = "[your name]"
 ZIP_FALLBACK = "[your ZIP code]"
+# {target}: the member of Congress's title and name ("Senator Alex Padilla") on actions that
+# reach the supporter's own members; otherwise a reminder to say whom they are addressing.
+TARGET_FALLBACK = gettext_lazy("[their title and name]")
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,17 @@ class Segment:
     filled: bool = False
 
 
-def script_segments(text: str, *, name: str = "", zip_code: str = "") -> list[Segment]:
-    """Split `text` at its {name}/{zip} placeholders, with the caller's values in between (or
-    a bracketed reminder to say them when we do not know them)."""
-    values = {"name": name.strip() or NAME_FALLBACK, "zip": zip_code.strip() or ZIP_FALLBACK}
+def script_segments(
+    text: str, *, name: str = "", zip_code: str = "", target: str = ""
+) -> list[Segment]:
+    """Split `text` at its {name}/{zip}/{target} placeholders, with the caller's values (and
+    the addressee's title and name) in between, or a bracketed reminder to say them when we do
+    not know them."""
+    values = {
+        "name": name.strip() or NAME_FALLBACK,
+        "zip": zip_code.strip() or ZIP_FALLBACK,
+        "target": target.strip() or str(TARGET_FALLBACK),
+    }
     segments: list[Segment] = []
     last = 0
     for match in PLACEHOLDER_RE.finditer(text or ""):
@@ -51,9 +62,11 @@ def script_segments(text: str, *, name: str = "", zip_code: str = "") -> list[Se
     return segments
 
 
-def fill_placeholders(text: str, *, name: str = "", zip_code: str = "") -> str:
+def fill_placeholders(text: str, *, name: str = "", zip_code: str = "", target: str = "") -> str:
     """The same substitution as plain text (for the editable letter)."""
-    return "".join(s.text for s in script_segments(text, name=name, zip_code=zip_code))
+    return "".join(
+        s.text for s in script_segments(text, name=name, zip_code=zip_code, target=target)
+    )
 
 
 def mailto_url(*, to: str, subject: str, body: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, CallOutcome
 from supporters.forms import POSTAL_RE, PersonForm
@@ -41,3 +42,24 @@ class CallOutcomeForm(forms.Form):
     def __init__(self, *args, action: Action, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = [(t.pk, str(t)) for t in action.targets.all()]
+
+
+class MemberCallOutcomeForm(forms.Form):
+    """A call to one of the supporter's members of Congress (chosen by id from their ZIP)."""
+
+    member = forms.RegexField(
+        regex=r"^[A-Z][0-9]{6}$",
+        error_messages={
+            "required": _("Please choose who you called."),
+            "invalid": _("Please choose who you called."),
+        },
+    )
+    zip = forms.CharField(max_length=12, required=False)
+    district = forms.RegexField(regex=r"^[A-Z]{2}-[0-9]{1,2}$", required=False)
+    outcome = forms.ChoiceField(
+        choices=CallOutcome.Outcome.choices,
+        error_messages={
+            "required": _("Please tell us how the call went."),
+            "invalid_choice": _("Please tell us how the call went."),
+        },
+    )

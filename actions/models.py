@@ -20,6 +20,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, TimeStamped
 from supporters.models import Supporter
@@ -47,6 +48,13 @@ def phone_for_tel(value: str) -> str:
 
 def _timezone_choices():
     return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+
+
+class CongressTargets(models.TextChoices):
+    NONE = "", _("No: only the fixed targets")
+    HOUSE = "house", _("Their representative")
+    SENATE = "senate", _("Their two senators")
+    BOTH = "both", _("Their representative and two senators")
 
 
 class Action(TimeStamped):
@@ -94,6 +102,25 @@ class Action(TimeStamped):
         blank=True,
         help_text="What the caller says. {name} and {zip} are replaced with the caller's name "
         "and ZIP code.",
+    )
+    # Call or email: the supporter's own members of Congress, found from their ZIP code,
+    # besides (or instead of) the fixed targets.
+    congress_targets = models.CharField(
+        _("the supporter's members of Congress"),
+        max_length=8,
+        choices=CongressTargets.choices,
+        blank=True,
+        default="",
+        help_text=_(
+            "Also send each supporter to their own members of Congress, found from their ZIP "
+            "code. In the script and letter, {target} is replaced with the member's title and "
+            "name (e.g. Senator Alex Padilla)."
+        ),
+    )
+    key_messages = models.TextField(
+        _("key messages"),
+        blank=True,
+        help_text=_("One short point per line, shown as a bulleted list beside the script."),
     )
     # Email
     email_to = models.EmailField("send to (email address)", blank=True)
@@ -168,7 +195,7 @@ class Action(TimeStamped):
         if self.kind == self.Kind.CALL and not self.call_script.strip():
             errors["call_script"] = "A call action needs a script."
         if self.kind == self.Kind.EMAIL:
-            if not self.email_to:
+            if not self.email_to and not self.congress_targets:
                 errors["email_to"] = "An email action needs the address to write to."
             if not self.email_subject.strip():
                 errors["email_subject"] = "An email action needs a subject."
@@ -220,6 +247,16 @@ class CallTarget(models.Model):
     office = models.CharField(max_length=200, blank=True, help_text="e.g. U.S. Senator (CA)")
     phone = models.CharField(max_length=30, validators=[validate_phone])
     position = models.PositiveSmallIntegerField(default=0)
+    # Set for a member of Congress reached through the supporter's ZIP code (the row is made
+    # by actions.services.call_target_for_legislator on the first report to that member).
+    legislator = models.ForeignKey(
+        "congress.Legislator",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="call_targets",
+        verbose_name=_("member of Congress"),
+    )
 
     # Denormalized, moved only by actions.services.call_outcome_report.
     talked_count = models.PositiveIntegerField(default=0, editable=False)
@@ -228,6 +265,13 @@ class CallTarget(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "legislator"],
+                condition=Q(legislator__isnull=False),
+                name="call_target_one_per_member_per_action",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.office})" if self.office else self.name

@@ -18,7 +18,13 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from actions.models import ADVOCATES_FIRST_MAX_HOURS, Action, ActionCompletion, CallOutcome
+from actions.models import (
+    ADVOCATES_FIRST_MAX_HOURS,
+    Action,
+    ActionCompletion,
+    CallOutcome,
+    CallTarget,
+)
 from actions.selectors import EARLY_ACCESS_TIERS, State, action_state
 from api.events import event_emit
 from campaigns.models import Campaign
@@ -212,6 +218,31 @@ def call_outcome_report(
         )
         CallOutcome.objects.filter(pk=row.pk).update(outcome=outcome, updated_at=now)
         return "changed"
+
+
+def call_target_for_legislator(*, action: Action, legislator) -> CallTarget:
+    """The call target that counts calls to `legislator` for this action, made on the first
+    report (a member of Congress reached through supporters' ZIP codes). It keeps the member's
+    title, name, seat and phone as they were, so the organizer's per-office counts read the
+    same after the data are refreshed. One per (action, member): unique in the database."""
+    office = f"{legislator.title}, {legislator.seat_label}"
+    if legislator.party:
+        office = f"{office} ({legislator.party})"
+    defaults = {
+        "name": f"{legislator.title} {legislator.name}"[:200],
+        "office": office[:200],
+        "phone": legislator.phone or "",
+        "position": 1000,
+    }
+    try:
+        with transaction.atomic():
+            target, _ = CallTarget.objects.get_or_create(
+                action=action, legislator=legislator, defaults=defaults
+            )
+    except IntegrityError:
+        # Two first reports at once: the other request made it.
+        target = CallTarget.objects.get(action=action, legislator=legislator)
+    return target
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -10,6 +10,11 @@ urlpatterns = [
     path("c/<slug:slug>/act/<int:pk>/who/", views.actor_identify, name="identify"),
     path("c/<slug:slug>/act/<int:pk>/not-me/", views.actor_forget, name="forget"),
     path("c/<slug:slug>/act/<int:pk>/call/", views.call_report, name="call_report"),
+    path(
+        "c/<slug:slug>/act/<int:pk>/call/member/",
+        views.call_report_member,
+        name="call_report_member",
+    ),
     path("c/<slug:slug>/act/<int:pk>/sent/", views.email_sent, name="email_sent"),
     path("c/<slug:slug>/act/<int:pk>/rsvp/", views.event_rsvp, name="rsvp"),
     path("c/<slug:slug>/act/<int:pk>/event.ics", views.event_calendar, name="ics"),

@@ -3,14 +3,18 @@ campaign, the action and the visitor, validate the form, call one service, redir
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST, require_safe
 
 from actions import services
+from actions.congress_page import action_page_extras, congress_block
 from actions.content import (
     event_ics,
     event_location_line,
@@ -20,7 +24,7 @@ from actions.content import (
     mailto_url,
     script_segments,
 )
-from actions.forms import ActorForm, CallOutcomeForm
+from actions.forms import ActorForm, CallOutcomeForm, MemberCallOutcomeForm
 from actions.identity import Viewer, viewer_for, viewer_forget, viewer_remember
 from actions.models import Action, ActionCompletion, CallOutcome
 from actions.selectors import (
@@ -132,6 +136,7 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
         context["targets"] = [
             {"target": t, "mine": mine.get(t.pk), "mine_label": _outcome_label(mine.get(t.pk))}
             for t in action.targets.all()
+            if not t.legislator_id  # members of Congress have their own cards
         ]
         context["outcome_choices"] = CallOutcome.Outcome.choices
         context["outcome_form"] = extra.pop("outcome_form", None)
@@ -159,6 +164,7 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
         context["when"] = event_when_display(action)
         context["where"] = event_location_line(action)
         context["spots_left"] = action.event_spots_left
+    context.update(action_page_extras(request=request, action=action, viewer=viewer))
     context.update(extra)
     return context
 
@@ -440,3 +446,63 @@ def petition_confirm(request, slug: str, pk: int, token: str):
         return redirect(_detail_url(action, "do-it"))
     context["already"] = completion.counted_at is not None
     return render(request, "actions/petition_confirm.html", context)
+
+
+@require_POST
+def call_report_member(request, slug: str, pk: int):
+    """A call to one of the supporter's own members of Congress: counted per office like any
+    target (the office's call target is made on the first report). The member must be one the
+    supporter's ZIP code leads to."""
+    campaign, viewer, action, error = _reporting(request, slug, pk, Action.Kind.CALL)
+    if error:
+        return error
+    form = MemberCallOutcomeForm(request.POST)
+    block = None
+    if form.is_valid() and action.congress_targets:
+        block = congress_block(
+            action=action, viewer=viewer, typed_zip=form.cleaned_data["zip"], district_key=""
+        )
+        allowed = {
+            m.pk: m
+            for m in (
+                block.lookup.all_members(chamber=action.congress_targets) if block.lookup else []
+            )
+        }
+        member = allowed.get(form.cleaned_data["member"])
+        if member is None:
+            form.add_error(
+                None, gettext("That member of Congress does not represent your ZIP code.")
+            )
+    if not form.is_valid() or not action.congress_targets:
+        context = _detail_context(
+            request,
+            campaign,
+            action,
+            viewer,
+            error=" ".join(form.errors.get("__all__", []))
+            or gettext("Please tell us how the call went."),
+        )
+        return render(request, "actions/detail.html", context, status=400)
+    target = services.call_target_for_legislator(action=action, legislator=member)
+    try:
+        result = services.call_outcome_report(
+            action=action,
+            target_id=target.pk,
+            supporter=viewer.supporter,
+            outcome=form.cleaned_data["outcome"],
+            early_access=viewer.early_access,
+        )
+    except services.ActionUnavailable:
+        return _unavailable(request, campaign, action, viewer)
+    who = f"{member.title} {member.name}"
+    if result == "unchanged":
+        messages.info(
+            request, gettext("We already have your call to %(who)s. Thank you!") % {"who": who}
+        )
+    else:
+        messages.success(
+            request, gettext("Thank you for calling %(who)s! Your call is counted.") % {"who": who}
+        )
+    query = urlencode({"zip": block.zip_code, "district": form.cleaned_data["district"]})
+    url = reverse("actions:detail", kwargs={"slug": campaign.slug, "pk": action.pk})
+    return redirect(f"{url}?{query}#member-{member.pk}")

@@ -40,6 +40,16 @@ _ACTIONS_PERMS = {
     "actioncompletion": ("view",),
 }
 _OUTREACH_PERMS = {"campaignupdate": EDIT, "updatedelivery": ("view",)}
+# Bills and resources are campaign content; members of Congress and ZIP codes are public data
+# loaded by `manage.py congress_load` (view only, to choose bill sponsors).
+_CONGRESS_PERMS = {
+    "bill": EDIT,
+    "billstatuschange": ("view",),
+    "campaignresource": EDIT,
+    "legislator": ("view",),
+    "zipdistricts": ("view",),
+    "congressdataload": ("view",),
+}
 
 # Permissions by app label, per group. Organizers reach supporters and pledges through their
 # organization membership (read-only screens), not through model permissions; settlements are
@@ -49,11 +59,13 @@ GROUP_PERMS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "campaigns": ORGANIZER_PERMS,
         "actions": _ACTIONS_PERMS,
         "outreach": _OUTREACH_PERMS,
+        "congress": _CONGRESS_PERMS,
     },
     PLATFORM_STAFF: {
         "campaigns": STAFF_PERMS,
         "actions": _ACTIONS_PERMS,
         "outreach": _OUTREACH_PERMS,
+        "congress": _CONGRESS_PERMS,
         "supporters": {"supporter": ("view", "change"), "milestone": ("view",)},
         "pledges": {
             "campaignsettlement": ("view", "change"),

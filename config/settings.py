@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "pledges",
     "outreach",
     "actions",
+    "congress",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

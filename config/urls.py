@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("pledges.urls")),
     path("", include("outreach.urls")),
     path("", include("actions.urls")),
+    path("", include("congress.urls")),
     path("", include("api.urls")),  # /api/v1/ (OSDI) and /api/docs/
     path("", include("campaigns.urls")),
 ]
