@@ -28,6 +28,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
+	$(PY) manage.py congress_load --if-empty
 	$(PY) manage.py seed_demo_actions
 	@echo "Starting localstripe, Celery (worker + beat) and the web server on http://$(HOST_PORT) — Ctrl-C stops them all."
 	@echo "Emails land in var/outbox/."

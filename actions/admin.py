@@ -13,6 +13,7 @@ from django.db import models
 from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action, ActionCompletion, ActionLink, CallTarget
 from actions.selectors import State, action_state
@@ -39,6 +40,8 @@ KIND_FIELDS = {
 
 
 KIND_SECTIONS = {
+CONGRESS_SECTION = _("Members of Congress and key messages (call and email actions)")
+
     "Call a decision maker": Action.Kind.CALL,
     "Email a decision maker": Action.Kind.EMAIL,
     "Petition": Action.Kind.PETITION,
@@ -65,7 +68,8 @@ class CallTargetInline(OwnActionInlineMixin, admin.TabularInline):
         "voicemail_count",
         "busy_count",
     ]
-    readonly_fields = ["talked_count", "voicemail_count", "busy_count"]
+        "legislator",
+    readonly_fields = ["talked_count", "voicemail_count", "busy_count", "legislator"]
     verbose_name_plural = "Who to call (call actions; in order of position)"
 
 
@@ -135,6 +139,16 @@ class ActionAdmin(admin.ModelAdmin):
             },
         ),
         ("Call a decision maker", {"fields": KIND_FIELDS[Action.Kind.CALL]}),
+        (
+            CONGRESS_SECTION,
+            {
+                "fields": ["congress_targets", "key_messages"],
+                "description": _(
+                    "Members of Congress are found from each supporter's ZIP code (public data "
+                    "loaded with manage.py congress_load). Calls are counted per office below."
+                ),
+            },
+        ),
         ("Email a decision maker", {"fields": KIND_FIELDS[Action.Kind.EMAIL]}),
         ("Petition", {"fields": KIND_FIELDS[Action.Kind.PETITION]}),
         ("Event", {"fields": KIND_FIELDS[Action.Kind.EVENT]}),
@@ -169,6 +183,8 @@ class ActionAdmin(admin.ModelAdmin):
             return self.fieldsets
         hide = {title for title, kind in KIND_SECTIONS.items() if kind != obj.kind}
         return [fs for fs in self.fieldsets if fs[0] not in hide]
+        if obj.kind not in {Action.Kind.CALL, Action.Kind.EMAIL}:
+            hide.add(CONGRESS_SECTION)
 
     def get_readonly_fields(self, request, obj=None):
         # What supporters did was recorded against this kind of action: it cannot change.

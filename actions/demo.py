@@ -12,13 +12,15 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from actions.models import Action, ActionLink, CallTarget
+from actions.models import Action, ActionLink, CallTarget, CongressTargets
 from campaigns.models import Campaign
+from congress.demo import KEY_MESSAGES, congress_demo_seed
 
 DEMO_CAMPAIGN = "end-child-detention"
 
 CALL_SCRIPT = (
-    "My name is {name} and my zip code is {zip}. I expect you to personally intervene and "
+    "Hello, I'd like to leave a message for {target}. My name is {name} and my zip code is "
+    "{zip}. I expect you to personally intervene and "
     "demand that immigrant families be treated humanely and that children not be separated "
     "from their parents. I also ask you to open an investigation into the treatment of "
     "immigrants in ICE custody, and to hold hearings where the officials responsible testify. "
@@ -68,15 +70,13 @@ def demo_actions_seed(*, slug: str = DEMO_CAMPAIGN) -> list[str]:
                 "every call: a few minutes of your time is the loudest signal they get."
             ),
             call_script=CALL_SCRIPT,
+            congress_targets=CongressTargets.BOTH,
+            key_messages=KEY_MESSAGES,
         )
+        # Each supporter's own representative and senators come from their ZIP code; these are
+        # called by everyone.
         for i, (name, office, phone) in enumerate(
             [
-                (
-                    "Your U.S. Senators",
-                    "Capitol switchboard: ask for your Senator",
-                    "(202) 224-3121",
-                ),
-                ("Your U.S. Representative", "House switchboard", "(202) 225-3121"),
                 ("United States Mission to the UN", "New York", "(212) 415-4000"),
             ]
         ):
@@ -205,6 +205,7 @@ def demo_actions_seed(*, slug: str = DEMO_CAMPAIGN) -> list[str]:
             contact_phone="(510) 306-7494",
             position=1,
         )
+        congress_demo_seed(campaign=campaign, call_action=call, created=created)
     return created
 
 

@@ -175,3 +175,15 @@ def campaign_action_section(
         )
         section.any_done = section.any_done or done
     return section
+
+
+def calls_per_office(*, campaign: Campaign) -> list[CallTarget]:
+    """Every office called through the campaign's call actions (fixed targets and the members
+    of Congress supporters reached by ZIP code), most reported calls first, for the organizer's
+    dashboard. One query; the counts are denormalized on the targets."""
+    targets = list(
+        CallTarget.objects.filter(action__campaign=campaign, action__kind=Action.Kind.CALL)
+        .select_related("action")
+        .order_by("action__position", "action_id", "position", "id")
+    )
+    return sorted(targets, key=lambda t: -t.reported_count)

@@ -71,7 +71,7 @@ class Legislator(models.Model):
     def seat_label(self) -> str:
         """ "CA-12", "WY at-large", "DC", "CA (Senate)"."""
         if self.chamber == self.Chamber.SENATE:
-            return str(_("%(state)s, U.S. Senate") % {"state": self.state})
+            return str(_("%(state)s · U.S. Senate") % {"state": self.state})
         if self.state in NON_STATES:
             return self.state
         if not self.district:

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from actions.selectors import calls_per_office
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 from outreach.forms import CampaignUpdateAdminForm
 from outreach.images import update_image_clean
@@ -225,6 +226,7 @@ class CampaignUpdateAdmin(admin.ModelAdmin):
                 "series": dashboard_series(campaign=campaign),
                 "sources": top_referral_sources(campaign=campaign),
                 "milestones": milestone_history(campaign=campaign),
+                "calls_per_office": calls_per_office(campaign=campaign),
                 "updates": CampaignUpdate.objects.filter(campaign=campaign).order_by(
                     "-published_at", "-id"
                 )[:10],
