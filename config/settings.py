@@ -269,6 +269,8 @@ PAYMENT_GRACE_DAYS = env.int("PAYMENT_GRACE_DAYS", default=7)
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+# The new-card page after a decline (card testing): forms handed out plus cards posted, per hour.
+NEW_CARD_RATE_LIMITS = {"pledge": 12, "ip": 30, "window_seconds": 3600}
     # Longer than the longest countdown we schedule (retries go through the database, so an hour
     # is ample); shorter would redeliver a task still waiting for its ETA.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}

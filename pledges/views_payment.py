@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -27,10 +28,29 @@ from pledges.services.onsession import (
     pledge_pay_with_new_card,
     pledge_payable_on_session,
 )
+from supporters.throttle import client_ip, throttle_hit
 
 log = logging.getLogger(__name__)
 S = Pledge.Status
 STRIPE_DOWN = "We could not reach our payment processor just now. Please try again in a minute."
+CARD_TRIES_LIMITED = gettext_lazy(
+    "You have tried several cards in a short time. Please wait an hour and try again; "
+    "nothing more has been charged."
+)
+
+
+def _card_tries_allowed(request: HttpRequest, pledge: Pledge) -> bool:
+    """Card testing: every new-card form handed out and every card posted counts against the
+    client address and against the pledge, so neither one link nor one network can try card
+    after card. The address is counted first, so a stranger spends no pledge's budget once
+    their own is gone."""
+    limits = settings.NEW_CARD_RATE_LIMITS
+    window = limits["window_seconds"]
+    return throttle_hit(
+        key=f"new-card-ip:{client_ip(request)}", limit=limits["ip"], window_seconds=window
+    ) and throttle_hit(
+        key=f"new-card-pledge:{pledge.pk}", limit=limits["pledge"], window_seconds=window
+    )
 
 
 def _pledge(token: str) -> Pledge:
@@ -88,6 +108,15 @@ def payment_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def payment_new_card(request: HttpRequest, token: str) -> HttpResponse:
     pledge = _pledge(token)
+    if (request.method == "POST" or pledge_payable_on_session(pledge)) and not (
+        _card_tries_allowed(request, pledge)
+    ):
+        return render(
+            request,
+            "pledges/payment/new_card.html",
+            _context(pledge, client_secret="", error=CARD_TRIES_LIMITED),
+            status=429,
+        )
     if request.method == "POST":
         try:
             status = pledge_pay_with_new_card(
