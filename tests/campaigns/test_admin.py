@@ -484,3 +484,99 @@ def test_staff_approve_and_send_back_from_the_campaign_page(client, staff):
     second.refresh_from_db()
     assert second.status == C.DRAFT
     assert second.review_note == "Needs a hero photo."
+
+
+# --- saves never write what services own -----------------------------------------------------
+def _stale_admin_save(model, user, obj_pk, data, meanwhile, *, model_admin=None):
+    """The admin's change-form POST, with a service committing between the moment the admin
+    loaded the row and the moment it saves it (the window a real request has)."""
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    model_admin = model_admin or django_admin.site._registry[model]
+    request = RequestFactory().post("/", data)
+    request.user = user
+    obj = model_admin.get_object(request, str(obj_pk))
+    form = model_admin.get_form(request, obj, change=True)(data, request.FILES, instance=obj)
+    assert form.is_valid(), form.errors
+    meanwhile()
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    form.save_m2m()
+
+
+def test_organizer_saving_a_caption_keeps_a_charge_and_an_approval_that_landed_meanwhile(
+    client, organizer, org_a, staff
+):
+    from campaigns.services import campaign_transition
+
+    campaign = CampaignFactory(
+        organization=org_a,
+        status=C.SETTLING,
+        pledged_cents=10_000,
+        backer_count=4,
+        frozen_pledged_cents=10_000,
+        frozen_backer_count=4,
+    )
+    client.force_login(organizer)
+    data = form_data(client.get(change_url(campaign)))
+    data["hero_caption"] = "Parents at the Fruitvale crossing"
+
+    def approval_and_a_charge():
+        fresh = Campaign.objects.get(pk=campaign.pk)
+        campaign_transition(
+            campaign=fresh,
+            to=C.SUCCEEDED,
+            expected=C.SETTLING,
+            actor=staff,
+            updates={"approved_for_collection_at": timezone.now()},
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(collected_cents=2_500)
+
+    _stale_admin_save(Campaign, organizer, campaign.pk, data, approval_and_a_charge)
+    campaign.refresh_from_db()
+    assert campaign.hero_caption == "Parents at the Fruitvale crossing"
+    assert campaign.status == C.SUCCEEDED
+    assert campaign.collected_cents == 2_500
+    assert campaign.approved_for_collection_at is not None
+
+
+def test_staff_editing_a_supporters_name_keeps_a_tier_upgrade_that_landed_meanwhile(client, staff):
+    from supporters.models import Supporter
+    from tests.factories import SupporterFactory
+
+    supporter = SupporterFactory(tier="ally", name="Rosa")
+    data = {
+        "name": "Rosa Parks",
+        "postal_code": supporter.postal_code,
+        "phone": supporter.phone,
+        "display_name": "",
+        "utm_source": "",
+        "utm_medium": "",
+        "utm_campaign": "",
+    }
+
+    def upgrade():
+        Supporter.objects.filter(pk=supporter.pk).update(tier="champion")
+
+    _stale_admin_save(Supporter, staff, supporter.pk, data, upgrade)
+    supporter.refresh_from_db()
+    assert supporter.name == "Rosa Parks"
+    assert supporter.tier == "champion"
+
+
+def test_organizer_editing_an_action_keeps_completions_counted_meanwhile(client, organizer, org_a):
+    from actions.models import Action
+    from tests.actions.factories import ActionFactory
+
+    action = ActionFactory(campaign=CampaignFactory(organization=org_a, status=C.LIVE))
+    client.force_login(organizer)
+    data = form_data(client.get(f"/admin/actions/action/{action.pk}/change/"))
+    data["title"] = "Call the mayor today"
+
+    def completions():
+        Action.objects.filter(pk=action.pk).update(completed_count=7, outcome_count=9)
+
+    _stale_admin_save(Action, organizer, action.pk, data, completions)
+    action.refresh_from_db()
+    assert action.title == "Call the mayor today"
+    assert (action.completed_count, action.outcome_count) == (7, 9)
