@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from actions.models import Action, ActionCompletion, ActionLink, CallTarget
 from actions.selectors import State, action_state
 from campaigns.admin import OwnCampaignInlineMixin
+from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -90,7 +91,7 @@ class ActionLinkInline(OwnActionInlineMixin, admin.StackedInline):
 
 
 @admin.register(Action)
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     formfield_overrides = URL_FIELDS
     list_display = [
         "title",

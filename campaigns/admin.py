@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.forms import (
     CampaignAdminForm,
     ExtendDeadlineForm,
@@ -144,7 +145,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     form = CampaignAdminForm
     formfield_overrides = URL_FIELDS
     list_display = [
@@ -644,7 +645,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     form = OrganizationAdminForm
     formfield_overrides = URL_FIELDS
     list_display = ["name", "website", "campaign_count"]

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from actions.selectors import calls_per_office
+from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 from outreach.forms import CampaignUpdateAdminForm
 from outreach.images import update_image_clean
@@ -38,7 +39,7 @@ def embed_snippet(campaign) -> str:
 
 
 @admin.register(CampaignUpdate)
-class CampaignUpdateAdmin(admin.ModelAdmin):
+class CampaignUpdateAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     form = CampaignUpdateAdminForm
     change_form_template = "outreach/admin/update_change_form.html"
     change_list_template = "outreach/admin/update_change_list.html"

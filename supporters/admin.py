@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 
+from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.selectors import user_is_platform_staff
 from supporters.models import Milestone, Supporter, User
 from supporters.selectors import (
@@ -136,7 +137,7 @@ class SourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Supporter)
-class SupporterAdmin(admin.ModelAdmin):
+class SupporterAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     change_list_template = "supporters/admin/supporter_change_list.html"
     list_display = (
         "name",
