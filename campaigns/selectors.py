@@ -10,9 +10,11 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign, IssueArea, Organization, Section, Tier
 from campaigns.roles import ORGANIZERS, PLATFORM_STAFF
@@ -36,6 +38,20 @@ def user_is_platform_staff(user) -> bool:
     if cached is None:
         cached = user.is_staff and user.groups.filter(name=PLATFORM_STAFF_GROUP).exists()
         user._rr_platform_staff = cached
+    return cached
+
+
+def user_is_organizer(user) -> bool:
+    """Active staff in the "Organizers" group (campaigns/roles.py) who belong to at least one
+    organization: the people the admin narrows to their own organizations' data."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active or not user.is_staff:
+        return False
+    cached = getattr(user, "_rr_organizer", None)
+    if cached is None:
+        cached = bool(user_organization_ids(user)) and (
+            user.groups.filter(name=ORGANIZERS_GROUP).exists()
+        )
+        user._rr_organizer = cached
     return cached
 
 
@@ -69,6 +85,14 @@ def user_can_edit_campaign(user, campaign: Campaign) -> bool:
 
 
 # --- public reads --------------------------------------------------------------------------
+def campaign_is_open(campaign: Campaign, *, now: dt.datetime | None = None) -> bool:
+    """Pledges may be made, changed and canceled, and supporters sign on, only while the
+    campaign is LIVE and before its deadline; after that the totals are frozen for settlement.
+    The queryset twin is `Campaign.objects.open()`."""
+    now = now or timezone.now()
+    return campaign.status == C.LIVE and now < campaign.deadline
+
+
 def campaigns_public() -> QuerySet[Campaign]:
     """Campaigns anyone may see: never drafts or campaigns in review."""
     return Campaign.objects.exclude(status__in=[C.DRAFT, C.IN_REVIEW])
@@ -205,6 +229,59 @@ def campaign_phase(*, campaign: Campaign, now: dt.datetime | None = None) -> str
     return str(campaign.status)
 
 
+@dataclass(frozen=True)
+class Collection:
+    """Where collecting the money of a campaign that may collect stands, from its counters.
+
+    `state` is "collecting" (payments still being collected), "collected" (every pledge paid)
+    or "partly_collected" (done, but some pledges could not be collected)."""
+
+    state: str
+    collected_cents: int
+    paid: int
+    collecting: int
+    uncollected: int
+
+    @property
+    def label(self) -> str:
+        return COLLECTION_LABELS[self.state]
+
+
+COLLECTION_LABELS = {
+    "collecting": gettext_lazy("Collecting"),
+    "collected": gettext_lazy("Collected"),
+    "partly_collected": gettext_lazy("Partly collected"),
+}
+
+
+def campaign_collection(*, campaign: Campaign) -> Collection | None:
+    """What has been collected of an approved campaign (None before approval or when it failed).
+
+    Read from the campaign's counters, which the pledge state machine moves with every
+    transition: no pledge is counted here."""
+    approved = campaign.status == C.SUCCEEDED or (
+        campaign.status == C.CLOSED and campaign.approved_for_collection_at is not None
+    )
+    if not approved:
+        return None
+    paid = max(0, campaign.paid_count)
+    collecting = max(0, campaign.collecting_count)
+    uncollected = max(0, campaign.uncollected_count)
+    if collecting:
+        state = "collecting"
+    elif uncollected:
+        state = "partly_collected"
+    else:
+        state = "collected"
+    return Collection(
+        state=state,
+        collected_cents=campaign.collected_cents,
+        paid=paid,
+        collecting=collecting,
+        uncollected=uncollected,
+    )
+
+
 _VERSION_COLUMNS = (
     "status",
     "updated_at",
@@ -213,6 +290,9 @@ _VERSION_COLUMNS = (
     "supporter_count",
     "collected_cents",
     "frozen_pledged_cents",
+    "paid_count",
+    "collecting_count",
+    "uncollected_count",
 )
 _VERSION_SQL = "SELECT {} FROM {} WHERE slug = %s".format(  # noqa: S608 — constant names
     ", ".join(_VERSION_COLUMNS), Campaign._meta.db_table
@@ -231,3 +311,27 @@ def campaign_page_version(slug: str) -> str | None:
     if row is None or row[0] in {C.DRAFT, C.IN_REVIEW}:
         return None
     return "|".join(str(value) for value in row)
+
+
+def platform_staff_emails() -> list[str]:
+    """Who reviews campaigns and applications: the staff alert addresses and every active
+    platform staff member."""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(is_staff=True, groups__name=PLATFORM_STAFF))
+    )
+    emails = set(settings.STAFF_ALERT_EMAILS) | set(users.values_list("email", flat=True))
+    emails.discard("")
+    return sorted(emails)
+
+
+def campaign_organizer_emails(campaign: Campaign) -> list[str]:
+    """Who hears about a campaign's review and settlement: its contact address and the members
+    of its organization."""
+    emails = {campaign.contact_email} if campaign.contact_email else set()
+    emails |= set(campaign.organization.members.values_list("email", flat=True))
+    emails.discard("")
+    return sorted(emails)

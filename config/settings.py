@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "outreach",
     "actions",
     "congress",
+    "organizers",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
+    "campaigns.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -154,6 +157,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# Only in the browser that signed up (allauth keeps that in the session): the pledge page's
+# sign-up continues to the card once its link is opened there.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rallyround] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
@@ -263,14 +269,14 @@ STRIPE_LOCAL_COMPAT = env.bool(
     "STRIPE_LOCAL_COMPAT", default="api.stripe.com" not in STRIPE_API_BASE
 )
 PLEDGE_MAX_CENTS = env.int("PLEDGE_MAX_CENTS", default=1_000_000)
+# The new-card page after a decline (card testing): forms handed out plus cards posted, per hour.
+NEW_CARD_RATE_LIMITS = {"pledge": 12, "ip": 30, "window_seconds": 3600}
 PAYMENT_GRACE_DAYS = env.int("PAYMENT_GRACE_DAYS", default=7)
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-# The new-card page after a decline (card testing): forms handed out plus cards posted, per hour.
-NEW_CARD_RATE_LIMITS = {"pledge": 12, "ip": 30, "window_seconds": 3600}
     # Longer than the longest countdown we schedule (retries go through the database, so an hour
     # is ample); shorter would redeliver a task still waiting for its ETA.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}

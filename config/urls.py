@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("outreach.urls")),
     path("", include("actions.urls")),
     path("", include("congress.urls")),
+    path("", include("organizers.urls")),
     path("", include("api.urls")),  # /api/v1/ (OSDI) and /api/docs/
     path("", include("campaigns.urls")),
 ]

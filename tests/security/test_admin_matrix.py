@@ -36,6 +36,7 @@ ORGANIZER_ACCESS = {
     "actions.action": "own",
     "actions.actioncompletion": "own",
     "outreach.campaignupdate": "own",
+    "organizers.organizationapplication": "none",
 }
 
 
@@ -57,6 +58,19 @@ def _settlement(world, side):
     return CampaignSettlement.objects.get(pk=world.side(side).settling.pk)
 
 
+def _application(world, side):
+    from organizers.models import OrganizationApplication
+
+    return OrganizationApplication.objects.get_or_create(
+        contact_email="applicant@example.org",
+        defaults={
+            "organization_name": "Applicants United",
+            "contact_name": "Applicant",
+            "about": "A campaign about fair bus fares for everyone.",
+        },
+    )[0]
+
+
 # An object of each model belonging to organization "a" or "b" (the same object for both when
 # the model belongs to no organization).
 OBJECTS = {
@@ -74,6 +88,7 @@ OBJECTS = {
     "actions.action": lambda w, s: w.side(s).action,
     "actions.actioncompletion": lambda w, s: w.side(s).completion,
     "outreach.campaignupdate": lambda w, s: w.side(s).update,
+    "organizers.organizationapplication": _application,
 }
 
 # Account and permission screens stay with superusers: a "Platform staff" member who could edit
@@ -90,9 +105,15 @@ STAFF_ONLY_VIEWS = {
     "pledges_campaignsettlement_reject",
     "pledges_campaignsettlement_csv",
     "pledges_campaignsettlement_pledge",
+    "organizers_organizationapplication_approve",
+    "organizers_organizationapplication_decline",
 }
 # Custom admin views that answer only POST (a GET is 405 for everyone who gets that far).
-POST_ONLY_VIEWS = {"campaigns_campaign_submit", "campaigns_campaign_approve"}
+POST_ONLY_VIEWS = {
+    "campaigns_campaign_submit",
+    "campaigns_campaign_approve",
+    "organizers_organizationapplication_approve",
+}
 STANDARD_VIEWS = ("changelist", "add", "history", "delete", "change")
 
 

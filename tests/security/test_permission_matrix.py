@@ -499,6 +499,38 @@ def check_petition_confirm(w):
     return _wrong_kind(w, "confirm/not-a-token/", method="get")
 
 
+# --- organizers ------------------------------------------------------------------------------
+def check_start(w):
+    from organizers.models import OrganizationApplication
+
+    problems = answers(w, "/start/", 200)
+    before = OrganizationApplication.objects.count()
+    # Refused either way (one client address for every role, so the limit may answer first).
+    problems += answers(w, "/start/", {400, 429}, method="post", data={"contact_email": "x"})
+    assert OrganizationApplication.objects.count() == before
+    return problems
+
+
+def check_start_thanks(w):
+    return answers(w, "/start/thanks/", 200)
+
+
+def check_invitation(w):
+    # An unknown or guessed token opens nothing and makes no account, whoever asks.
+    from organizers.models import OrganizerInvitation
+
+    url = "/organizers/invitation/not-a-real-token/"
+    problems = answers(w, url, 404) + answers(
+        w,
+        url,
+        404,
+        method="post",
+        data={"password1": "a long pw 123", "password2": "a long pw 123"},
+    )
+    assert not OrganizerInvitation.objects.filter(accepted_at__isnull=False).exists()
+    return problems
+
+
 CHECKS = {
     "healthz": check_healthz,
     "media/<path:path>": check_media,
@@ -544,6 +576,9 @@ CHECKS = {
     "actions:petition_sign": check_petition_sign,
     "actions:petition_check_email": check_petition_check_email,
     "actions:petition_confirm": check_petition_confirm,
+    "organizers:start": check_start,
+    "organizers:start_thanks": check_start_thanks,
+    "organizers:invitation": check_invitation,
 }
 
 
