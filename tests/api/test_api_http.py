@@ -219,7 +219,8 @@ def test_person_signup_invites_an_ally_who_appears_only_after_confirming(
     assert status == 202, body
     supporter = Supporter.objects.get(campaign=a.campaign, email="new@example.org")
     assert supporter.confirmed_at is None
-    assert supporter.consent_org and supporter.consent_org_text == "Yes, contact me."
+    assert supporter.consent_org
+    assert supporter.consent_org_text == "Yes, contact me."
     assert supporter.source == "api:Alpha site"
     assert [m.to for m in mail.outbox] == [["new@example.org"]]
     people = call(f"{live_server.url}/api/v1/people/", key=a.read_key)[2]
@@ -257,7 +258,8 @@ def test_a_read_key_cannot_write_and_bad_input_is_a_clear_400(live_server, orgs)
         body={"person": {"given_name": "X", "email_addresses": [{"address": "not-an-email"}]}},
     )
     assert status == 400
-    assert "consent" in body and "person" in body
+    assert "consent" in body
+    assert "person" in body
     assert not Supporter.objects.filter(email="x@example.org").exists()
 
 
@@ -271,4 +273,5 @@ def test_openapi_docs_are_served_without_any_external_host(live_server):
     assert "swagger-ui" in page
     for line in page.splitlines():
         if "src=" in line or "href=" in line:
-            assert "//cdn" not in line and "https://" not in line, line
+            assert "//cdn" not in line, line
+            assert "https://" not in line, line
