@@ -20,7 +20,7 @@ from django.utils import timezone
 from api.events import event_emit
 from campaigns.models import Campaign, CampaignEvent
 from campaigns.tasks import send_deadline_extended_batch
-from supporters.emails import emails_fan_out
+from supporters.emails import email_enqueue, emails_fan_out
 
 C = Campaign.Status
 logger = logging.getLogger(__name__)
@@ -134,11 +134,32 @@ def _require_open_deadline(campaign: Campaign) -> None:
         )
 
 
+def _review_email(*, campaign: Campaign, template: str, to: list[str], **extra) -> None:
+    """Tell one side of the review loop (staff or the organizers) what the other just did."""
+    if not to:
+        logger.warning("campaign %s: nobody to tell about %s", campaign.pk, template)
+        return
+    email_enqueue(
+        to=to,
+        template=template,
+        context={
+            "campaign_title": campaign.title,
+            "organization_name": campaign.organization.name,
+            "campaign_url": settings.SITE_URL + campaign.get_absolute_url(),
+            "admin_url": settings.SITE_URL
+            + reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+            **extra,
+        },
+    )
+
+
 def campaign_submit_for_review(*, campaign: Campaign, actor) -> bool:
-    """An organizer hands a draft to platform staff (DRAFT → IN_REVIEW). Refused while the
-    deadline is in the past, since staff could not publish it anyway."""
+    """An organizer hands a draft to platform staff (DRAFT → IN_REVIEW), and staff are emailed.
+    Refused while the deadline is in the past, since staff could not publish it anyway."""
+    from campaigns.selectors import platform_staff_emails
+
     _require_open_deadline(campaign)
-    return campaign_transition(
+    won = campaign_transition(
         campaign=campaign,
         to=C.IN_REVIEW,
         expected=C.DRAFT,
@@ -146,6 +167,11 @@ def campaign_submit_for_review(*, campaign: Campaign, actor) -> bool:
         note="Submitted for review",
         updates={"review_note": ""},
     )
+    if won:
+        _review_email(
+            campaign=campaign, template="campaign_review_submitted", to=platform_staff_emails()
+        )
+    return won
 
 
 def platform_staff_required(*, actor, doing: str) -> None:
@@ -164,8 +190,10 @@ def campaign_approve(*, campaign: Campaign, actor) -> bool:
 
     if not user_is_platform_staff(actor):
         raise PermissionDenied("Only platform staff can publish campaigns.")
+    from campaigns.selectors import campaign_organizer_emails
+
     _require_open_deadline(campaign)
-    return campaign_transition(
+    won = campaign_transition(
         campaign=campaign,
         to=C.LIVE,
         expected=C.IN_REVIEW,
@@ -173,6 +201,13 @@ def campaign_approve(*, campaign: Campaign, actor) -> bool:
         note="Approved and published",
         updates={"published_at": timezone.now(), "review_note": ""},
     )
+    if won:
+        _review_email(
+            campaign=campaign,
+            template="campaign_review_approved",
+            to=campaign_organizer_emails(campaign),
+        )
+    return won
 
 
 def campaign_send_back(*, campaign: Campaign, actor, reason: str) -> bool:
@@ -185,7 +220,9 @@ def campaign_send_back(*, campaign: Campaign, actor, reason: str) -> bool:
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("Say why the campaign is being sent back.")
-    return campaign_transition(
+    from campaigns.selectors import campaign_organizer_emails
+
+    won = campaign_transition(
         campaign=campaign,
         to=C.DRAFT,
         expected=C.IN_REVIEW,
@@ -193,6 +230,14 @@ def campaign_send_back(*, campaign: Campaign, actor, reason: str) -> bool:
         note=reason,
         updates={"review_note": reason},
     )
+    if won:
+        _review_email(
+            campaign=campaign,
+            template="campaign_review_sent_back",
+            to=campaign_organizer_emails(campaign),
+            reason=reason,
+        )
+    return won
 
 
 def campaign_recount_supporters(*, campaign: Campaign) -> int:
