@@ -1,0 +1,260 @@
+"""Outgoing webhooks to a real HTTP receiver on loopback: signed (Standard Webhooks), retried
+with backoff, delivered once, and an endpoint down for a day disabled with its organizers told."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import socket
+import threading
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.tasks import webhook_deliveries_due, webhook_event_fan_out
+from api.webhooks import webhook_endpoint_save, webhook_url_validate
+from pledges.models import Pledge
+from pledges.services.transitions import pledge_transition
+from supporters.services import supporter_upsert
+from tests.factories import (
+    CampaignFactory,
+    OrganizationFactory,
+    PledgeFactory,
+    SupporterFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A CRM's webhook endpoint: answers each POST with the next status of `script` (then 200),
+    verifies the signature as it arrives (at the moment it was sent) and keeps what it got."""
+
+    def __init__(self, secret_holder: dict, script: list[int]):
+        self.script = list(script)
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 — http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    Webhook(secret_holder["secret"]).verify(body, headers)
+                    verified = True
+                except Exception:  # noqa: BLE001 — any failure means "not verified"
+                    verified = False
+                receiver.received.append(
+                    {"headers": headers, "body": json.loads(body), "verified": verified}
+                )
+                status = receiver.script.pop(0) if receiver.script else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/rallyround"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def org_world(db):
+    organizer = UserFactory(email="org@example.org", is_staff=True)
+    org = OrganizationFactory(name="Alpha")
+    org.members.add(organizer)
+    campaign = CampaignFactory(organization=org)
+    return org, campaign
+
+
+@pytest.fixture
+def receiver():
+    holder: dict = {}
+    made: list[Receiver] = []
+
+    def make(script, endpoint_kwargs):
+        r = Receiver(holder, script)
+        made.append(r)
+        endpoint = webhook_endpoint_save(url=r.url, description="CRM", **endpoint_kwargs)
+        holder["secret"] = endpoint.secret
+        return r, endpoint
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def _pledge_made(campaign, django_capture_on_commit_callbacks) -> Pledge:
+    supporter = SupporterFactory(
+        campaign=campaign, name="Rosa Parks", consent_org=True, consent_org_at=timezone.now()
+    )
+    pledge = PledgeFactory(
+        campaign=campaign,
+        supporter=supporter,
+        status=Pledge.Status.PENDING_SETUP,
+        card_last4="4242",
+        card_brand="visa",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        pledge_transition(pledge=pledge, to=Pledge.Status.ACTIVE, note="Card saved.")
+    return pledge
+
+
+def _sweep(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_deliveries_due.delay()
+
+
+def test_a_pledge_arrives_signed_and_once_after_two_500s(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    t0 = timezone.now()
+    with time_machine.travel(t0, tick=False) as clock:
+        crm, endpoint = receiver(
+            [500, 500], {"organization": org, "events": ["pledge.created", "pledge.paid"]}
+        )
+        pledge = _pledge_made(campaign, django_capture_on_commit_callbacks)
+        assert len(crm.received) == 1  # sent at once, after commit
+        _sweep(django_capture_on_commit_callbacks)
+        assert len(crm.received) == 1  # the retry is not due yet
+        clock.shift(dt.timedelta(seconds=6))
+        _sweep(django_capture_on_commit_callbacks)
+        assert len(crm.received) == 2
+        clock.shift(dt.timedelta(minutes=5))
+        _sweep(django_capture_on_commit_callbacks)
+        assert len(crm.received) == 3
+        for hours in (1, 5, 24, 48):
+            clock.shift(dt.timedelta(hours=hours))
+            _sweep(django_capture_on_commit_callbacks)
+    assert len(crm.received) == 3  # delivered: never again
+    ids = {r["headers"]["webhook-id"] for r in crm.received}
+    assert len(ids) == 1  # the receiver deduplicates on it
+    assert all(r["verified"] for r in crm.received)
+    assert all(r["headers"]["webhook-signature"].startswith("v1,") for r in crm.received)
+    payload = crm.received[-1]["body"]
+    assert payload["type"] == "pledge.created"
+    assert payload["data"]["amount_cents"] == pledge.amount_cents
+    assert payload["data"]["status"] == "pledged"
+    assert payload["data"]["_links"]["osdi:person"]["href"].endswith(
+        f"/api/v1/people/{pledge.supporter_id}/"
+    )
+    text = json.dumps(payload).lower()
+    assert "4242" not in text
+    assert "visa" not in text
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    attempts = list(WebhookAttempt.objects.filter(delivery=delivery))
+    assert [a.status_code for a in attempts] == [500, 500, 200]
+    assert all(a.response_ms >= 0 for a in attempts)
+    endpoint.refresh_from_db()
+    assert endpoint.is_active
+    assert endpoint.failing_since is None
+
+
+def test_the_same_event_fanned_out_twice_is_delivered_once(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    crm, _endpoint = receiver([], {"organization": org, "events": ["campaign.succeeded"]})
+    kwargs = {
+        "event_id": "msg_fixed",
+        "event_type": "campaign.succeeded",
+        "object_id": campaign.pk,
+        "occurred_at": timezone.now().isoformat(),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_event_fan_out.delay(**kwargs)
+        webhook_event_fan_out.delay(**kwargs)
+    assert len(crm.received) == 1
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_only_subscribed_events_of_the_endpoints_own_organization_are_sent(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    other = CampaignFactory()
+    crm, _endpoint = receiver([], {"organization": org, "events": ["pledge.paid"]})
+    _pledge_made(campaign, django_capture_on_commit_callbacks)  # pledge.created: not subscribed
+    other_pledge = PledgeFactory(campaign=other, status=Pledge.Status.CHARGE_DUE)
+    with django_capture_on_commit_callbacks(execute=True):
+        pledge_transition(pledge=other_pledge, to=Pledge.Status.PAID)  # another organization
+    assert crm.received == []
+
+
+def test_supporter_payloads_honour_consent(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    crm, _endpoint = receiver([], {"organization": org, "events": ["supporter.created"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        supporter_upsert(
+            campaign=campaign, email="quiet@example.org", name="Quiet Person", consent_org=False
+        )
+    (got,) = crm.received
+    assert got["body"]["type"] == "supporter.created"
+    assert got["body"]["data"]["consented"] is False
+    text = json.dumps(got["body"])
+    assert "quiet@example.org" not in text
+    assert "Quiet" not in text
+
+
+def test_an_endpoint_down_for_a_day_is_disabled_and_its_organizers_told(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    endpoint = webhook_endpoint_save(
+        organization=org,
+        url=f"http://127.0.0.1:{dead_port}/hook",
+        description="down",
+        events=["pledge.created"],
+    )
+    t0 = timezone.now()
+    with time_machine.travel(t0, tick=False) as clock:
+        _pledge_made(campaign, django_capture_on_commit_callbacks)
+        for _ in range(4 * 23):  # every 15 minutes for 23 hours: still trying
+            clock.shift(dt.timedelta(minutes=15))
+            _sweep(django_capture_on_commit_callbacks)
+        endpoint.refresh_from_db()
+        assert endpoint.is_active
+        assert mail.outbox == []
+        for _ in range(4 * 2):
+            clock.shift(dt.timedelta(minutes=15))
+            _sweep(django_capture_on_commit_callbacks)
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert endpoint.disabled_at - t0 >= dt.timedelta(hours=24)
+    assert "24 hours" in endpoint.disabled_reason
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert 6 <= delivery.attempt_count <= 8
+    assert all(a.status_code is None for a in delivery.attempts.all())
+    (message,) = mail.outbox
+    assert message.to == ["org@example.org"]
+    assert f"127.0.0.1:{dead_port}" in message.subject
+
+
+def test_endpoints_must_use_https_in_production(settings):
+    from django.core.exceptions import ValidationError
+
+    settings.WEBHOOK_REQUIRE_HTTPS = True
+    with pytest.raises(ValidationError):
+        webhook_url_validate("http://crm.example.org/hook")
+    webhook_url_validate("https://crm.example.org/hook")
+    assert WebhookEndpoint.objects.count() == 0
