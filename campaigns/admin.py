@@ -39,6 +39,7 @@ from campaigns.models import (
     Tier,
 )
 from campaigns.selectors import (
+    campaign_collection,
     campaigns_editable_by,
     user_can_edit_campaign,
     user_is_platform_staff,
@@ -345,11 +346,15 @@ class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
             C.FAILED: "#a4161a",
             C.CLOSED: "#4a5566",
         }
+        label = obj.get_status_display()
+        collection = campaign_collection(campaign=obj)
+        if collection is not None:  # collecting / collected / partly collected
+            label = f"{label} · {collection.label}"
         return format_html(
             '<span style="display:inline-block;padding:2px 8px;border-radius:999px;'
             'background:{};color:#fff;font-weight:600">{}</span>',
             colours.get(obj.status, "#4a5566"),
-            obj.get_status_display(),
+            label,
         )
 
     @admin.display(description="Pledged of goal", ordering="pledged_cents")

@@ -149,6 +149,15 @@ class Campaign(TimeStamped):
     frozen_backer_count = models.PositiveIntegerField(null=True, blank=True)
     frozen_at = models.DateTimeField(null=True, blank=True)
     collected_cents = models.PositiveBigIntegerField(default=0)
+    # How many pledges are collected (paid or disputed), still to collect (active, due, being
+    # charged or waiting for the supporter or staff) and ended uncollected (unpaid): moved by
+    # the pledge state machine with every transition, so the page never counts pledges.
+    # Plain integers: a counter must never be what makes a money transition fail.
+    paid_count = models.IntegerField(default=0, editable=False)
+    collecting_count = models.IntegerField(default=0, editable=False)
+    uncollected_count = models.IntegerField(default=0, editable=False)
+    # Pledge changes up to this moment have been reported to staff in a settlement digest.
+    settlement_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
     approved_for_collection_at = models.DateTimeField(null=True, blank=True)
     approved_for_collection_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

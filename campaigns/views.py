@@ -14,6 +14,7 @@ from campaigns.selectors import (
     SORTS,
     SUPPORTERS_SHOWN,
     DiscoverQuery,
+    campaign_collection,
     campaign_countdown,
     campaign_for_page,
     campaign_page_version,
@@ -49,7 +50,14 @@ def discover(request):
             and not any(card["countdown"].ended for card in cards)
         )
         open_seen = open_seen or not countdown.ended
-        cards.append({"campaign": c, "countdown": countdown, "first_ended": first_ended})
+        cards.append(
+            {
+                "campaign": c,
+                "countdown": countdown,
+                "collection": campaign_collection(campaign=c),
+                "first_ended": first_ended,
+            }
+        )
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -85,6 +93,7 @@ def detail(request, slug: str):
             "campaign": campaign,
             "organization": campaign.organization,
             "phase": phase,
+            "collection": campaign_collection(campaign=campaign),
             "open": phase == "open" or phase == "preview",
             "countdown": campaign_countdown(campaign=campaign, now=now),
             "next_milestone": next_supporter_milestone(campaign.supporter_count),

@@ -19,9 +19,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign
-from campaigns.selectors import user_is_platform_staff
+from campaigns.selectors import campaign_collection, user_is_platform_staff
 from campaigns.templatetags.rallyround import money
 from pledges.forms import parse_amount_cents
 from pledges.models import CampaignSettlement, Pledge
@@ -97,6 +99,7 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
         "goal",
         "pledged_at_deadline",
         "collected",
+        "collection",
         "awaiting",
     )
     list_filter = ("status",)
@@ -137,6 +140,21 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
     @admin.display(description="Collected")
     def collected(self, obj):
         return money(obj.collected_cents, obj.currency)
+
+    @admin.display(description=gettext_lazy("Collection"))
+    def collection(self, obj):
+        collection = campaign_collection(campaign=obj)
+        if collection is None:
+            return ""
+        return _(
+            "%(state)s: %(paid)s paid, %(collecting)s still collecting, "
+            "%(uncollected)s not collected"
+        ) % {
+            "state": collection.label,
+            "paid": collection.paid,
+            "collecting": collection.collecting,
+            "uncollected": collection.uncollected,
+        }
 
     @admin.display(description="Needs you")
     def awaiting(self, obj):

@@ -276,6 +276,43 @@ def payment_method_detach(*, payment_method_id: str) -> None:
         raise _translate(exc) from exc
 
 
+def payment_method_usable(*, payment_method_id: str, customer_id: str) -> bool:
+    """Whether Stripe still holds this card, attached to this customer (a local Stripe started
+    from scratch has forgotten every card saved before)."""
+    if not payment_method_id or not customer_id:
+        return False
+    try:
+        pm = _client().v1.payment_methods.retrieve(payment_method_id)
+    except stripe.InvalidRequestError:
+        return False
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    customer = _plain(pm).get("customer") or ""
+    if not isinstance(customer, str):
+        customer = customer.get("id", "")
+    return customer == customer_id
+
+
+def demo_card_save(*, email: str, number: str = "4242424242424242") -> tuple[str, str, CardInfo]:
+    """A customer with a test card saved for off-session charges, made server-side — only a
+    local Stripe (localstripe) takes a card number from a server, so this refuses real Stripe.
+    For the demo data of `make run`. Returns (customer id, payment method id, card)."""
+    if not settings.STRIPE_LOCAL_COMPAT:
+        raise GatewayInvalidRequest("Test cards are saved only at a local Stripe.")
+    customer_id = customer_create(email=email)
+    pm = _call(
+        _client().v1.payment_methods.create,
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        },
+    )
+    setup = setup_intent_create(customer_id=customer_id, metadata={"demo": "true"})
+    _call(_client().v1.setup_intents.confirm, setup.id, params={"payment_method": pm.id})
+    card = payment_method_attach(payment_method_id=pm.id, customer_id=customer_id)
+    return customer_id, pm.id, card
+
+
 # --- charges ----------------------------------------------------------------------------------
 def _charge_result(stripe_intent: Any) -> ChargeResult:
     intent = _plain(stripe_intent)

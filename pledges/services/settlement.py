@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition, platform_staff_required
+from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.gateway import (
     ChargeOutcome,
@@ -45,6 +46,7 @@ from pledges.gateway import (
 )
 from pledges.models import PaymentAttempt, Pledge, PledgeEvent
 from pledges.ratelimit import stripe_slot_acquire
+from pledges.services.digest import settlement_digest_send, settlement_digests_send
 from pledges.services.notify import organizers_notify, pledge_notify, staff_alert
 from pledges.services.transitions import (
     COUNTED,
@@ -173,7 +175,8 @@ def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
                 subject=f"Campaign awaits approval for collection: {campaign.title}",
                 body=(
                     f"Campaign #{campaign.pk} ({campaign.slug}) met its goal: "
-                    f"{frozen_cents}¢ of {campaign.goal_cents}¢ from {frozen_count} pledges. "
+                    f"{money(frozen_cents, campaign.currency)} of "
+                    f"{money(campaign.goal_cents, campaign.currency)} from {frozen_count} pledges. "
                     "Approve or reject it under Settlements in the admin."
                 ),
             )
@@ -425,6 +428,7 @@ def settle_due(*, now: dt.datetime | None = None) -> dict[str, int]:
             summary[outcome] += 1
     summary.update(campaigns_sweep())
     summary["queued"] = charges_enqueue(now=now)
+    summary["digests"] = settlement_digests_send()
     return summary
 
 
@@ -831,10 +835,7 @@ def attempt_record(
                 note=f"Stripe rejected the request: {result.message}",
                 code=result.code,
             )
-            staff_alert(
-                subject=f"Pledge #{pledge.pk} needs review",
-                body=f"Stripe rejected attempt {attempt.number}: {result.code} {result.message}",
-            )
+            # Staff hear of it in the run's one digest (pledges/services/digest.py), not here.
         elif result.outcome == ChargeOutcome.PROCESSING and pledge.status == S.CHARGING and current:
             pledge_log(
                 pledge=pledge,
@@ -872,7 +873,8 @@ def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=No
         if amount != pledge.amount_cents:
             staff_alert(
                 subject=f"Pledge #{pledge.pk} charged a different amount",
-                body=f"Pledged {pledge.amount_cents}¢, Stripe charged {amount}¢ "
+                body=f"Pledged {money(pledge.amount_cents, pledge.currency)}, Stripe charged "
+                f"{money(amount, pledge.currency)} "
                 f"({result.payment_intent_id}).",
             )
         pledge_notify(pledge=pledge, template="settlement_charged")
@@ -1141,6 +1143,11 @@ def settle_run(
                         progress(done, total, report)
     except SettlementHalted as exc:
         summary.halted = str(exc)
+    # Staff get this run's one digest now (the beat would send it within a minute).
+    if campaign is not None:
+        settlement_digest_send(campaign_id=campaign.pk)
+    else:
+        settlement_digests_send()
     return summary
 
 

@@ -44,6 +44,28 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 # frozen on the campaign, so later states keep counting (collection is tracked separately).
 COUNTED = frozenset(ALLOWED_TRANSITIONS) - {S.PENDING_SETUP, S.CANCELED}
 
+# What the public page says about collection, as counters on the campaign (column → the states
+# it counts), moved here with every transition: collected (money held), still to collect, and
+# ended uncollected. Refunded and released pledges are in none of them.
+COLLECTION_COUNTERS: dict[str, frozenset[str]] = {
+    "paid_count": frozenset({S.PAID, S.DISPUTED}),
+    "collecting_count": frozenset(
+        {S.ACTIVE, S.CHARGE_DUE, S.CHARGING, S.RETRY_DUE, S.ACTION_REQUIRED}
+        | {S.NEEDS_NEW_METHOD, S.NEEDS_REVIEW}
+    ),
+    "uncollected_count": frozenset({S.UNPAID}),
+}
+
+
+def _counter_moves(expected: str, to: str, count: int = 1) -> dict[str, Any]:
+    """F() updates of the collection counters for `count` pledges moving expected → to."""
+    moves = {}
+    for column, states in COLLECTION_COUNTERS.items():
+        delta = int(to in states) - int(expected in states)
+        if delta:
+            moves[column] = F(column) + delta * count
+    return moves
+
 
 class IllegalTransition(Exception):
     """A transition the state machine does not allow (a programming error, not a race)."""
@@ -85,11 +107,12 @@ def pledge_transition(
         # Our UPDATE holds the row lock now; the amount read here is the one that counts.
         current = Pledge.objects.get(pk=pledge.pk)
         delta_sign = int(to in COUNTED) - int(expected in COUNTED)
+        totals = _counter_moves(expected, to)
         if delta_sign:
-            Campaign.objects.filter(pk=current.campaign_id).update(
-                pledged_cents=F("pledged_cents") + delta_sign * current.amount_cents,
-                backer_count=F("backer_count") + delta_sign,
-            )
+            totals["pledged_cents"] = F("pledged_cents") + delta_sign * current.amount_cents
+            totals["backer_count"] = F("backer_count") + delta_sign
+        if totals:
+            Campaign.objects.filter(pk=current.campaign_id).update(**totals)
         PledgeEvent.objects.create(
             pledge=current,
             from_status=expected,
@@ -139,17 +162,18 @@ def pledges_transition_bulk(
         moved = [pk for pk, _, _ in rows]
         Pledge.objects.filter(pk__in=moved, status=expected).update(status=to, updated_at=now)
         delta_sign = int(to in COUNTED) - int(expected in COUNTED)
-        if delta_sign:
-            per_campaign: dict[int, list[int]] = {}
-            for _, campaign_id, amount in rows:
-                per_campaign.setdefault(campaign_id, [0, 0])
-                per_campaign[campaign_id][0] += amount
-                per_campaign[campaign_id][1] += 1
-            for campaign_id, (cents, count) in per_campaign.items():
-                Campaign.objects.filter(pk=campaign_id).update(
-                    pledged_cents=F("pledged_cents") + delta_sign * cents,
-                    backer_count=F("backer_count") + delta_sign * count,
-                )
+        per_campaign: dict[int, list[int]] = {}
+        for _, campaign_id, amount in rows:
+            per_campaign.setdefault(campaign_id, [0, 0])
+            per_campaign[campaign_id][0] += amount
+            per_campaign[campaign_id][1] += 1
+        for campaign_id, (cents, count) in per_campaign.items():
+            totals = _counter_moves(expected, to, count)
+            if delta_sign:
+                totals["pledged_cents"] = F("pledged_cents") + delta_sign * cents
+                totals["backer_count"] = F("backer_count") + delta_sign * count
+            if totals:
+                Campaign.objects.filter(pk=campaign_id).update(**totals)
         actor_obj = actor if getattr(actor, "pk", None) else None
         PledgeEvent.objects.bulk_create(
             PledgeEvent(

@@ -88,6 +88,7 @@ def active_pledge(
     Campaign.objects.filter(pk=campaign.pk).update(
         pledged_cents=campaign.pledged_cents + amount_cents,
         backer_count=campaign.backer_count + 1,
+        collecting_count=campaign.collecting_count + 1,
     )
     campaign.refresh_from_db()
     return pledge
