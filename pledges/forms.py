@@ -22,7 +22,6 @@ from supporters.models import User, normalize_email
 # Suggested amounts shown beside the tier minimum (cents).
 SUGGESTED_CENTS = (2500, 5000, 10000)
 OTHER = "other"
-ACCOUNT_EXISTS = "An account with this email already exists. Log in to pledge."
 # Plain digits with an optional decimal point: no exponents ("1e3"), no "NaN" or "Infinity".
 DECIMAL_RE = re.compile(r"\d+(\.\d*)?|\.\d+")
 
@@ -149,10 +148,9 @@ class PledgeForm(forms.Form):
         return suggested_amounts(self.tier)
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(ACCOUNT_EXISTS, code="exists")
-        return email
+        # Whether an account already has this address is never said here (that would tell
+        # anyone who holds an account): the view answers both cases the same way.
+        return normalize_email(self.cleaned_data["email"])
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]

@@ -7,25 +7,26 @@ from __future__ import annotations
 
 import re
 
-from allauth.account.models import EmailAddress
+from allauth.account.app_settings import EmailVerificationMethod
+from allauth.account.utils import complete_signup, perform_login
 from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign, Tier
 from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.forms import (
-    ACCOUNT_EXISTS,
     OTHER,
     PledgeForm,
     consent_org_text,
@@ -37,6 +38,7 @@ from pledges.forms import (
 from pledges.models import Pledge
 from pledges.services.pledging import (
     LIVE_STATUSES,
+    UNPROVEN_EMAIL,
     ActivationOutcome,
     PledgeError,
     PledgeFrozen,
@@ -49,7 +51,8 @@ from pledges.services.pledging import (
     pledge_setup_intent_ensure,
     pledge_start,
 )
-from supporters.models import Supporter
+from supporters.models import Supporter, User
+from supporters.selectors import supporters_for_user, user_email_is_verified
 from supporters.throttle import throttle_hit
 
 PLEDGE_TIERS = (Tier.Kind.ADVOCATE, Tier.Kind.CHAMPION)
@@ -82,10 +85,54 @@ def _pledge_step_allowed(user) -> bool:
     )
 
 
+# The pledge a visitor typed before proving their address waits here (in their own session)
+# until the emailed link brings them back signed in; nothing is stored against the address.
+DRAFT_SESSION_KEY = "rr_pledge_draft"
+
+
 def _current_supporter(user, campaign: Campaign) -> Supporter | None:
+    """The person's own row on this campaign: one whose address their account has proven."""
     if not user.is_authenticated:
         return None
-    return Supporter.objects.filter(campaign=campaign, user=user).first()
+    return supporters_for_user(user=user).filter(campaign=campaign).order_by("pk").first()
+
+
+def _stash_draft(request: HttpRequest, *, campaign: Campaign, tier: Tier, data: dict) -> None:
+    request.session[DRAFT_SESSION_KEY] = {
+        "campaign": campaign.pk,
+        "tier": tier.kind,
+        "amount": dollars_input(data["amount_cents"]),
+        "name": data["name"],
+        "postal_code": data["postal_code"],
+        "consent_updates": bool(data["consent_updates"]),
+        "consent_org": bool(data["consent_org"]),
+        "public_listing": bool(data.get("public_listing")),
+        "display_name": data.get("display_name", ""),
+    }
+
+
+def _draft_for(request: HttpRequest, campaign: Campaign, tier: Tier) -> dict | None:
+    draft = request.session.get(DRAFT_SESSION_KEY)
+    if draft and draft.get("campaign") == campaign.pk and draft.get("tier") == tier.kind:
+        return draft
+    return None
+
+
+def _inline_sign_up(request: HttpRequest, *, email: str, password: str, name: str, next_url: str):
+    """The pledge page's sign-up, answered the same way whether or not the address already has
+    an account: allauth's "check your email" page. A new address gets its account (unverified)
+    and the verification link; an existing one gets allauth's "you already have an account"
+    email. Nobody is signed in before the mailbox is proven, so typing someone's address gives
+    access to nothing of theirs."""
+    mandatory = EmailVerificationMethod.MANDATORY
+    if User.objects.filter(email__iexact=email).exists():
+        make_password(password)  # the same work as creating an account: no timing tell
+        return perform_login(request, None, email_verification=mandatory, signup=True, email=email)
+    try:
+        user = pledge_account_create(email=email, password=password, name=name)
+    except IntegrityError:  # the same address signed up a moment ago (a double click)
+        return perform_login(request, None, email_verification=mandatory, signup=True, email=email)
+    return complete_signup(request, user, mandatory, next_url)
 
 
 def _live_pledge(supporter: Supporter | None) -> Pledge | None:
@@ -172,17 +219,32 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
         return _render_closed(request, campaign=campaign, tier=tier_obj, pledge=pledge)
 
     if request.method == "GET":
-        form = PledgeForm(
-            campaign=campaign,
-            tier=tier_obj,
-            user=request.user,
-            initial=_initial(request.user, campaign, tier_obj, supporter, pledge),
-        )
+        initial = _initial(request.user, campaign, tier_obj, supporter, pledge)
+        draft = _draft_for(request, campaign, tier_obj)
+        if request.user.is_authenticated:
+            if not user_email_is_verified(user=request.user):
+                messages.warning(request, str(UNPROVEN_EMAIL))
+            elif draft:
+                initial.update({k: v for k, v in draft.items() if k not in ("campaign", "tier")})
+                messages.info(
+                    request,
+                    _(
+                        "Your email address is confirmed. Check your pledge below and continue "
+                        "to save your card."
+                    ),
+                )
+        form = PledgeForm(campaign=campaign, tier=tier_obj, user=request.user, initial=initial)
         return _render_pledge_page(
             request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge
         )
 
     form = PledgeForm(request.POST, campaign=campaign, tier=tier_obj, user=request.user)
+    # Before any validation: the sign-up must not become a way to test addresses at speed.
+    if not request.user.is_authenticated and not ratelimit.consume(request, action="signup"):
+        form.add_error(None, _("Too many sign-ups from your network. Please wait a minute."))
+        return _render_pledge_page(
+            request, campaign=campaign, tier=tier_obj, form=form, pledge=None, status=429
+        )
     if request.user.is_authenticated and not _pledge_step_allowed(request.user):
         form.add_error(None, TOO_MANY_STEPS)
         return _render_pledge_page(
@@ -195,26 +257,14 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
     data = form.cleaned_data
     user = request.user
     if not user.is_authenticated:
-        if not ratelimit.consume(request, action="signup"):
-            form.add_error(None, "Too many sign-ups from your network. Please wait a minute.")
-            return _render_pledge_page(
-                request, campaign=campaign, tier=tier_obj, form=form, pledge=None, status=429
-            )
-        try:
-            user = pledge_account_create(
-                email=data["email"], password=data["password"], name=data["name"]
-            )
-        except IntegrityError:  # the same address signed up a moment ago (a double click)
-            form.add_error("email", ACCOUNT_EXISTS)
-            return _render_pledge_page(
-                request, campaign=campaign, tier=tier_obj, form=form, pledge=None
-            )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        # The owner of the address hears about the new account (allauth's own verify link).
-        EmailAddress.objects.get_primary(user).send_confirmation(request, signup=True)
-        # From here on the page is for a signed-in supporter.
-        form = PledgeForm(request.POST, campaign=campaign, tier=tier_obj, user=user)
-        form.is_valid()
+        _stash_draft(request, campaign=campaign, tier=tier_obj, data=data)
+        return _inline_sign_up(
+            request,
+            email=data["email"],
+            password=data["password"],
+            name=data["name"],
+            next_url=request.path,
+        )
     try:
         result = pledge_start(
             user=user,
@@ -240,6 +290,7 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
     except gateway.GatewayError:
         form.add_error(None, GATEWAY_DOWN)
     else:
+        request.session.pop(DRAFT_SESSION_KEY, None)
         if result.outcome == StartOutcome.NEEDS_CARD:
             return redirect("pledges:card", token=result.pledge.token)
         if result.outcome == StartOutcome.CHANGED:
@@ -274,7 +325,8 @@ def _own_pledge(request: HttpRequest, token: str) -> Pledge:
         Pledge.objects.select_related("campaign", "campaign__organization", "supporter"),
         token=token,
     )
-    if pledge.supporter.user_id is None or pledge.supporter.user_id != request.user.pk:
+    # Mine only if my account has proven the address the pledge was made with.
+    if not supporters_for_user(user=request.user).filter(pk=pledge.supporter_id).exists():
         raise Http404("No such pledge")
     return pledge
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -36,11 +36,17 @@ def user_email_is_verified(*, user) -> bool:
 
 
 def supporters_for_user(*, user) -> QuerySet[Supporter]:
-    """Every Supporter row that belongs to this person: linked to the account, or signed on
-    with one of its verified addresses. The only way views find a person's rows, so nobody
-    ever reaches someone else's by guessing an id."""
+    """Every Supporter row that belongs to this person: signed on with one of the addresses the
+    account has proven it owns. The only way views find a person's rows, so nobody ever reaches
+    someone else's by guessing an id.
+
+    `Supporter.user` alone is not trusted: an account that has not proven the row's address
+    (an unverified sign-up with someone else's email, or a link made before this rule) never
+    sees, changes or deletes that row."""
     emails = user_verified_emails(user=user)
-    return Supporter.objects.filter(Q(user=user) | Q(email__in=emails)).distinct()
+    if not emails:
+        return Supporter.objects.none()
+    return Supporter.objects.filter(email__in=emails)
 
 
 def supporter_count_line(*, campaign: Campaign) -> dict[str, int]:

@@ -480,3 +480,34 @@ def supporter_update_preferences(
             row.save()
     supporter.refresh_from_db()
     return changed
+
+
+# --- Proof of a mailbox -----------------------------------------------------------------------
+# The session that created an account (allauth's sign-up or the pledge page's): a proof made in
+# it comes from the person who chose the password.
+ACCOUNT_CREATED_SESSION_KEY = "rr_account_created"
+
+
+def account_mailbox_proven(*, user, first_proof: bool, by_creator: bool) -> bool:
+    """The owner of the account's mailbox has just proven it (email confirmation, login by an
+    emailed code, password reset). Returns whether earlier credentials were voided.
+
+    Until this first proof anyone could have created the account with someone else's address
+    and set its password (a pre-hijack). So unless the proof comes from the very session that
+    created the account, the password set before it is made unusable; that also changes the
+    session auth hash, which signs every existing session out. The owner signs in by emailed
+    code or resets the password. Then the supporter rows of the proven address are linked.
+    """
+    from django.contrib.auth import get_user_model
+
+    voided = False
+    if first_proof and not by_creator:
+        with transaction.atomic():
+            locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+            locked.set_unusable_password()
+            locked.save(update_fields=["password"])
+        user.password = locked.password
+        voided = True
+        logger.info("account %s: first proof of its address voided earlier credentials", user.pk)
+    supporters_link_user(user=user)
+    return voided

@@ -96,3 +96,13 @@ class PledgeFactory(factory.django.DjangoModelFactory):
     status = Pledge.Status.ACTIVE
     stripe_customer_id = factory.Sequence(lambda n: f"cus_test{n}")
     stripe_payment_method_id = factory.Sequence(lambda n: f"pm_test{n}")
+
+
+def verified_user(**kwargs):
+    """An account that has proven its address (allauth's verified EmailAddress), as every
+    account that pledges or reads supporter records must have."""
+    from allauth.account.models import EmailAddress
+
+    user = UserFactory(**kwargs)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    return user

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.translation import gettext_lazy
 
 from api.events import event_emit
 from campaigns.models import Campaign, Tier
@@ -81,12 +82,18 @@ def _lock_open_campaign(campaign_id: int) -> Campaign:
 
 
 # --- the inline sign-up -----------------------------------------------------------------------
+UNPROVEN_EMAIL = gettext_lazy(
+    "Please confirm your email address first: open the link we emailed you, then come back "
+    "to pledge. Nothing has been saved or charged."
+)
+
+
 def pledge_account_create(*, email: str, password: str, name: str) -> User:
     """Create the account a pledge needs, from the pledge page's inline sign-up.
 
-    The address is recorded with allauth as primary and not yet verified: allauth asks for
-    verification at the next password login. Saving a card with Stripe is what the pledge itself
-    relies on, so the supporter can pledge straight away.
+    The address is recorded with allauth as primary and not yet verified. Nobody is signed in
+    with it and no pledge is tied to it until the owner of the mailbox opens the emailed link
+    (see `pledge_start`, which refuses an unproven account).
     """
     from allauth.account.models import EmailAddress
 
@@ -158,9 +165,16 @@ def pledge_start(
     second one (the database's unique constraint backs this up). A new pledge waits in
     PENDING_SETUP, uncounted, until its card is saved.
     """
+    from supporters.selectors import supporters_for_user, user_verified_emails
+
+    # Identity is proven, never typed: an account that has not proven its address is tied to no
+    # supporter row and no pledge (its address may be someone else's).
+    verified = user_verified_emails(user=user)
+    if user.email.lower() not in verified:
+        raise PledgeError(str(UNPROVEN_EMAIL))
     existing = Pledge.objects.filter(form_key=form_key).select_related("supporter").first()
     if existing is not None:
-        if existing.supporter.user_id != user.pk:
+        if existing.supporter.email not in verified:
             raise PledgeError("This form was already used. Please reload the page and try again.")
         return PledgeStart(
             pledge=existing,
@@ -172,7 +186,7 @@ def pledge_start(
         raise PledgeFrozen(_frozen_message(campaign))
 
     # The person's row on this campaign, even if their account email changed since they joined.
-    known = Supporter.objects.filter(campaign=campaign, user=user).only("email").first()
+    known = supporters_for_user(user=user).filter(campaign=campaign).only("email").first()
     supporter, _ = supporter_upsert(
         campaign=campaign,
         email=known.email if known else user.email,

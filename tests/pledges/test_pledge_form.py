@@ -13,7 +13,7 @@ from campaigns.models import Campaign, Tier
 from pledges.forms import parse_amount_cents
 from pledges.models import Pledge
 from supporters.models import Supporter, User
-from tests.factories import CampaignFactory, UserFactory
+from tests.factories import CampaignFactory, UserFactory, verified_user
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_champion_page_offers_the_public_listing(client):
 
 def test_signed_in_supporter_sees_details_prefilled_and_no_sign_up(client):
     campaign = CampaignFactory()
-    user = UserFactory(email="ana@example.org")
+    user = verified_user(email="ana@example.org")
     Supporter.objects.create(
         campaign=campaign, user=user, email=user.email, name="Ana Ruiz", postal_code="10001"
     )
@@ -172,13 +172,16 @@ def test_signed_in_supporter_sees_details_prefilled_and_no_sign_up(client):
     assert 'value="10001"' in html
 
 
-def test_sign_up_with_an_existing_accounts_email_asks_to_log_in(client):
+def test_sign_up_with_an_existing_accounts_email_says_nothing_about_the_account(client):
+    """Issue 12: the old "An account with this email already exists" told anyone which
+    addresses hold an account. Now the answer is allauth's "check your email" page, as for a new
+    address, and the owner is emailed instead."""
     campaign = CampaignFactory()
     UserFactory(email="rosa@example.org")
     response = client.post(url(campaign), pledge_data(email="Rosa@Example.org"))
-    assert "An account with this email already exists. Log in to pledge." in (
-        response.content.decode()
-    )
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"
+    assert "already exists" not in client.get(response["Location"]).content.decode()
     assert User.objects.filter(email="rosa@example.org").count() == 1
     assert not Pledge.objects.exists()
 
@@ -222,7 +225,7 @@ def test_pledge_page_queries_do_not_grow_with_the_number_of_pledges(
     from tests.factories import PledgeFactory
 
     campaign = CampaignFactory()
-    user = UserFactory(email="ana@example.org")
+    user = verified_user(email="ana@example.org")
     supporter = Supporter.objects.create(
         campaign=campaign, user=user, email=user.email, name="Ana Ruiz"
     )
