@@ -73,6 +73,20 @@ class IssueArea(models.Model):
 DEFAULT_COLOUR = "#1f5f8b"
 
 
+class CampaignQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """Every write to campaign rows (totals, status, deadline…) goes through here or
+        `Campaign.save`; both mark the public pages out of date after commit, so the anonymous
+        page cache (campaigns/page_cache.py) shows it at once without asking the database."""
+        from campaigns.page_cache import campaign_pages_changed
+
+        slugs = list(self.values_list("slug", flat=True))
+        updated = super().update(**kwargs)
+        if updated:
+            campaign_pages_changed([*slugs, *([kwargs["slug"]] if "slug" in kwargs else [])])
+        return updated
+
+
 class Campaign(TimeStamped):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -164,6 +178,8 @@ class Campaign(TimeStamped):
     )
     published_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CampaignQuerySet.as_manager()
+
     class Meta:
         ordering = ["deadline"]
         constraints = [
@@ -173,6 +189,12 @@ class Campaign(TimeStamped):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        from campaigns.page_cache import campaign_pages_changed
+
+        super().save(*args, **kwargs)
+        campaign_pages_changed([self.slug])
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse

@@ -1,49 +1,115 @@
 """A short-lived whole-page cache for anonymous visitors of the busiest public pages.
 
-A campaign page is read far more often than it changes, and its visitors are mostly anonymous
-people arriving from a shared link. Serving them a copy rendered a few seconds ago costs one
-small indexed query (the page's version) instead of eight queries and a template render.
+A campaign page is read far more often than it changes, and on deadline day a crowd of
+anonymous people arrives from shared links. A cached copy must cost little more than a view that
+returns a constant string, so a hit is served by `PageCacheMiddleware` near the top of the
+stack with **one cache round trip and no database query**: the page and the current version of
+what it depends on are fetched together (`get_many`), and the copy is served only if it was
+rendered at that version.
+
+Versions live in the cache, not in the database: every write to a campaign row bumps its
+page's version after the transaction commits (`page_versions_bump`, called by the Campaign
+model and queryset), so a pledge, a sign-on or an edit in the admin shows at once. A copy is
+stored under the version read *before* its page was rendered, so a render that raced a write
+is stored under the old version and never served. A missing version (evicted, or a fresh cache)
+is started at a new unique value, which orphans every older copy.
+`PAGE_CACHE_SECONDS` bounds how long anything else (the countdown, the listed Champions, action
+totals) may lag.
 
 Only pages that are the same for everyone are cached: the visitor must carry no session or
 messages cookie (so nothing personal — a signed-in supporter, a remembered sign-on, a flash
 message — can be on the page), and a response that sets a cookie or carries a CSRF token is
-never stored. The version is part of the key, so a pledge, a sign-on or an edit in the admin
-shows at once; `PAGE_CACHE_SECONDS` bounds how long anything else (the countdown, the listed
-Champions, action totals) may lag.
+never stored. The headers the inner middleware set on the rendered page (CSP, frame options,
+Vary) are stored with it and replayed on a hit; the outer SecurityMiddleware adds its own to
+both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
-from functools import wraps
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
 # Cookies that are the same for everyone or carry nothing the page shows.
 NEUTRAL_COOKIES = frozenset({"csrftoken"})
+# Headers that belong to one response only.
+_NOT_REPLAYED = frozenset({"set-cookie", "content-length", "x-page-cache"})
+VERSION_PREFIX = "page-version:"
+
+
+@dataclass(frozen=True)
+class PageCachePolicy:
+    """What `anonymous_page_cache` attaches to a view: the scope whose version the page
+    depends on (from the URL's arguments) and the query parameters that may vary the key."""
+
+    scope: Callable[..., str]
+    params: frozenset[str]
+
+
+def anonymous_page_cache(scope: Callable[..., str], params: tuple[str, ...] = ()):
+    """Let `PageCacheMiddleware` cache this view's page for anonymous, cookieless visitors,
+    keyed on the path, the query parameters named in `params` (any other parameter skips the
+    cache) and the current version of `scope(*args, **kwargs)` (the URL's arguments)."""
+    policy = PageCachePolicy(scope=scope, params=frozenset(params))
+
+    def decorator(view):
+        view.page_cache = policy
+        return view
+
+    return decorator
+
+
+def _version_key(scope: str) -> str:
+    return VERSION_PREFIX + scope
+
+
+def page_versions_bump(scopes: Iterable[str]) -> None:
+    """Mark the pages of these scopes as changed once the current transaction commits (at
+    once outside one): the next visitor gets a fresh render."""
+    keys = [_version_key(scope) for scope in scopes]
+    if not keys:
+        return
+
+    def bump():
+        for key in keys:
+            # No version yet: the next visitor starts a new one, which orphans older copies.
+            with contextlib.suppress(ValueError):
+                cache.incr(key)
+
+    transaction.on_commit(bump, robust=True)
+
+
+def campaign_page_scope(slug: str) -> str:
+    """The scope of everything served under /c/<slug>/ that must show a write at once."""
+    return f"campaign:{slug}"
+
+
+def campaign_pages_changed(slugs: Iterable[str]) -> None:
+    """The campaigns at these slugs were written: their cached pages are out of date."""
+    page_versions_bump(campaign_page_scope(slug) for slug in slugs)
+
+
+def _current_version(key: str) -> int:
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, time.time_ns(), timeout=None)
+        version = cache.get(key)
+    return version
 
 
 def _anonymous_and_cookieless(request: HttpRequest) -> bool:
-    if request.method not in {"GET", "HEAD"}:
-        return False
-    if set(request.COOKIES) - NEUTRAL_COOKIES:
-        return False
-    return not request.user.is_authenticated
-
-
-def _storable(request: HttpRequest, response: HttpResponse) -> bool:
-    session = getattr(request, "session", None)
-    return (
-        response.status_code == 200
-        and not response.streaming
-        and not response.cookies
-        and not (session is not None and session.modified)
-        and b"csrfmiddlewaretoken" not in response.content
-    )
+    # No session cookie means no signed-in user: the check needs no session or user lookup.
+    return request.method in {"GET", "HEAD"} and not (set(request.COOKIES) - NEUTRAL_COOKIES)
 
 
 def _cacheable_query(request: HttpRequest, params: frozenset[str]) -> bool:
@@ -54,40 +120,76 @@ def _cacheable_query(request: HttpRequest, params: frozenset[str]) -> bool:
     )
 
 
-def anonymous_page_cache(version: Callable[..., str | None], params: tuple[str, ...] = ()):
-    """Cache the view's page for anonymous, cookieless visitors, keyed on the path, the query
-    parameters named in `params` (any other parameter skips the cache) and on
-    `version(request, *args, **kwargs)` (None means "do not cache": let the view answer)."""
-    allowed = frozenset(params)
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+    session = getattr(request, "session", None)
+    user = getattr(request, "user", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not (session is not None and session.modified)
+        and not (user is not None and user.is_authenticated)
+        and b"csrfmiddlewaretoken" not in response.content
+    )
 
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
-            seconds = settings.PAGE_CACHE_SECONDS
-            if (
-                seconds <= 0
-                or not _anonymous_and_cookieless(request)
-                or not _cacheable_query(request, allowed)
-            ):
-                return view(request, *args, **kwargs)
-            current = version(request, *args, **kwargs)
-            if current is None:
-                return view(request, *args, **kwargs)
-            query = sorted((k, v) for k, values in request.GET.lists() for v in values)
-            digest = hashlib.sha256(f"{request.path}|{query}|{current}".encode()).hexdigest()
-            key = f"page:{view.__module__}.{view.__name__}:{digest}"
-            hit = cache.get(key)
-            if hit is not None:
-                content, content_type = hit
-                response = HttpResponse(content, content_type=content_type)
-                response["X-Page-Cache"] = "hit"
-                patch_vary_headers(response, ("Cookie",))
-                return response
-            response = view(request, *args, **kwargs)
-            if _storable(request, response):
-                cache.set(key, (response.content, response["Content-Type"]), seconds)
+
+class PageCacheMiddleware:
+    """Serve cached pages of views marked with `anonymous_page_cache`. Sits right after
+    SecurityMiddleware and WhiteNoise, so a hit skips the session, CSRF, auth and CSP work a
+    stranger's copy does not need (its stored headers already carry what they added)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        plan = self._plan(request)
+        if plan is None:
+            return self.get_response(request)
+        page_key, version_key = plan
+        found = cache.get_many([page_key, version_key])
+        entry, version = found.get(page_key), found.get(version_key)
+        if entry is not None and version is not None and entry[0] == version:
+            _, headers, content = entry
+            response = HttpResponse(content)
+            for name, value in headers:
+                response[name] = value
+            response["X-Page-Cache"] = "hit"
             return response
+        if version is None:
+            version = _current_version(version_key)
+        response = self.get_response(request)
+        if _storable(request, response):
+            patch_vary_headers(response, ("Cookie",))
+            headers = [(k, v) for k, v in response.items() if k.lower() not in _NOT_REPLAYED]
+            cache.set(page_key, (version, headers, response.content), settings.PAGE_CACHE_SECONDS)
+        return response
 
-        return wrapper
+    @staticmethod
+    def _plan(request: HttpRequest) -> tuple[str, str] | None:
+        if settings.PAGE_CACHE_SECONDS <= 0 or not _anonymous_and_cookieless(request):
+            return None
+        route = _cached_route(request.path_info)
+        if route is None or not _cacheable_query(request, route[1]):
+            return None
+        prefix, _, version_key = route
+        if not request.GET:
+            return prefix, version_key
+        query = sorted((k, v) for k, values in request.GET.lists() for v in values)
+        return f"{prefix}:{hashlib.sha256(str(query).encode()).hexdigest()}", version_key
 
-    return decorator
+
+@lru_cache(maxsize=2048)
+def _cached_route(path_info: str) -> tuple[str, frozenset[str], str] | None:
+    """The page key prefix, allowed parameters and version key of a cacheable path, or None.
+    Remembered per path: the URL map is fixed for the life of the process, and resolving a
+    path costs more than everything else a hit does."""
+    try:
+        match = resolve(path_info)
+    except Resolver404:
+        return None
+    policy: PageCachePolicy | None = getattr(match.func, "page_cache", None)
+    if policy is None:
+        return None
+    scope = policy.scope(*match.args, **match.kwargs)
+    path_digest = hashlib.sha256(path_info.encode()).hexdigest()
+    return f"page:{match.view_name}:{path_digest}", policy.params, _version_key(scope)

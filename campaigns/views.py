@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from campaigns.page_cache import anonymous_page_cache
+from campaigns.page_cache import anonymous_page_cache, campaign_page_scope
 from campaigns.selectors import (
     SORTS,
     SUPPORTERS_SHOWN,
@@ -17,7 +17,6 @@ from campaigns.selectors import (
     campaign_collection,
     campaign_countdown,
     campaign_for_page,
-    campaign_page_version,
     campaign_phase,
     campaigns_discover,
     issue_areas_in_use,
@@ -29,7 +28,7 @@ PAGE_SIZE = 12
 
 
 # Searches (q) are not cached: every made-up word would be a new copy.
-@anonymous_page_cache(version=lambda request: "discover", params=("issue", "type", "sort", "page"))
+@anonymous_page_cache(scope=lambda: "discover", params=("issue", "type", "sort", "page"))
 def discover(request):
     query = DiscoverQuery(
         q=request.GET.get("q", "").strip()[:100],
@@ -76,7 +75,7 @@ def discover(request):
     )
 
 
-@anonymous_page_cache(version=lambda request, slug: campaign_page_version(slug))
+@anonymous_page_cache(scope=campaign_page_scope)
 def detail(request, slug: str):
     campaign = campaign_for_page(slug=slug, user=request.user)
     if campaign is None:
