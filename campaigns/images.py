@@ -15,12 +15,34 @@ import warnings
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 HERO_WIDTHS = {"hero_large": 1200, "hero_small": 600}
 LOGO_HEIGHT = 160
 LOGO_FIELDS = ["logo", "logo_small", "logo_small_width", "logo_small_height"]
+
+
+# Pillow keeps 1-bit, greyscale and palette images at 1 byte a pixel, 16-bit greyscale at 2 and
+# everything else (RGB included) at 4; processing then works on an RGB(A) copy at 4 more.
+ONE_BYTE_MODES = {"1", "L", "P"}
+PROCESSED_MODES = {"RGB", "RGBA"}
+
+
+def decoded_bytes(img: Image.Image) -> int:
+    """What decoding and processing `img` costs in memory, from its header alone: pixels × the
+    bytes its mode takes, plus the RGB(A) copy unless it is RGB(A) already. Pixel count alone
+    misses a small 16-bit PNG that costs hundreds of megabytes."""
+    if img.mode in ONE_BYTE_MODES:
+        per_pixel = 1
+    elif img.mode.startswith("I;16"):
+        per_pixel = 2
+    else:
+        per_pixel = 4
+    if img.mode not in PROCESSED_MODES:
+        per_pixel += 4
+    return img.width * img.height * per_pixel
 
 
 def _human_bytes(n: int) -> str:
@@ -53,6 +75,22 @@ def image_validate(file) -> None:
                         f"That image is {width:,} × {height:,} pixels, more than the "
                         f"{settings.IMAGE_MAX_PIXELS:,} pixels we accept. Please resize it.",
                         code="image_too_many_pixels",
+                    )
+                if decoded_bytes(img) > settings.IMAGE_MAX_DECODED_BYTES:
+                    raise ValidationError(
+                        gettext(
+                            "That image would take %(cost)s of memory to process (%(width)s × "
+                            "%(height)s pixels, %(mode)s); we accept up to %(limit)s. Please "
+                            "upload a smaller or ordinary 8-bit JPEG or PNG."
+                        )
+                        % {
+                            "cost": _human_bytes(decoded_bytes(img)),
+                            "width": f"{width:,}",
+                            "height": f"{height:,}",
+                            "mode": img.mode,
+                            "limit": _human_bytes(settings.IMAGE_MAX_DECODED_BYTES),
+                        },
+                        code="image_too_heavy",
                     )
                 img.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -216,6 +216,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+# Memory one upload may take to decode and process (mode × pixels, see campaigns/images.py):
+# a 24-megapixel camera JPEG fits; a 36-megapixel 16-bit PNG (a few kB on the wire) does not.
+IMAGE_MAX_DECODED_BYTES = env.int("IMAGE_MAX_DECODED_BYTES", default=100 * 1024 * 1024)
+# Photos one user may frame (outreach's badge page) per window.
+PHOTO_FRAME_RATE_LIMITS = {"user": 20, "window_seconds": 3600}
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 

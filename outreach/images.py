@@ -35,6 +35,10 @@ SHARE_CACHE_SECONDS = 7 * 24 * 3600
 FUNDING_STEP_PERCENT = 5
 FRAME_SIZE = 1080
 FRAME_MAX_PIXELS = 30_000_000
+FRAME_RING, FRAME_INSET = 44, 8
+# The photo's side inside the ring, drawn at SCALE: decoding more than this is wasted.
+FRAME_PHOTO_SIZE = (FRAME_SIZE - 2 * (FRAME_RING + FRAME_INSET)) * SCALE
+REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "I", "F"}
 
 
 # --- drawing helpers --------------------------------------------------------------------------
@@ -509,7 +513,13 @@ def framed_photo_png(*, upload, campaign: Campaign, label: str = "Champion") -> 
                     "That photo has too many pixels for us to frame. Please use a smaller one.",
                     code="image_too_many_pixels",
                 )
+            # A JPEG decodes at 1/2, 1/4 or 1/8 scale for free: no bigger than the circle needs.
+            photo.draft("RGB", (FRAME_PHOTO_SIZE, FRAME_PHOTO_SIZE))
             photo.load()
+            # Other formats decode in full; shrink before the RGB copy where Pillow can.
+            factor = min(photo.size) // FRAME_PHOTO_SIZE
+            if factor >= 2 and photo.mode in REDUCIBLE_MODES:
+                photo = photo.reduce(factor)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValidationError(
             "That image has far too many pixels to process safely. Please upload an ordinary "
@@ -526,8 +536,8 @@ def framed_photo_png(*, upload, campaign: Campaign, label: str = "Champion") -> 
     s = SCALE
     full = FRAME_SIZE * s
     colour = rgb(campaign.accent_colour)
-    ring = 44 * s
-    inset = 8 * s
+    ring = FRAME_RING * s
+    inset = FRAME_INSET * s
     photo = ImageOps.fit(photo, (full - 2 * (ring + inset), full - 2 * (ring + inset)))
     img = Image.new("RGBA", (full, full), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 from csp.decorators import csp_replace
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
@@ -35,10 +37,14 @@ from outreach.services import (
     supporter_from_unsubscribe_token,
     supporter_unsubscribe_updates,
 )
+from supporters.throttle import throttle_hit
 
 STATS_CACHE_SECONDS = 30
 ADVOCATE_RANK = Tier.RANK[Tier.Kind.ADVOCATE]
 CHAMPION_RANK = Tier.RANK[Tier.Kind.CHAMPION]
+FRAMES_LIMITED = gettext_lazy(
+    "You have framed several photos in the last hour. Please wait a while and try again."
+)
 
 
 def _campaign_or_404(slug: str):
@@ -246,7 +252,18 @@ def badge_page(request, slug: str):
     status = 200
     if request.method == "POST":
         form = FrameForm(request.POST, request.FILES)
-        if form.is_valid():
+        limits = settings.PHOTO_FRAME_RATE_LIMITS
+        # Each photo is decoded on the server: count before reading it.
+        if not throttle_hit(
+            key=f"photo-frame:{request.user.pk}",
+            limit=limits["user"],
+            window_seconds=limits["window_seconds"],
+        ):
+            form = FrameForm()  # the upload is not read at all
+            form.cleaned_data = {}
+            form.add_error(None, FRAMES_LIMITED)
+            status = 429
+        elif form.is_valid():
             try:
                 png = images.framed_photo_png(upload=form.cleaned_data["photo"], campaign=campaign)
             except ValidationError as exc:
