@@ -503,6 +503,70 @@ def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key:
     )
 
 
+# --- what a webhook may only re-read (never trust its payload) ----------------------------
+@dataclass(frozen=True)
+class ChargeState:
+    """A charge as Stripe holds it now: which intent it belongs to, and how much of it was
+    captured and refunded."""
+
+    id: str
+    payment_intent_id: str
+    amount_cents: int
+    amount_captured_cents: int
+    amount_refunded_cents: int
+    paid: bool
+
+
+def charge_retrieve(charge_id: str) -> ChargeState:
+    data = _plain(_call(_client().v1.charges.retrieve, charge_id))
+    pi = data.get("payment_intent") or ""
+    if isinstance(pi, dict):
+        pi = pi.get("id", "")
+    amount = int(data.get("amount") or 0)
+    captured = data.get("amount_captured")
+    return ChargeState(
+        id=data.get("id") or charge_id,
+        payment_intent_id=pi,
+        amount_cents=amount,
+        amount_captured_cents=amount if captured is None else int(captured),
+        amount_refunded_cents=int(data.get("amount_refunded") or 0),
+        paid=bool(data.get("paid")),
+    )
+
+
+@dataclass(frozen=True)
+class DisputeState:
+    """A dispute as Stripe holds it now (`status`: warning_needs_response, needs_response,
+    under_review, won, lost, warning_closed, ...)."""
+
+    id: str
+    status: str
+    amount_cents: int
+    payment_intent_id: str
+    charge_id: str
+    reason: str = ""
+
+
+def dispute_retrieve(dispute_id: str) -> DisputeState:
+    data = _plain(_call(_client().v1.disputes.retrieve, dispute_id))
+
+    def _id(value) -> str:
+        return value.get("id", "") if isinstance(value, dict) else (value or "")
+
+    payment_intent_id = _id(data.get("payment_intent"))
+    charge_id = _id(data.get("charge"))
+    if not payment_intent_id and charge_id:
+        payment_intent_id = charge_retrieve(charge_id).payment_intent_id
+    return DisputeState(
+        id=data.get("id") or dispute_id,
+        status=data.get("status") or "",
+        amount_cents=int(data.get("amount") or 0),
+        payment_intent_id=payment_intent_id,
+        charge_id=charge_id,
+        reason=data.get("reason") or "",
+    )
+
+
 # --- webhooks ---------------------------------------------------------------------------------
 class WebhookSignatureError(Exception):
     """The payload was not signed with our webhook secret (or is not a Stripe event)."""

@@ -1,8 +1,10 @@
 """Webhook handlers for settlement events, dispatched from pledges/webhooks.py.
 
-Each re-reads what it can from Stripe and funnels into the same recording functions as the
-settlement task (`attempt_record`, `refund_apply`), so a webhook arriving before, during or
-after the task's own write, or twice, changes the pledge exactly once.
+Each re-reads the object from Stripe (amounts, statuses and the pledge it belongs to come from
+Stripe's answer, never from the payload, so a forged or stale event moves nothing) and funnels
+into the same recording functions as the settlement task (`attempt_record`, `refund_apply`),
+so a webhook arriving before, during or after the task's own write, or twice, changes the
+pledge exactly once.
 """
 
 from __future__ import annotations
@@ -13,24 +15,28 @@ from django.db import transaction
 from django.db.models import Sum
 
 from pledges import gateway
+from pledges.gateway import GatewayInvalidRequest
 from pledges.models import PaymentAttempt, Pledge, Refund
 from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.notify import staff_alert
 from pledges.services.refunds import refund_apply
 from pledges.services.settlement import attempt_record
-from pledges.services.transitions import pledge_transition
+from pledges.services.transitions import pledge_lock_with_campaign, pledge_log, pledge_transition
 
 log = logging.getLogger(__name__)
 S = Pledge.Status
 
 
-def _attempt_for(event: gateway.WebhookEvent) -> PaymentAttempt | None:
-    """The attempt a PaymentIntent belongs to: by its id, else by the metadata we set."""
-    attempt = PaymentAttempt.objects.filter(stripe_payment_intent_id=event.object_id).first()
+def _attempt_for(result: gateway.ChargeResult) -> PaymentAttempt | None:
+    """The attempt a PaymentIntent belongs to, by what Stripe says of it (never the payload):
+    its id, else the metadata we set when we created it."""
+    attempt = PaymentAttempt.objects.filter(
+        stripe_payment_intent_id=result.payment_intent_id
+    ).first()
     if attempt is not None:
         return attempt
-    metadata = event.data.get("metadata") or {}
-    pledge_id, number = metadata.get("pledge_id", ""), metadata.get("attempt", "")
+    metadata = result.metadata or {}
+    pledge_id, number = str(metadata.get("pledge_id", "")), str(metadata.get("attempt", ""))
     if pledge_id.isdigit() and number.isdigit():
         return PaymentAttempt.objects.filter(pledge_id=int(pledge_id), number=int(number)).first()
     return None
@@ -39,119 +45,188 @@ def _attempt_for(event: gateway.WebhookEvent) -> PaymentAttempt | None:
 def handle_payment_intent_event(event: gateway.WebhookEvent) -> str:
     """payment_intent.succeeded / payment_intent.payment_failed: re-read the intent and record
     it on its attempt (a no-op if the settlement task already did)."""
-    attempt = _attempt_for(event)
+    stripe_slot_acquire()
+    try:
+        result = gateway.payment_intent_retrieve(event.object_id)
+    except GatewayInvalidRequest:
+        return "no such payment intent at Stripe"
+    attempt = _attempt_for(result)
     if attempt is None:
         return "no matching attempt"
-    stripe_slot_acquire()
-    result = gateway.payment_intent_retrieve(event.object_id)
     if result.outcome == gateway.ChargeOutcome.PROCESSING:
         return f"processing pledge={attempt.pledge_id}"
     status = attempt_record(attempt_id=attempt.pk, result=result, source="webhook")
     return f"{result.outcome} pledge={attempt.pledge_id} now {status}"
 
 
-def _pledge_for_charge(data: dict) -> Pledge | None:
-    pi = data.get("payment_intent") or ""
-    if isinstance(pi, dict):
-        pi = pi.get("id", "")
-    return Pledge.objects.filter(stripe_payment_intent_id=pi).first() if pi else None
-
-
 def handle_charge_refunded(event: gateway.WebhookEvent) -> str:
     """A refund reached the card — ours (already counted, or in flight) or one made in the
-    Stripe dashboard (counted now). Only the part we do not know about yet is applied."""
-    pledge = _pledge_for_charge(event.data)
+    Stripe dashboard (counted now). The charge is re-read from Stripe (a payload's amount is
+    never trusted), and only the part we do not know about yet, never more than was paid, is
+    applied."""
+    stripe_slot_acquire()
+    try:
+        charge = gateway.charge_retrieve(event.object_id)
+    except GatewayInvalidRequest:
+        return "no such charge at Stripe"
+    pledge = (
+        Pledge.objects.filter(stripe_payment_intent_id=charge.payment_intent_id).first()
+        if charge.payment_intent_id
+        else None
+    )
     if pledge is None:
         return "no matching pledge"
-    refunded_at_stripe = int(event.data.get("amount_refunded") or 0)
+    refunded_at_stripe = min(charge.amount_refunded_cents, charge.amount_captured_cents)
     with transaction.atomic():
-        locked = Pledge.objects.select_for_update().get(pk=pledge.pk)
+        locked = pledge_lock_with_campaign(pledge.pk)
         in_flight = (
             locked.refunds.filter(status=Refund.Status.PENDING).aggregate(s=Sum("amount_cents"))[
                 "s"
             ]
             or 0
         )
-        unknown = refunded_at_stripe - locked.refunded_cents - in_flight
+        unknown = min(refunded_at_stripe, locked.paid_cents) - locked.refunded_cents - in_flight
         if unknown <= 0:
             return f"already counted pledge={pledge.pk}"
         refund_apply(
             pledge_id=locked.pk,
             amount_cents=unknown,
             source="webhook",
-            stripe_object_id=event.object_id,
+            stripe_object_id=charge.id,
             reason="Refunded at Stripe.",
         )
     return f"refunded {unknown} pledge={pledge.pk}"
 
 
-def handle_charge_dispute_created(event: gateway.WebhookEvent) -> str:
-    """The supporter disputed the charge with their bank: PAID → DISPUTED, staff alerted."""
-    pledge = _pledge_for_charge(event.data)
+# Dispute statuses (Stripe): still open, closed in our favour, closed against us.
+DISPUTE_OPEN = frozenset(
+    {"warning_needs_response", "warning_under_review", "needs_response", "under_review"}
+)
+DISPUTE_KEPT = frozenset({"won", "warning_closed"})
+DISPUTE_LOST_CODE = "dispute_lost"
+
+
+def dispute_sync(*, dispute_id: str) -> str:
+    """Bring a pledge in line with its dispute as Stripe holds it now.
+
+    `charge.dispute.created` and `charge.dispute.closed` both land here and re-read the dispute,
+    so their order, a redelivery, or a forged payload cannot matter: open → the paid pledge is
+    DISPUTED (staff alerted); won / warning_closed → it is PAID again, the money untouched;
+    lost → the amount the bank took back (never more than was paid) is counted as refunded
+    once per dispute, and the pledge is REFUNDED if nothing is left, else PAID with the rest.
+    The pledge row is locked (after its campaign's) while it is decided.
+    """
+    stripe_slot_acquire()
+    try:
+        dispute = gateway.dispute_retrieve(dispute_id)
+    except GatewayInvalidRequest:
+        return "no such dispute at Stripe"
+    pledge = (
+        Pledge.objects.filter(stripe_payment_intent_id=dispute.payment_intent_id).first()
+        if dispute.payment_intent_id
+        else None
+    )
     if pledge is None:
         return "no matching pledge"
-    if pledge.status != S.PAID:
-        return f"pledge={pledge.pk} is {pledge.status}"
-    won = pledge_transition(
-        pledge=pledge,
-        to=S.DISPUTED,
-        expected=S.PAID,
-        actor_label="webhook",
-        note=f"Disputed by the cardholder ({event.data.get('reason') or 'no reason given'}).",
-        stripe_object_id=event.object_id,
-        code=str(event.data.get("reason") or ""),
-        amount_cents=int(event.data.get("amount") or 0) or None,
-    )
-    if won:
+    alert = False
+    with transaction.atomic():
+        locked = pledge_lock_with_campaign(pledge.pk)
+        if dispute.status in DISPUTE_OPEN:
+            if locked.status != S.PAID:
+                return (
+                    f"dispute {dispute.status} pledge={pledge.pk} is {locked.status}: nothing to do"
+                )
+            alert = pledge_transition(
+                pledge=locked,
+                to=S.DISPUTED,
+                expected=S.PAID,
+                actor_label="webhook",
+                note=f"Disputed by the cardholder ({dispute.reason or 'no reason given'}).",
+                stripe_object_id=dispute.id,
+                code=dispute.reason,
+                amount_cents=dispute.amount_cents or None,
+            )
+            outcome = f"disputed pledge={pledge.pk}"
+        elif dispute.status in DISPUTE_KEPT:
+            if locked.status != S.DISPUTED:
+                return f"dispute {dispute.status} pledge={pledge.pk}: nothing to do"
+            pledge_transition(
+                pledge=locked,
+                to=S.PAID,
+                expected=S.DISPUTED,
+                actor_label="webhook",
+                note=(
+                    "Dispute won; the payment stands."
+                    if dispute.status == "won"
+                    else "The bank's inquiry closed without a chargeback; the payment stands."
+                ),
+                stripe_object_id=dispute.id,
+                code=dispute.status,
+            )
+            outcome = f"dispute {dispute.status} pledge={pledge.pk}"
+        elif dispute.status == "lost":
+            counted = locked.events.filter(
+                code=DISPUTE_LOST_CODE, stripe_object_id=dispute.id
+            ).exists()
+            if counted or locked.status not in (S.PAID, S.DISPUTED):
+                return f"dispute lost pledge={pledge.pk}: already counted"
+            returned = min(dispute.amount_cents, locked.paid_cents - locked.refunded_cents)
+            pledge_log(
+                pledge=locked,
+                note=f"Dispute lost: the bank returned {returned}¢ to the cardholder.",
+                actor_label="webhook",
+                stripe_object_id=dispute.id,
+                code=DISPUTE_LOST_CODE,
+                amount_cents=returned,
+            )
+            refund_apply(
+                pledge_id=locked.pk,
+                amount_cents=returned,
+                source="webhook",
+                stripe_object_id=dispute.id,
+                reason="Dispute lost: the bank returned the payment to the cardholder.",
+            )
+            locked.refresh_from_db()
+            if locked.status == S.DISPUTED:
+                # Lost in part: the dispute is over and the rest of the payment stands.
+                pledge_transition(
+                    pledge=locked,
+                    to=S.PAID,
+                    expected=S.DISPUTED,
+                    actor_label="webhook",
+                    note=(
+                        f"Dispute lost in part: {returned}¢ returned, "
+                        f"{locked.paid_cents - locked.refunded_cents}¢ stands."
+                    ),
+                    stripe_object_id=dispute.id,
+                    code="lost",
+                )
+            outcome = f"dispute lost pledge={pledge.pk}"
+        else:
+            log.warning(
+                "dispute %s on pledge %s has status %r: nothing changed",
+                dispute.id,
+                pledge.pk,
+                dispute.status,
+            )
+            return f"dispute {dispute.status or 'without status'} pledge={pledge.pk}: nothing to do"
+    if alert:
         staff_alert(
             subject=f"Pledge #{pledge.pk} disputed",
-            body=f"Dispute {event.object_id} on {pledge.stripe_payment_intent_id}: "
-            f"{event.data.get('reason')}. Respond in the Stripe dashboard.",
+            body=f"Dispute {dispute.id} on {pledge.stripe_payment_intent_id}: "
+            f"{dispute.reason}. Respond in the Stripe dashboard.",
         )
-    return f"disputed pledge={pledge.pk}" if won else f"unchanged pledge={pledge.pk}"
+    return outcome
+
+
+def handle_charge_dispute_created(event: gateway.WebhookEvent) -> str:
+    """The supporter disputed the charge with their bank (see `dispute_sync`)."""
+    return dispute_sync(dispute_id=event.object_id)
 
 
 def handle_charge_dispute_closed(event: gateway.WebhookEvent) -> str:
-    """The bank closed the dispute. `lost`: the money went back to the cardholder (refund
-    counted, pledge REFUNDED when nothing is left). `won` (the payment stands) and
-    `warning_closed` (an inquiry that never became a chargeback): DISPUTED → PAID, the money
-    untouched. Any other status is not a closing one: logged, nothing changes."""
-    pledge = _pledge_for_charge(event.data)
-    if pledge is None or pledge.status != S.DISPUTED:
-        return "nothing to do"
-    outcome = str(event.data.get("status") or "")
-    if outcome in ("won", "warning_closed"):
-        pledge_transition(
-            pledge=pledge,
-            to=S.PAID,
-            expected=S.DISPUTED,
-            actor_label="webhook",
-            note=(
-                "Dispute won; the payment stands."
-                if outcome == "won"
-                else "The bank's inquiry closed without a chargeback; the payment stands."
-            ),
-            stripe_object_id=event.object_id,
-            code=outcome,
-        )
-        return f"dispute {outcome} pledge={pledge.pk}"
-    if outcome != "lost":
-        log.warning(
-            "dispute %s on pledge %s closed with status %r: nothing changed",
-            event.object_id,
-            pledge.pk,
-            outcome,
-        )
-        return f"dispute {outcome or 'without status'} pledge={pledge.pk}: nothing to do"
-    with transaction.atomic():
-        refund_apply(
-            pledge_id=pledge.pk,
-            amount_cents=int(event.data.get("amount") or pledge.paid_cents),
-            source="webhook",
-            stripe_object_id=event.object_id,
-            reason="Dispute lost: the bank returned the payment to the cardholder.",
-        )
-    return f"dispute lost pledge={pledge.pk}"
+    """The bank closed the dispute (see `dispute_sync`)."""
+    return dispute_sync(dispute_id=event.object_id)
 
 
 def handle_payment_intent_succeeded(event: gateway.WebhookEvent) -> str:

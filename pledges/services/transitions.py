@@ -71,6 +71,16 @@ class IllegalTransition(Exception):
     """A transition the state machine does not allow (a programming error, not a race)."""
 
 
+def pledge_lock_with_campaign(pledge_id: int, *, related: tuple[str, ...] = ()) -> Pledge:
+    """Lock a pledge for a money change, in the one lock order: its campaign's row first, then
+    the pledge's (see README, "Lock order"). Call inside `transaction.atomic()`; every path that
+    writes a pledge and its campaign's totals in one transaction starts here (or, like pledging,
+    locks the campaign itself first)."""
+    campaign_id = Pledge.objects.filter(pk=pledge_id).values_list("campaign_id", flat=True).get()
+    list(Campaign.objects.select_for_update().filter(pk=campaign_id).values_list("pk"))
+    return Pledge.objects.select_for_update(of=("self",)).select_related(*related).get(pk=pledge_id)
+
+
 def pledge_transition(
     *,
     pledge: Pledge,

@@ -26,6 +26,7 @@ from tests.pledges.settlement_support import (
     charge_due_campaign,
     signed_webhook,
 )
+from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: F401 - fixture
 
 S = Pledge.Status
 
@@ -36,18 +37,12 @@ def staff(db):
 
 
 # --- disputes ---------------------------------------------------------------------------------
-def _disputed(chaos, staff):
+def _disputed(chaos, staff, stripe_disputes):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
     settlement.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
-    dispute = {
-        "id": "dp_review",
-        "object": "dispute",
-        "payment_intent": pledge.stripe_payment_intent_id,
-        "amount": pledge.amount_cents,
-        "reason": "general",
-    }
+    dispute = stripe_disputes.put(pledge, "dp_review", status="needs_response")
     created = signed_webhook(
         Client(), event_id="evt_dp_created", type="charge.dispute.created", obj=dispute
     )
@@ -58,8 +53,11 @@ def _disputed(chaos, staff):
 @pytest.mark.django_db
 @pytest.mark.stripe
 @pytest.mark.parametrize("closed_as", ["won", "warning_closed"])
-def test_dispute_closed_in_our_favour_keeps_the_money_and_the_pledge_paid(chaos, staff, closed_as):
-    campaign, pledge, dispute = _disputed(chaos, staff)
+def test_dispute_closed_in_our_favour_keeps_the_money_and_the_pledge_paid(
+    chaos, staff, closed_as, stripe_disputes
+):
+    campaign, pledge, dispute = _disputed(chaos, staff, stripe_disputes)
+    stripe_disputes.put(pledge, "dp_review", status=closed_as)
     mail.outbox.clear()
     response = signed_webhook(
         Client(),
@@ -79,8 +77,9 @@ def test_dispute_closed_in_our_favour_keeps_the_money_and_the_pledge_paid(chaos,
 
 @pytest.mark.django_db
 @pytest.mark.stripe
-def test_dispute_lost_counts_the_money_as_returned(chaos, staff):
-    campaign, pledge, dispute = _disputed(chaos, staff)
+def test_dispute_lost_counts_the_money_as_returned(chaos, staff, stripe_disputes):
+    campaign, pledge, dispute = _disputed(chaos, staff, stripe_disputes)
+    stripe_disputes.put(pledge, "dp_review", status="lost")
     response = signed_webhook(
         Client(),
         event_id="evt_dp_lost",
@@ -96,8 +95,9 @@ def test_dispute_lost_counts_the_money_as_returned(chaos, staff):
 
 @pytest.mark.django_db
 @pytest.mark.stripe
-def test_dispute_closed_with_an_unknown_status_changes_nothing(chaos, staff):
-    campaign, pledge, dispute = _disputed(chaos, staff)
+def test_dispute_closed_with_an_unknown_status_changes_nothing(chaos, staff, stripe_disputes):
+    campaign, pledge, dispute = _disputed(chaos, staff, stripe_disputes)
+    stripe_disputes.put(pledge, "dp_review", status="under_review")
     response = signed_webhook(
         Client(),
         event_id="evt_dp_odd",

@@ -26,6 +26,7 @@ from tests.pledges.settlement_support import (
     signed_webhook,
     stripe_client,
 )
+from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: F401 - fixture
 
 S = Pledge.Status
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
@@ -180,12 +181,14 @@ def test_refund_webhooks_count_only_money_we_did_not_know_about(chaos, staff):
     settlement.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     pledge_refund(pledge=pledge, amount_cents=1000, actor=staff)
+    intent = stripe_client().v1.payment_intents.retrieve(pledge.stripe_payment_intent_id)
+    charge_id = getattr(intent.latest_charge, "id", intent.latest_charge)
     charge = {"object": "charge", "payment_intent": pledge.stripe_payment_intent_id}
     ours = signed_webhook(
         Client(),
         event_id="evt_r1",
         type="charge.refunded",
-        obj={**charge, "id": "ch_1", "amount_refunded": 1000},
+        obj={**charge, "id": charge_id, "amount_refunded": 1000},
     )
     assert ours.content.decode().startswith("already counted")
     # Someone refunds another $5 from the Stripe dashboard.
@@ -196,7 +199,7 @@ def test_refund_webhooks_count_only_money_we_did_not_know_about(chaos, staff):
         Client(),
         event_id="evt_r2",
         type="charge.refunded",
-        obj={**charge, "id": "ch_1", "amount_refunded": 1500},
+        obj={**charge, "id": charge_id, "amount_refunded": 1500},
     )
     assert theirs.content.decode() == f"refunded 500 pledge={pledge.pk}"
     pledge.refresh_from_db()
@@ -206,18 +209,12 @@ def test_refund_webhooks_count_only_money_we_did_not_know_about(chaos, staff):
 
 
 def test_dispute_webhook_marks_the_pledge_disputed_and_alerts_staff(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, eager_celery, django_capture_on_commit_callbacks, stripe_disputes
 ):
     campaign, (pledge,) = charge_due_campaign(staff, count=1)
     settlement.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
-    dispute = {
-        "id": "dp_1",
-        "object": "dispute",
-        "payment_intent": pledge.stripe_payment_intent_id,
-        "amount": pledge.amount_cents,
-        "reason": "fraudulent",
-    }
+    dispute = stripe_disputes.put(pledge, "dp_1", status="needs_response")
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_webhook(
             Client(), event_id="evt_d1", type="charge.dispute.created", obj=dispute
@@ -226,6 +223,7 @@ def test_dispute_webhook_marks_the_pledge_disputed_and_alerts_staff(
     pledge.refresh_from_db()
     assert pledge.status == S.DISPUTED
     assert any("disputed" in m.subject for m in mail.outbox)
+    stripe_disputes.put(pledge, "dp_1", status="won")
     won = signed_webhook(
         Client(),
         event_id="evt_d2",

@@ -244,3 +244,184 @@ def test_events_signed_by_localstripe_are_verified_and_stored(localstripe_webhoo
         time.sleep(0.2)
     assert stored is not None, "localstripe's webhook never arrived"
     assert (stored.type, stored.outcome) == ("customer.created", "ignored")
+
+
+# --- money-moving events trust only what Stripe says when asked -----------------------------
+# (issue 12 §3, issue 13 defect 4). Disputes come from tests/pledges/stripe_disputes.py, since
+# localstripe has none; charges and refunds are real localstripe ones.
+from django.core import mail  # noqa: E402
+
+from pledges.services import settlement  # noqa: E402
+from tests.concurrency import race  # noqa: E402
+from tests.pledges.settlement_support import (  # noqa: E402
+    assert_ledger_clean,
+    charge_due_campaign,
+    signed_webhook,
+    stripe_client,
+)
+from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: E402, F401 - fixture
+
+S = Pledge.Status
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+
+
+def _paid(staff, amount_cents=2000):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=amount_cents)
+    settlement.pledge_charge(pledge_id=pledge.pk)
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert pledge.status == S.PAID
+    return campaign, pledge
+
+
+def _charge_id(pledge) -> str:
+    intent = stripe_client().v1.payment_intents.retrieve(pledge.stripe_payment_intent_id)
+    charge = intent.latest_charge
+    return charge if isinstance(charge, str) else charge.id
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+@pytest.mark.parametrize("charge", ["forged", "real"])
+def test_a_forged_charge_refunded_with_an_absurd_amount_changes_nothing(chaos, staff, charge):
+    campaign, pledge = _paid(staff)
+    mail.outbox.clear()
+    charge_id = _charge_id(pledge) if charge == "real" else "ch_forged"
+    response = signed_webhook(
+        Client(),
+        event_id=f"evt_forged_refund_{charge}",
+        type="charge.refunded",
+        obj={
+            "id": charge_id,
+            "object": "charge",
+            "payment_intent": pledge.stripe_payment_intent_id,
+            "amount_refunded": 10**9,
+            "refunded": True,
+        },
+    )
+    assert response.status_code == 200
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents) == (S.PAID, 0)
+    assert campaign.collected_cents == 2000
+    assert not [m for m in mail.outbox if "refund" in m.subject.lower()]
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_a_refund_webhook_counts_what_stripe_refunded_never_more_than_was_paid(chaos, staff):
+    campaign, pledge = _paid(staff)
+    stripe_client().v1.refunds.create(
+        params={"payment_intent": pledge.stripe_payment_intent_id, "amount": 700}
+    )
+    response = signed_webhook(
+        Client(),
+        event_id="evt_dash_refund",
+        type="charge.refunded",
+        # The payload overstates it; Stripe, asked, says 700.
+        obj={"id": _charge_id(pledge), "object": "charge", "amount_refunded": 5000},
+    )
+    assert response.content.decode() == f"refunded 700 pledge={pledge.pk}"
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 700, 1300)
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_a_forged_dispute_stripe_does_not_hold_changes_nothing(chaos, staff, stripe_disputes):
+    campaign, pledge = _paid(staff)
+    for kind, status in (("created", "needs_response"), ("closed", "lost")):
+        signed_webhook(
+            Client(),
+            event_id=f"evt_forged_dp_{kind}",
+            type=f"charge.dispute.{kind}",
+            obj={
+                "id": "dp_forged",
+                "object": "dispute",
+                "payment_intent": pledge.stripe_payment_intent_id,
+                "amount": 10**9,
+                "status": status,
+            },
+        )
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 0, 2000)
+
+
+def _dispute_event(event_id, kind, dispute):
+    return signed_webhook(Client(), event_id=event_id, type=f"charge.dispute.{kind}", obj=dispute)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_dispute_closed_as_won_before_created_arrives_leaves_the_pledge_paid(
+    chaos, staff, stripe_disputes
+):
+    campaign, pledge = _paid(staff)
+    opened = stripe_disputes.put(pledge, "dp_late", status="needs_response")
+    stripe_disputes.put(pledge, "dp_late", status="won")  # the bank decided meanwhile
+    _dispute_event("evt_closed_first", "closed", {**opened, "status": "won"})
+    _dispute_event("evt_created_late", "created", opened)
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 0, 2000)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_dispute_closed_as_lost_before_created_arrives_counts_the_money_returned(
+    chaos, staff, stripe_disputes
+):
+    campaign, pledge = _paid(staff)
+    opened = stripe_disputes.put(pledge, "dp_lost_early", status="needs_response")
+    stripe_disputes.put(pledge, "dp_lost_early", status="lost")
+    _dispute_event("evt_lost_first", "closed", {**opened, "status": "lost"})
+    _dispute_event("evt_created_after", "created", opened)
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.REFUNDED, 2000, 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_a_partly_lost_dispute_returns_that_part_and_the_pledge_is_paid_again(
+    chaos, staff, stripe_disputes
+):
+    campaign, pledge = _paid(staff)
+    opened = stripe_disputes.put(pledge, "dp_part", status="needs_response", amount=500)
+    assert _dispute_event("evt_part_1", "created", opened).content.decode() == (
+        f"disputed pledge={pledge.pk}"
+    )
+    lost = stripe_disputes.put(pledge, "dp_part", status="lost", amount=500)
+    _dispute_event("evt_part_2", "closed", lost)
+    _dispute_event("evt_part_3", "closed", lost)  # Stripe sends it again under a new id
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 500, 1500)
+
+
+@pytest.mark.postgres
+@pytest.mark.stripe
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_a_lost_dispute_at_once_count_the_refund_once(
+    chaos, staff, stripe_disputes
+):
+    campaign, pledge = _paid(staff)
+    opened = stripe_disputes.put(pledge, "dp_twice", status="needs_response", amount=800)
+    _dispute_event("evt_twice_0", "created", opened)
+    lost = stripe_disputes.put(pledge, "dp_twice", status="lost", amount=800)
+    race(
+        lambda: _dispute_event("evt_twice_1", "closed", lost),
+        lambda: _dispute_event("evt_twice_2", "closed", lost),
+        lambda: _dispute_event("evt_twice_1", "closed", lost),
+    )
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 800, 1200)
