@@ -16,17 +16,21 @@ from django.utils.html import format_html
 
 from actions.selectors import calls_per_office
 from campaigns.admin_saves import OwnFieldsSaveMixin
+from campaigns.models import Campaign
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 from outreach.forms import CampaignUpdateAdminForm
 from outreach.images import update_image_clean
 from outreach.models import CampaignUpdate
 from outreach.selectors import (
+    action_results,
     campaign_stats,
     dashboard_series,
+    final_push_segments,
     milestone_history,
     top_referral_sources,
 )
 from outreach.services import UpdateNotPublishable, update_publish, update_send
+from pledges.selectors_forecast import campaign_forecast
 
 
 def embed_snippet(campaign) -> str:
@@ -51,7 +55,7 @@ class CampaignUpdateAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     actions = ["publish_selected"]
 
     def get_fieldsets(self, request, obj=None):
-        main = ("campaign", "title", "audience", "body", "image", "image_alt")
+        main = ("campaign", "title", "audience", "segment", "body", "image", "image_alt")
         fieldsets = [(None, {"fields": main})]
         if obj is not None:
             fieldsets.append(
@@ -75,7 +79,7 @@ class CampaignUpdateAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.published_at:
             # It went out to that audience of that campaign: corrections yes, re-targeting no.
-            fields += ["campaign", "audience"]
+            fields += ["campaign", "audience", "segment"]
         return fields
 
     # --- who sees what --------------------------------------------------------------------
@@ -228,6 +232,19 @@ class CampaignUpdateAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
                 "sources": top_referral_sources(campaign=campaign),
                 "milestones": milestone_history(campaign=campaign),
                 "calls_per_office": calls_per_office(campaign=campaign),
+                "forecast": campaign_forecast(campaign=campaign)
+                if campaign.status == Campaign.Status.LIVE
+                else None,
+                "actions": action_results(campaign=campaign),
+                "push": final_push_segments(campaign=campaign)
+                if campaign.status == Campaign.Status.LIVE
+                else [],
+                "settlement_url": reverse(
+                    "admin:pledges_campaignsettlement_change", args=[campaign.pk]
+                )
+                if campaign.status
+                in (Campaign.Status.SETTLING, Campaign.Status.SUCCEEDED, Campaign.Status.FAILED)
+                else "",
                 "updates": CampaignUpdate.objects.filter(campaign=campaign).order_by(
                     "-published_at", "-id"
                 )[:10],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.forms import ValidatedImageField
 from outreach.images import frame_validate
@@ -12,7 +13,7 @@ from outreach.models import CampaignUpdate
 class CampaignUpdateAdminForm(forms.ModelForm):
     class Meta:
         model = CampaignUpdate
-        fields = ["campaign", "title", "audience", "body", "image", "image_alt"]
+        fields = ["campaign", "title", "audience", "segment", "body", "image", "image_alt"]
         widgets = {"body": forms.Textarea(attrs={"rows": 14})}
         # Our checks run before Django's, so a bomb or a non-image gets a clear sentence
         # instead of "Upload a valid image".
@@ -28,8 +29,17 @@ class CampaignUpdateAdminForm(forms.ModelForm):
             self.add_error(
                 "image_alt", "Describe the image in a sentence for people using screen readers."
             )
+        segment, audience = cleaned.get("segment"), cleaned.get("audience")
+        if (
+            segment == CampaignUpdate.Segment.ALLIES_NOT_PLEDGED
+            and audience != CampaignUpdate.Audience.EVERYONE
+        ):
+            self.add_error(
+                "segment",
+                _("Allies read only updates for everyone: choose the audience “Everyone”."),
+            )
         if self.instance.pk and self.instance.published_at and self.has_changed():
-            changed = set(self.changed_data) & {"campaign", "audience"}
+            changed = set(self.changed_data) & {"campaign", "audience", "segment"}
             if changed:
                 raise forms.ValidationError(
                     "This update is already published: its campaign and audience can no longer "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Tier, TimeStamped
 
@@ -19,6 +20,13 @@ class CampaignUpdate(TimeStamped):
         EVERYONE = "everyone", "Everyone (public: milestones and news)"
         ADVOCATES = "advocates", "Advocates and Champions (regular updates, strategy)"
         CHAMPIONS = "champions", "Champions only"
+
+    class Segment(models.TextChoices):
+        """Narrows who is emailed within the audience (the final push from the dashboard)."""
+
+        ALL = "", _("Everyone in the audience")
+        ALLIES_NOT_PLEDGED = "allies_not_pledged", _("Allies who have not pledged")
+        CARD_EXPIRING = "card_expiring", _("Pledgers whose card expires before the deadline")
 
     # The lowest supporter tier rank (campaigns.models.Tier.RANK) that may read each audience.
     MIN_RANK = {Audience.EVERYONE: 0, Audience.ADVOCATES: 1, Audience.CHAMPIONS: 2}
@@ -33,6 +41,17 @@ class CampaignUpdate(TimeStamped):
         "image description", max_length=300, blank=True, help_text="For screen readers."
     )
     audience = models.CharField(max_length=16, choices=Audience.choices, default=Audience.EVERYONE)
+    segment = models.CharField(
+        _("email only"),
+        max_length=24,
+        choices=Segment.choices,
+        default=Segment.ALL,
+        blank=True,
+        help_text=_(
+            "Who of the audience gets it by email. The updates page still shows it to the "
+            "whole audience."
+        ),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -59,14 +59,57 @@ def updates_published(*, campaign: Campaign) -> QuerySet[CampaignUpdate]:
 
 def update_recipients(*, update: CampaignUpdate) -> QuerySet[Supporter]:
     """Who gets this update by email: confirmed supporters still in, who asked for updates, at
-    the update's tier or above."""
-    return Supporter.objects.filter(
+    the update's tier or above, narrowed to the update's segment."""
+    recipients = Supporter.objects.filter(
         campaign_id=update.campaign_id,
         confirmed_at__isnull=False,
         left_at__isnull=True,
         consent_updates=True,
         tier__in=update.tier_kinds,
     )
+    return segment_filter(recipients, campaign=update.campaign, segment=update.segment)
+
+
+def segment_filter(
+    supporters: QuerySet[Supporter], *, campaign: Campaign, segment: str
+) -> QuerySet[Supporter]:
+    """Supporters of `campaign` in a final-push segment (all of them for the empty segment)."""
+    from pledges.models import Pledge
+    from pledges.selectors_forecast import pledges_with_card_expiring
+    from pledges.services.transitions import COUNTED
+
+    Segment = CampaignUpdate.Segment  # noqa: N806
+    if segment == Segment.ALLIES_NOT_PLEDGED:
+        pledged = Pledge.objects.filter(
+            campaign=campaign, supporter=OuterRef("pk"), status__in=COUNTED
+        )
+        return supporters.filter(tier=Tier.Kind.ALLY).exclude(Exists(pledged))
+    if segment == Segment.CARD_EXPIRING:
+        expiring = pledges_with_card_expiring(campaign=campaign).values("supporter_id")
+        return supporters.filter(pk__in=expiring)
+    return supporters
+
+
+def final_push_segments(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """The dashboard's "final push": how many consenting supporters each segment would email,
+    with the audience an update to them would use."""
+    reachable = Supporter.objects.filter(
+        campaign=campaign, confirmed_at__isnull=False, left_at__isnull=True, consent_updates=True
+    )
+    Segment = CampaignUpdate.Segment  # noqa: N806
+    audiences = {
+        Segment.ALLIES_NOT_PLEDGED: CampaignUpdate.Audience.EVERYONE,
+        Segment.CARD_EXPIRING: CampaignUpdate.Audience.ADVOCATES,
+    }
+    return [
+        {
+            "segment": segment,
+            "label": segment.label,
+            "audience": audience,
+            "count": segment_filter(reachable, campaign=campaign, segment=segment).count(),
+        }
+        for segment, audience in audiences.items()
+    ]
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -232,3 +275,34 @@ def top_referral_sources(*, campaign: Campaign, limit: int = 10) -> list[dict[st
 
 def milestone_history(*, campaign: Campaign) -> QuerySet[Milestone]:
     return Milestone.objects.filter(campaign=campaign).order_by("-reached_at", "-pk")
+
+
+def action_results(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """Each counted action's results for the dashboard (one query): people who did it, and for
+    calls the outcomes across every office."""
+    from django.db.models import Sum
+
+    from actions.models import Action
+
+    actions = (
+        Action.objects.filter(campaign=campaign, kind__in=Action.COUNTED_KINDS)
+        .annotate(
+            talked=Sum("targets__talked_count"),
+            voicemail=Sum("targets__voicemail_count"),
+            busy=Sum("targets__busy_count"),
+        )
+        .order_by("position", "id")
+    )
+    return [
+        {
+            "action": action,
+            "kind": action.get_kind_display(),
+            "people": action.completed_count,
+            "calls": action.outcome_count,
+            "talked": action.talked or 0,
+            "voicemail": action.voicemail or 0,
+            "busy": action.busy or 0,
+            "capacity": action.event_capacity if action.kind == Action.Kind.EVENT else None,
+        }
+        for action in actions
+    ]

@@ -144,7 +144,25 @@ def update_email_context(
         }.get(update.audience, ""),
         "colour": campaign.accent_colour,
         "unsubscribe_url": unsubscribe_url,
+        "card_url": _card_url(update=update, supporter=supporter),
     }
+
+
+def _card_url(*, update: CampaignUpdate, supporter: Supporter) -> str:
+    """For the "card expires before the deadline" push: the link to this person's pledge, where
+    they can put in a new card."""
+    if update.segment != CampaignUpdate.Segment.CARD_EXPIRING:
+        return ""
+    from pledges.models import Pledge
+
+    pledge = (
+        Pledge.objects.filter(supporter=supporter, status=Pledge.Status.ACTIVE)
+        .only("token")
+        .first()
+    )
+    if pledge is None:
+        return ""
+    return settings.SITE_URL + reverse("pledges:detail", kwargs={"token": pledge.token})
 
 
 # --- unsubscribe ------------------------------------------------------------------------------
