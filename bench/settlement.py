@@ -34,9 +34,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHAOS = ROOT.parent / "shared" / "stripe-chaos" / "stripe_chaos.py"
 PY = sys.executable
-DB_NAME = "rallyround_bench"
+DB_NAME = os.environ.get("BENCH_DB", "rallyround_bench")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+# Redis databases the bench empties and uses: the broker and the cache (rate limiter).
+BROKER_DB = int(os.environ.get("BENCH_BROKER_DB", "14"))
+CACHE_DB = int(os.environ.get("BENCH_CACHE_DB", "13"))
+# Every queue settlement uses: approval queues `collect_campaign` on `default`, which marks the
+# pledges due and sends the charges to `payments`; a worker on `payments` alone charges nothing.
+QUEUES = "default,payments"
 LOCALSTRIPE = (
     "import sys, localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
     "from localstripe.server import start; "
@@ -227,9 +233,9 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> d
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "TEST_"))},
         "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "REDIS_URL": f"{REDIS}/14",
+        "REDIS_URL": f"{REDIS}/{BROKER_DB}",
         "CACHE_BACKEND": "redis",
-        "CACHE_URL": f"{REDIS}/13",
+        "CACHE_URL": f"{REDIS}/{CACHE_DB}",
         "STRIPE_API_BASE": chaos_url,
         "STRIPE_JS_URL": f"{localstripe_url}/js.stripe.com/v3/",
         "STRIPE_SECRET_KEY": "sk_test_bench",
@@ -245,8 +251,8 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> d
     http_json(f"{chaos_url}/_chaos/reset", "POST")
     req = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")
     urllib.request.urlopen(req, timeout=30).close()
-    flush_redis(14)
-    flush_redis(13)
+    flush_redis(BROKER_DB)
+    flush_redis(CACHE_DB)
     reset_database(env)
     t0 = time.monotonic()
     due = build(n, env)
@@ -261,7 +267,7 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> d
             "config",
             "worker",
             "-Q",
-            "payments",
+            QUEUES,
             "--pool",
             "prefork",
             "--concurrency",
@@ -276,7 +282,7 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> d
         log=var / f"worker-{n}.log",
     )
     peak_rss: dict[int, int] = {}
-    deadline = time.monotonic() + max(120, 4 * n / max(1, args.rps))
+    deadline = time.monotonic() + (args.timeout or max(120, 4 * n / max(1, args.rps)))
     last_report = 0.0
     try:
         while time.monotonic() < deadline:
@@ -318,6 +324,7 @@ def main() -> int:
     parser.add_argument("--pledges", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rps", type=int, default=int(os.environ.get("STRIPE_MAX_RPS", 20)))
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--timeout", type=float, help="give up after this many seconds per size")
     args = parser.parse_args()
 
     var = ROOT / "var" / "bench"
