@@ -36,6 +36,8 @@ ORGANIZER_ACCESS = {
     "actions.action": "own",
     "actions.actioncompletion": "own",
     "outreach.campaignupdate": "own",
+    "api.apikey": "own",
+    "api.webhookendpoint": "own",
     "organizers.organizationapplication": "none",
 }
 
@@ -50,6 +52,25 @@ def _group(world, side):
     from django.contrib.auth.models import Group
 
     return Group.objects.get(name="Organizers")
+
+
+def _api_key(world, side):
+    from api.models import ApiKey
+    from api.services import api_key_create
+
+    org = world.side(side).org
+    key = ApiKey.objects.filter(organization=org).first()
+    return key or api_key_create(organization=org, name=f"{org.name} CRM", scope="read")[0]
+
+
+def _webhook_endpoint(world, side):
+    from api.models import WebhookEndpoint
+    from api.webhooks import webhook_endpoint_save
+
+    org = world.side(side).org
+    return WebhookEndpoint.objects.filter(organization=org).first() or webhook_endpoint_save(
+        organization=org, url=f"https://{side}.example/hook", description="", events=[]
+    )
 
 
 def _settlement(world, side):
@@ -88,6 +109,8 @@ OBJECTS = {
     "actions.action": lambda w, s: w.side(s).action,
     "actions.actioncompletion": lambda w, s: w.side(s).completion,
     "outreach.campaignupdate": lambda w, s: w.side(s).update,
+    "api.apikey": lambda w, s: _api_key(w, s),
+    "api.webhookendpoint": lambda w, s: _webhook_endpoint(w, s),
     "organizers.organizationapplication": _application,
 }
 

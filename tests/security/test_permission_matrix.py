@@ -531,7 +531,190 @@ def check_invitation(w):
     return problems
 
 
+# --- the organizers' API (/api/v1/): a key, never a session ---------------------------------
+def _api_key(w, side="a", scope="read"):
+    from api.services import api_key_create
+
+    return api_key_create(organization=w.side(side).org, name=f"matrix {side}", scope=scope)[1]
+
+
+def _api(w, path, own, *, method="get", scope="read", data=None):
+    """Every signed-in role (even organizer A and staff) gets 401: the API takes keys only.
+    With organization A's key the path answers `own`."""
+    from django.test import Client
+
+    problems = answers(w, path, 401, method=method, data=data)
+    kwargs = {"HTTP_OSDI_API_TOKEN": _api_key(w, scope=scope)}
+    if method == "post":
+        kwargs["content_type"] = "application/json"
+    status = getattr(Client(), method)(path, data or {}, **kwargs).status_code
+    if status != own:
+        problems.append(f"{method.upper()} {path} with key A: {status}, expected {own}")
+    return problems
+
+
+def _api_action(w, side, kind):
+    from actions.models import Action, ActionCompletion
+
+    action = Action.objects.create(
+        campaign=w.side(side).campaign, kind=kind, title=f"{side} {kind}", published=True
+    )
+    done = ActionCompletion.objects.create(
+        action=action, supporter=w.side(side).supporter, counted_at=action.created_at
+    )
+    return action, done
+
+
+def check_api_entry(w):
+    return _api(w, "/api/v1/", 200)
+
+
+def check_api_people(w):
+    return _api(w, "/api/v1/people/", 200)
+
+
+def check_api_person(w):
+    return (
+        _api(w, f"/api/v1/people/{w.a.supporter.pk}/", 200)
+        + _api(w, f"/api/v1/people/{w.b.supporter.pk}/", 404)
+        + _api(w, f"/api/v1/people/{w.supporter_b_row.pk}/", 404)  # no consent to the org
+    )
+
+
+def check_api_pages(w):
+    return _api(w, "/api/v1/fundraising_pages/", 200)
+
+
+def check_api_page(w):
+    return (
+        _api(w, f"/api/v1/fundraising_pages/{w.a.campaign.pk}/", 200)
+        + _api(w, f"/api/v1/fundraising_pages/{w.a.draft.pk}/", 404)
+        + _api(w, f"/api/v1/fundraising_pages/{w.b.campaign.pk}/", 404)
+    )
+
+
+def check_api_page_donations(w):
+    return _api(w, f"/api/v1/fundraising_pages/{w.a.campaign.pk}/donations/", 200) + _api(
+        w, f"/api/v1/fundraising_pages/{w.b.campaign.pk}/donations/", 404
+    )
+
+
+def check_api_signup(w):
+    from supporters.models import Supporter
+
+    before = Supporter.objects.count()
+    body = {"person": {"given_name": "Eve", "email_addresses": [{"address": "eve@example.org"}]}}
+    body["consent"] = {"organization": True, "wording": "ok"}
+    problems = _api(
+        w,
+        f"/api/v1/fundraising_pages/{w.b.campaign.pk}/person_signup/",
+        404,
+        method="post",
+        scope="read_write",
+        data=body,
+    )
+    problems += _api(
+        w,
+        f"/api/v1/fundraising_pages/{w.a.campaign.pk}/person_signup/",
+        403,
+        method="post",
+        data=body,
+    )
+    assert Supporter.objects.count() == before
+    return problems
+
+
+def check_api_donations(w):
+    return _api(w, "/api/v1/donations/", 200)
+
+
+def check_api_donation(w):
+    return _api(w, f"/api/v1/donations/{w.a.pledge.pk}/", 200) + _api(
+        w, f"/api/v1/donations/{w.b.pledge.pk}/", 404
+    )
+
+
+def _api_kind(w, kind, collection, records):
+    mine, mine_done = _api_action(w, "a", kind)
+    theirs, theirs_done = _api_action(w, "b", kind)
+    base = f"/api/v1/{collection}"
+    return {
+        "list": lambda: _api(w, f"{base}/", 200),
+        # A call action is not a petition or an event: 404 under those.
+        "detail": lambda: (
+            _api(w, f"{base}/{mine.pk}/", 200)
+            + _api(w, f"{base}/{theirs.pk}/", 404)
+            + _api(w, f"{base}/{w.a.action.pk}/", 404)
+        ),
+        "records": lambda: (
+            _api(w, f"{base}/{mine.pk}/{records}/", 200)
+            + _api(w, f"{base}/{theirs.pk}/{records}/", 404)
+        ),
+        "record": lambda: (
+            _api(w, f"{base}/{mine.pk}/{records}/{mine_done.pk}/", 200)
+            + _api(w, f"{base}/{theirs.pk}/{records}/{theirs_done.pk}/", 404)
+            + _api(w, f"{base}/{mine.pk}/{records}/{theirs_done.pk}/", 404)
+        ),
+    }
+
+
+def check_api_advocacy(w):
+    return _api(w, "/api/v1/advocacy_campaigns/", 200)
+
+
+def check_api_advocacy_detail(w):
+    return _api(w, f"/api/v1/advocacy_campaigns/{w.a.action.pk}/", 200) + _api(
+        w, f"/api/v1/advocacy_campaigns/{w.b.action.pk}/", 404
+    )
+
+
+def check_api_outreaches(w):
+    return _api(w, f"/api/v1/advocacy_campaigns/{w.a.action.pk}/outreaches/", 200) + _api(
+        w, f"/api/v1/advocacy_campaigns/{w.b.action.pk}/outreaches/", 404
+    )
+
+
+def check_api_docs(w):
+    # The API's description is public (it holds no data).
+    return answers(w, "/api/docs/", 200) + answers(w, "/api/schema/", 200, roles=["anonymous"])
+
+
+def _petition(part):
+    return lambda w: _api_kind(w, "petition", "petitions", "signatures")[part]()
+
+
+def _event(part):
+    return lambda w: _api_kind(w, "event", "events", "attendances")[part]()
+
+
+API_CHECKS = {
+    "api:entry": check_api_entry,
+    "api:person-list": check_api_people,
+    "api:person-detail": check_api_person,
+    "api:fundraising_page-list": check_api_pages,
+    "api:fundraising_page-detail": check_api_page,
+    "api:fundraising_page-donations": check_api_page_donations,
+    "api:fundraising_page-person-signup": check_api_signup,
+    "api:donation-list": check_api_donations,
+    "api:donation-detail": check_api_donation,
+    "api:petition-list": _petition("list"),
+    "api:petition-detail": _petition("detail"),
+    "api:petition-signatures": _petition("records"),
+    "api:petition-signature": _petition("record"),
+    "api:event-list": _event("list"),
+    "api:event-detail": _event("detail"),
+    "api:event-attendances": _event("records"),
+    "api:event-attendance": _event("record"),
+    "api:advocacy_campaign-list": check_api_advocacy,
+    "api:advocacy_campaign-detail": check_api_advocacy_detail,
+    "api:advocacy_campaign-outreaches": check_api_outreaches,
+    "api:schema": check_api_docs,
+    "api:docs": check_api_docs,
+}
+
+
 CHECKS = {
+    **API_CHECKS,
     "healthz": check_healthz,
     "media/<path:path>": check_media,
     "campaigns:discover": check_discover,
@@ -599,7 +782,9 @@ def test_route_answers_each_role_as_expected(world, route):
 
 # Views that take POSTs without a CSRF token, and why: Stripe signs its webhooks; mail clients'
 # one-click unsubscribe carries a signed token and no cookie.
-CSRF_EXEMPT = {"pledges:webhook", "outreach:unsubscribe"}
+# The API authenticates each request by its key header, never by a cookie, so a forged
+# cross-site request carries no credential (DRF views are CSRF-exempt for that reason).
+CSRF_EXEMPT = {"pledges:webhook", "outreach:unsubscribe", *API_CHECKS}
 
 
 def test_only_the_signed_endpoints_skip_csrf_protection():
