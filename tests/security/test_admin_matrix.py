@@ -39,6 +39,11 @@ ORGANIZER_ACCESS = {
     "api.apikey": "own",
     "api.webhookendpoint": "own",
     "organizers.organizationapplication": "none",
+    "congress.bill": "own",
+    "congress.campaignresource": "own",
+    "congress.legislator": "shared",
+    "congress.zipdistricts": "shared",
+    "congress.congressdataload": "shared",
 }
 
 
@@ -92,6 +97,63 @@ def _application(world, side):
     )[0]
 
 
+def _bill(world, side):
+    import datetime as dt
+
+    from congress.models import Bill
+
+    campaign = world.side(side).campaign
+    return Bill.objects.get_or_create(
+        campaign=campaign,
+        number="H.R. 6128",
+        defaults={
+            "title": f"{world.side(side).org.name} bill",
+            "chamber": "house",
+            "status_date": dt.date(2026, 6, 1),
+            "what_it_would_do": "Keeps families together.",
+        },
+    )[0]
+
+
+def _resource(world, side):
+    from congress.models import CampaignResource
+
+    return CampaignResource.objects.get_or_create(
+        campaign=world.side(side).campaign,
+        title=f"{world.side(side).org.name} hotline",
+        defaults={"phone": "1-888-272-1913"},
+    )[0]
+
+
+def _legislator():
+    from congress.models import Legislator
+
+    return Legislator.objects.get_or_create(
+        bioguide="P000145",
+        defaults={
+            "chamber": "senate",
+            "state": "CA",
+            "name": "Alex Padilla",
+            "last_name": "Padilla",
+            "phone": "202-224-3553",
+        },
+    )[0]
+
+
+def _zip_districts():
+    from congress.models import ZipDistricts
+
+    return ZipDistricts.objects.get_or_create(zip_code="94609", defaults={"districts": "CA-12"})[0]
+
+
+def _congress_load():
+    from congress.models import CongressDataLoad
+
+    return CongressDataLoad.objects.first() or CongressDataLoad.objects.create(
+        source="test", sha256="0" * 64, legislators=1, zip_codes=1
+    )
+
+
 # An object of each model belonging to organization "a" or "b" (the same object for both when
 # the model belongs to no organization).
 OBJECTS = {
@@ -112,6 +174,11 @@ OBJECTS = {
     "api.apikey": lambda w, s: _api_key(w, s),
     "api.webhookendpoint": lambda w, s: _webhook_endpoint(w, s),
     "organizers.organizationapplication": _application,
+    "congress.bill": lambda w, s: _bill(w, s),
+    "congress.campaignresource": lambda w, s: _resource(w, s),
+    "congress.legislator": lambda w, s: _legislator(),
+    "congress.zipdistricts": lambda w, s: _zip_districts(),
+    "congress.congressdataload": lambda w, s: _congress_load(),
 }
 
 # Account and permission screens stay with superusers: a "Platform staff" member who could edit

@@ -453,6 +453,41 @@ def check_call_report(w):
     return problems
 
 
+def check_call_report_member(w):
+    from actions.models import CallOutcome, CallTarget
+
+    a = w.a
+    url = f"/c/{a.campaign.slug}/act/{a.action.pk}/call/member/"
+    data = {"member": "P000145", "zip": "94609", "outcome": "talked_to_staff"}
+    # A stranger is asked who they are first; A's call action reaches no members of Congress,
+    # so nobody can count a call to one through it; hidden actions and drafts are 404.
+    problems = answers(w, url, 302, method="post", data=data, roles=["anonymous"])
+    problems += answers(w, url, 400, method="post", data=data, roles=["supporter_a"])
+    problems += answers(
+        w, f"/c/{a.campaign.slug}/act/{a.hidden_action.pk}/call/member/", 404, method="post"
+    )
+    problems += answers(
+        w,
+        f"/c/{a.draft.slug}/act/{a.action.pk}/call/member/",
+        404,
+        method="post",
+        data=data,
+        roles=OUTSIDERS,
+    )
+    assert not CallOutcome.objects.exists()
+    assert not CallTarget.objects.filter(legislator__isnull=False).exists()
+    return problems
+
+
+def check_campaign_resources(w):
+    return (
+        answers(w, f"/c/{w.a.campaign.slug}/resources/", 200)
+        + answers(w, f"/c/{w.a.draft.slug}/resources/", 404, roles=OUTSIDERS)
+        + answers(w, f"/c/{w.a.draft.slug}/resources/", 200, roles=EDITORS)
+        + answers(w, f"/c/{w.a.campaign.slug}/resources/", 405, method="post")
+    )
+
+
 def _wrong_kind(w, suffix, method="post"):
     # The call action is not an email/event/petition: those endpoints are a 404 for it.
     a = w.a
@@ -753,6 +788,8 @@ CHECKS = {
     "actions:identify": check_action_identify,
     "actions:forget": check_action_forget,
     "actions:call_report": check_call_report,
+    "actions:call_report_member": check_call_report_member,
+    "congress:resources": check_campaign_resources,
     "actions:email_sent": check_email_sent,
     "actions:rsvp": check_rsvp,
     "actions:ics": check_ics,
