@@ -98,6 +98,14 @@ def test_page_says_what_was_collected_from_whom_while_payments_are_still_being_c
     assert "badge--partly_collected" in discover
     assert "Partly collected" in discover
 
+    # Staff and organizers see the same state in the admin lists.
+    client.force_login(staff)
+    settlements = client.get("/admin/pledges/campaignsettlement/").content.decode()
+    assert "Partly collected: 2 paid, 0 still collecting, 1 not collected" in settlements
+    assert (
+        "Succeeded · Partly collected" in client.get("/admin/campaigns/campaign/").content.decode()
+    )
+
 
 def test_page_says_funded_once_everyone_has_paid(client, stripe_local, staff):
     campaign = campaign_ending(goal_cents=3000)
