@@ -40,8 +40,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
-# Cookies that are the same for everyone or carry nothing the page shows.
-NEUTRAL_COOKIES = frozenset({"csrftoken"})
+# Cookies that are the same for everyone or carry nothing the page shows (the source-tracking
+# cookie is read only when someone signs on or pledges).
+NEUTRAL_COOKIES = frozenset({"csrftoken", "rr_src"})
+# Where a visitor came from never changes the page: ignored for the key (the source-tracking
+# middleware, outside this one, remembers it in a cookie), so every click on a shared link is
+# served from the cache.
+TRACKING_PARAMS = frozenset({"source", "fbclid", "gclid"})
 # Headers that belong to one response only.
 _NOT_REPLAYED = frozenset({"set-cookie", "content-length", "x-page-cache"})
 VERSION_PREFIX = "page-version:"
@@ -112,11 +117,21 @@ def _anonymous_and_cookieless(request: HttpRequest) -> bool:
     return request.method in {"GET", "HEAD"} and not (set(request.COOKIES) - NEUTRAL_COOKIES)
 
 
+def _page_query(request: HttpRequest) -> dict[str, list[str]]:
+    """The query parameters that may change the page: all but `source`, `utm_*` and click ids."""
+    return {
+        key: values
+        for key, values in request.GET.lists()
+        if key not in TRACKING_PARAMS and not key.startswith("utm_")
+    }
+
+
 def _cacheable_query(request: HttpRequest, params: frozenset[str]) -> bool:
     """Only the page's own short filter parameters may vary the key: a stranger must not be
     able to fill the cache with one copy per made-up `?x=N`."""
-    return set(request.GET) <= params and all(
-        len(value) <= 40 for values in request.GET.lists() for value in values[1]
+    query = _page_query(request)
+    return set(query) <= params and all(
+        len(value) <= 40 for values in query.values() for value in values
     )
 
 
@@ -172,9 +187,10 @@ class PageCacheMiddleware:
         if route is None or not _cacheable_query(request, route[1]):
             return None
         prefix, _, version_key = route
-        if not request.GET:
+        page_query = _page_query(request)
+        if not page_query:
             return prefix, version_key
-        query = sorted((k, v) for k, values in request.GET.lists() for v in values)
+        query = sorted((k, v) for k, values in page_query.items() for v in values)
         return f"{prefix}:{hashlib.sha256(str(query).encode()).hexdigest()}", version_key
 
 

@@ -66,8 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
-    "campaigns.page_cache.PageCacheMiddleware",
+    # Remembers ?source=/utm_* in a signed cookie (no session), on cached pages too.
+    "supporters.middleware.SourceTrackingMiddleware",
     # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
     "campaigns.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,7 +78,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "supporters.middleware.SourceTrackingMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -51,6 +51,7 @@ from pledges.services.pledging import (
     pledge_setup_intent_ensure,
     pledge_start,
 )
+from supporters.middleware import tracking_for
 from supporters.models import Supporter, User
 from supporters.selectors import supporters_for_user, user_email_is_verified
 from supporters.throttle import throttle_hit
@@ -67,7 +68,6 @@ GATEWAY_DOWN = (
     "We could not reach our card processor, so nothing was saved or charged. "
     "Please try again in a moment."
 )
-TRACKING_PARAMS = ("source", "utm_source", "utm_medium", "utm_campaign")
 SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9]{1,60}$")
 # A signed-in supporter's pledge submissions and card steps each cost calls to Stripe (and a
 # change sends an email): cap them per account, so nobody can spend the platform's Stripe
@@ -280,7 +280,7 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
             consent_org_text=consent_org_text(campaign),
             public_listing=data.get("public_listing", False),
             display_name=data.get("display_name", ""),
-            tracking={k: request.GET[k] for k in TRACKING_PARAMS if request.GET.get(k)},
+            tracking=tracking_for(request, campaign.slug),
         )
     except PledgeFrozen:
         campaign.refresh_from_db()

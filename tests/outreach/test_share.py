@@ -83,9 +83,13 @@ def test_referral_through_a_share_link_is_recorded_on_sign_on(client):
     campaign = CampaignFactory()
     sharer = SupporterFactory(campaign=campaign, share_code="abc12345")
     client.get(f"{campaign.get_absolute_url()}?source={sharer.share_code}")
-    from supporters.middleware import SESSION_KEY
+    from django.test import RequestFactory
 
-    assert client.session[SESSION_KEY][campaign.slug]["source"] == "abc12345"
+    from supporters.middleware import tracking_for
+
+    later = RequestFactory().get("/")
+    later.COOKIES = client.cookies and {k: m.value for k, m in client.cookies.items()}
+    assert tracking_for(later, campaign.slug)["source"] == "abc12345"
 
 
 # --- the share card ---------------------------------------------------------------------------
