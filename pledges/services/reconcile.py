@@ -57,7 +57,9 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
         for ids in _iter_id_chunks(expired):
             for pledge_id in ids:
                 try:
-                    report = pledge_charge(pledge_id=pledge_id, now=now)
+                    # No `now`: each pledge's lease and 24-hour decision read the clock when
+                    # they are made (a hanging Stripe can make this loop run for long).
+                    report = pledge_charge(pledge_id=pledge_id)
                 except (SettlementError, GatewayError, TimeoutError) as exc:
                     # One pledge that cannot be resumed now (rate-limit slot not granted,
                     # changed under us, Stripe unreachable) must not hold up the others: it

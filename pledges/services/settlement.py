@@ -406,7 +406,7 @@ def charges_enqueue(*, campaign_id: int | None = None, now: dt.datetime | None =
             )
             if not ids:
                 break
-            Pledge.objects.filter(pk__in=ids).update(next_attempt_at=now + horizon)
+            Pledge.objects.filter(pk__in=ids).update(next_attempt_at=_clock(now) + horizon)
             # robust: a broker outage is logged; the marked pledges are queued again by the
             # beat once their mark passes, so nothing is lost.
             transaction.on_commit(lambda ids=ids: charge_pledges.delay(pledge_ids=ids), robust=True)
@@ -445,6 +445,13 @@ def attempt_key(pledge_id: int, number: int) -> str:
     return f"pledge-{pledge_id}-attempt-{number}"
 
 
+def _clock(now: dt.datetime | None = None) -> dt.datetime:
+    """The time for a decision made now: the clock read at this moment (never a `now` read at
+    the start of a long run — a Stripe hang makes a run long), or a caller's later `now`."""
+    current = timezone.now()
+    return max(now, current) if now is not None else current
+
+
 @dataclasses.dataclass
 class ChargeReport:
     pledge_id: int
@@ -466,7 +473,7 @@ def _claim_new_attempt(
             expected=pledge.status,
             where={"attempt_count": pledge.attempt_count},
             updates={
-                "lease_expires_at": now + LEASE,
+                "lease_expires_at": _clock(now) + LEASE,
                 "attempt_count": number,
                 "next_attempt_at": None,
             },
@@ -495,7 +502,7 @@ def _claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAttempt,
     pledge = Pledge.objects.filter(pk=pledge_id).first()
     if pledge is None:
         return None
-    lease = now + LEASE
+    lease = _clock(now) + LEASE
     if pledge.status == S.RETRY_DUE and not _retry_is_due(pledge, now=now):
         return None  # a redelivered or duplicate task: the retry is not due yet
     if pledge.status in (S.CHARGE_DUE, S.RETRY_DUE):
@@ -598,7 +605,8 @@ def _resolve_resumed(
     if attempt.stripe_payment_intent_id:
         stripe_slot_acquire()
         return attempt, gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
-    if attempt.created_at > now - REPLAY_WINDOW:
+    # Read the clock now, not when the run began: past the window the key may be forgotten.
+    if attempt.created_at > _clock(now) - REPLAY_WINDOW:
         return attempt, _charge_with_backoff(pledge, attempt)
     stripe_slot_acquire()
     found = gateway.payment_intents_for_pledge(pledge.pk)
@@ -627,7 +635,7 @@ def _resolve_resumed(
         number = attempt.number + 1
         updated = Pledge.objects.filter(
             pk=pledge.pk, status=S.CHARGING, attempt_count=attempt.number
-        ).update(attempt_count=number, lease_expires_at=now + LEASE)
+        ).update(attempt_count=number, lease_expires_at=_clock(now) + LEASE)
         if not updated:
             raise SettlementError(f"pledge {pledge.pk} changed while it was being resumed")
         new = PaymentAttempt.objects.create(

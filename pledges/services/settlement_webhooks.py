@@ -45,6 +45,11 @@ def _attempt_for(result: gateway.ChargeResult) -> PaymentAttempt | None:
 def handle_payment_intent_event(event: gateway.WebhookEvent) -> str:
     """payment_intent.succeeded / payment_intent.payment_failed: re-read the intent and record
     it on its attempt (a no-op if the settlement task already did)."""
+    known = PaymentAttempt.objects.filter(stripe_payment_intent_id=event.object_id).exists()
+    if not known and not (event.data.get("metadata") or {}).get("pledge_id"):
+        # Not one of ours (another integration on the account): nothing to ask Stripe about.
+        # The payload only ever lets us skip; what we record comes from Stripe's answer.
+        return "no matching attempt"
     stripe_slot_acquire()
     try:
         result = gateway.payment_intent_retrieve(event.object_id)

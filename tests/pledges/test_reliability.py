@@ -172,6 +172,70 @@ def test_past_24_hours_with_no_intent_at_stripe_a_new_attempt_is_safe(chaos, sta
     assert_ledger_clean(chaos, campaign)
 
 
+def _charged_answer_lost(pledge, *, keep_intent_id: bool) -> PaymentAttempt:
+    """A worker claimed the pledge, Stripe charged attempt 1, and the worker died before it
+    recorded the answer (with `keep_intent_id`, after it wrote down the intent's id)."""
+    _, attempt, _ = settlement._claim(pledge.pk, now=timezone.now())
+    result = gateway.payment_intent_charge_off_session(
+        amount_cents=attempt.amount_cents,
+        currency=attempt.currency,
+        customer_id=pledge.stripe_customer_id,
+        payment_method_id=pledge.stripe_payment_method_id,
+        metadata={
+            "pledge_id": str(pledge.pk),
+            "campaign_id": str(pledge.campaign_id),
+            "attempt": str(attempt.number),
+        },
+        idempotency_key=attempt.idempotency_key,
+        description=f"Pledge R-{pledge.pk}",
+    )
+    if keep_intent_id:
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(
+            stripe_payment_intent_id=result.payment_intent_id
+        )
+    Pledge.objects.filter(pk=pledge.pk).update(
+        lease_expires_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    return attempt
+
+
+@pytest.mark.django_db
+def test_a_reconciler_slowed_by_a_hanging_stripe_reads_the_clock_for_each_pledge(
+    chaos, staff, fast_backoff
+):
+    """Issue 13, defect 2. Two pledges were charged and their answers lost. The first one's
+    look-up hangs at Stripe for 4 s; the second one's attempt is 2 s short of the window in
+    which repeating its key is safe when the run starts, and past it by the time the run gets
+    there — Stripe has forgotten the key (as it does after its window), so repeating it would
+    charge again. Deciding with the clock of the moment, the reconciler looks the intent up by
+    metadata instead, and nobody is charged twice."""
+    campaign, (slow, late) = charge_due_campaign(staff, count=2)
+    slow_attempt = _charged_answer_lost(slow, keep_intent_id=True)
+    late_attempt = _charged_answer_lost(late, keep_intent_id=False)
+    slow_intent = PaymentAttempt.objects.get(pk=slow_attempt.pk).stripe_payment_intent_id
+    from tests.conftest import http_json
+
+    http_json(f"{chaos.url}/_chaos/idempotency", "DELETE")  # Stripe forgot the keys
+    chaos.rules(
+        {
+            "match": {"method": "GET", "path_regex": f"^/v1/payment_intents/{slow_intent}$"},
+            "fault": "timeout",
+            "delay_s": 4,
+            "times": 1,
+        }
+    )
+    PaymentAttempt.objects.filter(pk=late_attempt.pk).update(
+        created_at=timezone.now() - settlement.REPLAY_WINDOW + dt.timedelta(seconds=2)
+    )
+    summary = payments_reconcile()
+    assert summary["resumed"] == 2, summary
+    for pledge in (slow, late):
+        pledge.refresh_from_db()
+        assert pledge.status == S.PAID
+        assert pledge.attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)
+
+
 @pytest.mark.django_db
 def test_stripe_refusing_our_key_stops_the_run_and_alerts_staff(
     chaos, staff, settings, eager_celery, django_capture_on_commit_callbacks
