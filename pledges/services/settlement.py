@@ -1126,7 +1126,7 @@ def settle_run(
     if campaign is not None:
         due = due.filter(pk=campaign.pk)
     for campaign_id in due.values_list("pk", flat=True):
-        outcome = campaign_freeze(campaign_id=campaign_id, now=now)
+        outcome = campaign_freeze(campaign_id=campaign_id)  # each reads the clock itself
         if outcome:
             summary.campaigns[outcome] = summary.campaigns.get(outcome, 0) + 1
     for key, value in campaigns_sweep().items():
