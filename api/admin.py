@@ -76,6 +76,10 @@ class ApiKeyAdmin(_OwnOrganizationAdmin):
     def key_hint(self, obj):
         return f"rr_{obj.prefix}_…"
 
+    @admin.display(description=gettext_lazy("created"))
+    def created(self, obj):
+        return _when(obj.created_at)
+
     @admin.display(description=gettext_lazy("last used"))
     def last_used(self, obj):
         return _when(obj.last_used_at)
@@ -116,7 +120,7 @@ class ApiKeyAdmin(_OwnOrganizationAdmin):
             "name",
             "scope",
             "key_hint",
-            "created_at",
+            "created",
             "created_by",
             "last_used",
             "state",
@@ -130,7 +134,7 @@ class ApiKeyAdmin(_OwnOrganizationAdmin):
             "organization",
             "scope",
             "key_hint",
-            "created_at",
+            "created",
             "created_by",
             "last_used",
             "state",
@@ -147,7 +151,8 @@ class ApiKeyAdmin(_OwnOrganizationAdmin):
             scope=obj.scope,
             created_by=request.user,
         )
-        obj.pk = key.pk
+        for field in ("pk", "prefix", "key_hash", "created_at", "created_by_id"):
+            setattr(obj, field, getattr(key, field))
         messages.warning(
             request,
             _(
