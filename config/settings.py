@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
+    "campaigns.page_cache.PageCacheMiddleware",
     # Remembers ?source=/utm_* in a signed cookie (no session), on cached pages too.
     "supporters.middleware.SourceTrackingMiddleware",
     # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
@@ -307,7 +309,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"pledges.tasks.charge_*": {"queue": "payments"}}
+# Three queues, each with its own workers (Procfile): `payments` (charges), `default`
+# (settlement steps, beat sweeps, reconcilers) and `emails`, so a million receipts or batch
+# announcements can never delay a charge, a freeze or a retry.
+EMAIL_TASKS = (
+    "supporters.tasks.send_email",
+    "supporters.tasks.send_milestone_batch",
+    "pledges.tasks.send_pledge_emails",
+    "outreach.tasks.send_update_batch",
+    "actions.tasks.send_action_email_batch",
+    "campaigns.tasks.send_deadline_extended_batch",
+)
+CELERY_TASK_ROUTES = {
+    "pledges.tasks.charge_*": {"queue": "payments"},
+    **{name: {"queue": "emails"} for name in EMAIL_TASKS},
+}
 CELERY_BEAT_SCHEDULE = {
     "settle-due-campaigns": {
         "task": "pledges.tasks.settle_due_campaigns",

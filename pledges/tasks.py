@@ -43,12 +43,25 @@ def settle_due_campaigns() -> dict:
     return summary
 
 
-@shared_task(name="pledges.tasks.collect_campaign")
-def collect_campaign(*, campaign_id: int) -> int:
-    """A campaign was approved for collection: mark its pledges due and queue their charges."""
-    from pledges.services.settlement import campaign_collect
+@shared_task(name="pledges.tasks.collect_campaign", acks_late=True)
+def collect_campaign(*, campaign_id: int, after_id: int = 0) -> dict:
+    """A campaign was approved for collection: mark its pledges due and queue their charges,
+    one bounded step at a time (each step queues the next), so no run outlasts the broker's
+    visibility timeout and a redelivered message repeats one step at most."""
+    from pledges.services.settlement import campaign_collect_step
 
-    return campaign_collect(campaign_id=campaign_id)
+    marked, resume = campaign_collect_step(campaign_id=campaign_id, after_id=after_id)
+    if resume is not None:
+        collect_campaign.delay(campaign_id=campaign_id, after_id=resume)
+    return {"marked_due": marked, "resume_after": resume}
+
+
+@shared_task(name="pledges.tasks.send_pledge_emails", acks_late=True)
+def send_pledge_emails(*, pledge_ids: list[int], template: str) -> int:
+    """Send one batch of settlement emails (routed to the `emails` queue)."""
+    from pledges.services.notify import pledges_send_emails
+
+    return pledges_send_emails(pledge_ids=pledge_ids, template=template)
 
 
 @shared_task(name="pledges.tasks.charge_pledges", acks_late=True)

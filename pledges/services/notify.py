@@ -74,6 +74,44 @@ def pledge_notify(*, pledge: Pledge, template: str, extra: dict[str, Any] | None
     _enqueue(to=pledge.supporter.email, template=template, context=context)
 
 
+# Supporters emailed per task when a whole campaign's pledges move at once.
+EMAIL_BATCH = 200
+
+
+def pledges_notify_batches(*, pledge_ids: list[int], template: str) -> None:
+    """After commit, hand these pledges' emails to the `emails` queue, one task per
+    EMAIL_BATCH supporters: settlement never waits on mail, and mail never waits behind (or
+    delays) the money tasks on `default` and `payments`."""
+    from pledges.tasks import send_pledge_emails
+
+    batches = [pledge_ids[i : i + EMAIL_BATCH] for i in range(0, len(pledge_ids), EMAIL_BATCH)]
+    for batch in batches:
+        transaction.on_commit(
+            lambda batch=batch: send_pledge_emails.delay(pledge_ids=batch, template=template),
+            robust=True,
+        )
+
+
+def pledges_send_emails(*, pledge_ids: list[int], template: str) -> int:
+    """Send one batch (the `emails` worker's side of `pledges_notify_batches`): one query for
+    the batch, then each email; one that fails to send is handed to `send_email`, which
+    retries it alone."""
+    from supporters.emails import email_send_now
+    from supporters.tasks import send_email
+
+    sent = 0
+    for pledge in Pledge.objects.filter(pk__in=pledge_ids).select_related("supporter", "campaign"):
+        context = _pledge_context(pledge)
+        to = [pledge.supporter.email]
+        try:
+            email_send_now(to=to, template=template, context=context, headers={})
+            sent += 1
+        except OSError:
+            log.warning("email %s to pledge %s failed; retrying alone", template, pledge.pk)
+            send_email.delay(to=to, template=template, context=context, headers={})
+    return sent
+
+
 def organizers_notify(*, campaign: Campaign, template: str, extra: dict | None = None) -> None:
     """Email the campaign's contact and its organization's members."""
     recipients = {campaign.contact_email} if campaign.contact_email else set()

@@ -47,7 +47,12 @@ from pledges.gateway import (
 from pledges.models import PaymentAttempt, Pledge, PledgeEvent
 from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.digest import settlement_digest_send, settlement_digests_send
-from pledges.services.notify import organizers_notify, pledge_notify, staff_alert
+from pledges.services.notify import (
+    organizers_notify,
+    pledge_notify,
+    pledges_notify_batches,
+    staff_alert,
+)
 from pledges.services.transitions import (
     COUNTED,
     pledge_log,
@@ -73,6 +78,12 @@ TRANSIENT_TRIES = 5
 TRANSIENT_BACKOFF_SECONDS = 0.5
 CHUNK = 200
 TASK_CHUNK = 25
+# Pledges marked due (or released) per transaction: one keyset step on the
+# (campaign, status, id) index, one UPDATE, one batch of events, one email batch per 200.
+MARK_CHUNK = 1000
+# Longest a settlement task (or one beat run) keeps working before it hands the rest to its
+# next run: far below the broker's visibility timeout and within the beat lock's lease.
+STEP_SECONDS = 60
 # How long an enqueued pledge is left alone by the next beat (at least; grows with the backlog).
 ENQUEUE_HORIZON = dt.timedelta(minutes=15)
 HALT_KEY = "settlement:halted"
@@ -201,10 +212,11 @@ def _iter_id_chunks(qs: QuerySet, size: int = CHUNK) -> Iterator[list[int]]:
 
 
 def campaign_release_pledges(*, campaign_id: int, note: str, actor=None) -> int:
-    """ACTIVE → RELEASED for every pledge of a failed campaign; tell each supporter kindly."""
+    """ACTIVE → RELEASED for every pledge of a failed campaign; tell each supporter kindly
+    (emails go out in batches on the `emails` queue)."""
     released = 0
     active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE)
-    for ids in _iter_id_chunks(active):
+    for ids in _iter_id_chunks(active, size=MARK_CHUNK):
         with transaction.atomic():
             moved = pledges_transition_bulk(
                 pledge_ids=ids,
@@ -214,10 +226,7 @@ def campaign_release_pledges(*, campaign_id: int, note: str, actor=None) -> int:
                 actor_label="settlement",
                 note=note,
             )
-            for pledge in Pledge.objects.filter(pk__in=moved).select_related(
-                "supporter", "campaign"
-            ):
-                pledge_notify(pledge=pledge, template="settlement_campaign_failed")
+            pledges_notify_batches(pledge_ids=moved, template="settlement_campaign_failed")
         released += len(moved)
     return released
 
@@ -262,10 +271,35 @@ def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
 
 
 def campaign_collect(*, campaign_id: int) -> int:
-    """After approval: mark every ACTIVE pledge due and hand them to the payments queue."""
+    """After approval, in the foreground: mark every ACTIVE pledge due and queue the charges."""
     due = campaign_mark_pledges_due(campaign_id=campaign_id)
     charges_enqueue(campaign_id=campaign_id)
     return due
+
+
+def campaign_collect_step(
+    *, campaign_id: int, after_id: int = 0, seconds: float = STEP_SECONDS
+) -> tuple[int, int | None]:
+    """One bounded step of collecting after approval: mark ACTIVE pledges due chunk by chunk
+    (from `after_id` on) for at most `seconds`, then queue the charges marked so far.
+
+    Returns (pledges marked due, the id to resume after — None when every pledge is marked).
+    The task calling it queues itself again with that id, so no task runs long, a redelivered
+    one repeats at most one step, and a lost one is finished by the beat's sweep."""
+    end = time.monotonic() + seconds
+    marked, last = 0, after_id
+    while True:
+        moved, last_seen = campaign_mark_due_chunk(campaign_id=campaign_id, after_id=last)
+        marked += moved
+        if last_seen is None:
+            resume = None
+            break
+        last = last_seen
+        if time.monotonic() >= end:
+            resume = last
+            break
+    charges_enqueue(campaign_id=campaign_id, seconds=max(1.0, end - time.monotonic()))
+    return marked, resume
 
 
 def campaign_reject_collection(*, campaign: Campaign, actor, reason: str) -> int:
@@ -298,45 +332,65 @@ def campaign_reject_collection(*, campaign: Campaign, actor, reason: str) -> int
     )
 
 
-def campaign_mark_pledges_due(*, campaign_id: int) -> int:
-    """ACTIVE → CHARGE_DUE for a SUCCEEDED campaign, in chunks.
+def campaign_mark_pledges_due(*, campaign_id: int, seconds: float | None = None) -> int:
+    """ACTIVE → CHARGE_DUE for a SUCCEEDED campaign, chunk by chunk (for at most `seconds`
+    when given; the next call goes on where this one stopped)."""
+    end = None if seconds is None else time.monotonic() + seconds
+    due, last = 0, 0
+    while end is None or time.monotonic() < end:
+        moved, last_seen = campaign_mark_due_chunk(campaign_id=campaign_id, after_id=last)
+        due += moved
+        if last_seen is None:
+            break
+        last = last_seen
+    return due
+
+
+def campaign_mark_due_chunk(
+    *, campaign_id: int, after_id: int = 0, size: int | None = None
+) -> tuple[int, int | None]:
+    """Mark the next `size` ACTIVE pledges of a SUCCEEDED campaign (ids above `after_id`) due,
+    in one transaction and a fixed number of statements whatever the campaign's size: a
+    keyset step on the (campaign, status, id) index, the bulk transition, one email batch task
+    per 200 supporters on the `emails` queue. Returns (pledges marked due, the last id looked
+    at — None when no ACTIVE pledge is left past `after_id`).
 
     A pledge whose card was saved after the freeze (a late SetupIntent webhook) was not in the
     totals the campaign was judged on: it is released instead of charged.
     """
-    campaign = Campaign.objects.get(pk=campaign_id)
-    due = 0
-    active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE)
-    for ids in _iter_id_chunks(active):
-        late: set[int] = set()
-        if campaign.frozen_at:
-            late = set(
-                PledgeEvent.objects.filter(
-                    pledge_id__in=ids, to_status=S.ACTIVE, created_at__gt=campaign.frozen_at
-                ).values_list("pledge_id", flat=True)
-            )
-        with transaction.atomic():
-            if late:
-                pledges_transition_bulk(
-                    pledge_ids=sorted(late),
-                    expected=S.ACTIVE,
-                    to=S.RELEASED,
-                    actor_label="settlement",
-                    note="Card saved after the deadline; not part of the frozen total.",
-                )
-            moved = pledges_transition_bulk(
-                pledge_ids=[i for i in ids if i not in late],
+    ids = list(
+        Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE, pk__gt=after_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: size or MARK_CHUNK]
+    )
+    if not ids:
+        return 0, None
+    frozen_at = Campaign.objects.filter(pk=campaign_id).values_list("frozen_at", flat=True)[0]
+    late: set[int] = set()
+    if frozen_at:
+        late = set(
+            PledgeEvent.objects.filter(
+                pledge_id__in=ids, to_status=S.ACTIVE, created_at__gt=frozen_at
+            ).values_list("pledge_id", flat=True)
+        )
+    with transaction.atomic():
+        if late:
+            pledges_transition_bulk(
+                pledge_ids=sorted(late),
                 expected=S.ACTIVE,
-                to=S.CHARGE_DUE,
+                to=S.RELEASED,
                 actor_label="settlement",
-                note="Campaign approved for collection.",
+                note="Card saved after the deadline; not part of the frozen total.",
             )
-            for pledge in Pledge.objects.filter(pk__in=moved).select_related(
-                "supporter", "campaign"
-            ):
-                pledge_notify(pledge=pledge, template="settlement_campaign_succeeded")
-        due += len(moved)
-    return due
+        moved = pledges_transition_bulk(
+            pledge_ids=[i for i in ids if i not in late],
+            expected=S.ACTIVE,
+            to=S.CHARGE_DUE,
+            actor_label="settlement",
+            note="Campaign approved for collection.",
+        )
+        pledges_notify_batches(pledge_ids=moved, template="settlement_campaign_succeeded")
+    return len(moved), ids[-1]
 
 
 def campaigns_sweep() -> dict[str, int]:
@@ -352,7 +406,9 @@ def campaigns_sweep() -> dict[str, int]:
                 campaign_id=campaign.pk, note="The campaign did not succeed."
             )
         else:
-            done["marked_due"] += campaign_mark_pledges_due(campaign_id=campaign.pk)
+            done["marked_due"] += campaign_mark_pledges_due(
+                campaign_id=campaign.pk, seconds=STEP_SECONDS
+            )
     return done
 
 
@@ -378,8 +434,14 @@ def pledges_due_for_charge(
     return qs
 
 
-def charges_enqueue(*, campaign_id: int | None = None, now: dt.datetime | None = None) -> int:
-    """Hand due pledges to the `payments` queue in chunks of ids.
+def charges_enqueue(
+    *,
+    campaign_id: int | None = None,
+    now: dt.datetime | None = None,
+    seconds: float = STEP_SECONDS,
+) -> int:
+    """Hand due pledges to the `payments` queue in chunks of ids, for at most `seconds` (the
+    next beat goes on with the rest: they are still due and unmarked).
 
     Each chunk is taken with FOR UPDATE SKIP LOCKED and marked (next_attempt_at = later) in the
     same transaction, and the task is sent after commit: two beats running at once split the
@@ -396,7 +458,8 @@ def charges_enqueue(*, campaign_id: int | None = None, now: dt.datetime | None =
     rps = max(1, int(settings.STRIPE_MAX_RPS or 1))
     horizon = max(ENQUEUE_HORIZON, dt.timedelta(seconds=2 * backlog / rps))
     sent, last = 0, 0
-    while True:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
         with transaction.atomic():
             ids = list(
                 qs.filter(pk__gt=last)

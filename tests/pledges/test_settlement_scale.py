@@ -1,0 +1,100 @@
+"""The shape of settlement at scale: bounded steps, a fixed number of queries per chunk
+whatever the campaign's size, emails in batches on their own queue, leases that match the run."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from campaigns.models import Campaign
+from config.celery import app
+from pledges.models import Pledge
+from pledges.services import notify, settlement
+from tests.factories import CampaignFactory, PledgeFactory
+
+pytestmark = pytest.mark.django_db
+S = Pledge.Status
+
+
+def succeeded_campaign(pledges: int) -> Campaign:
+    campaign = CampaignFactory(goal_cents=100)
+    for i in range(pledges):
+        PledgeFactory(campaign=campaign, status=S.ACTIVE, amount_cents=1500 + i)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SUCCEEDED)
+    return campaign
+
+
+def queries_for_one_chunk(campaign: Campaign, size: int) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        moved, last = settlement.campaign_mark_due_chunk(campaign_id=campaign.pk, size=size)
+    assert moved == size
+    assert last is not None
+    return len(ctx.captured_queries)
+
+
+def test_marking_a_chunk_due_costs_the_same_queries_whatever_the_campaign_and_chunk_size(
+    django_capture_on_commit_callbacks,
+):
+    small, large = succeeded_campaign(4), succeeded_campaign(24)
+    with django_capture_on_commit_callbacks():
+        few = queries_for_one_chunk(small, size=2)
+        many = queries_for_one_chunk(large, size=12)
+    assert few == many
+
+
+def test_each_chunk_hands_its_emails_to_the_emails_queue_in_batches(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(notify, "EMAIL_BATCH", 2)
+    campaign = succeeded_campaign(5)
+    sent = []
+    monkeypatch.setattr(
+        "pledges.tasks.send_pledge_emails.delay",
+        lambda **kwargs: sent.append(kwargs),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        moved, _ = settlement.campaign_mark_due_chunk(campaign_id=campaign.pk, size=5)
+    assert moved == 5
+    assert [len(batch["pledge_ids"]) for batch in sent] == [2, 2, 1]
+    assert {batch["template"] for batch in sent} == {"settlement_campaign_succeeded"}
+    assert not mail.outbox  # nothing is sent by the settlement task itself
+
+    route = app.amqp.router.route({}, "pledges.tasks.send_pledge_emails")
+    assert route["queue"].name == "emails"
+    for task in ("supporters.tasks.send_email", "campaigns.tasks.send_deadline_extended_batch"):
+        assert app.amqp.router.route({}, task)["queue"].name == "emails"
+    assert app.amqp.router.route({}, "pledges.tasks.charge_pledges")["queue"].name == "payments"
+    assert app.amqp.router.route({}, "pledges.tasks.collect_campaign")["queue"].name == "default"
+
+
+def test_an_email_batch_is_read_in_one_query_and_sends_one_email_per_supporter(
+    django_assert_num_queries,
+):
+    campaign = succeeded_campaign(3)
+    ids = list(Pledge.objects.filter(campaign=campaign).values_list("pk", flat=True))
+    with django_assert_num_queries(1):
+        sent = notify.pledges_send_emails(pledge_ids=ids, template="settlement_campaign_succeeded")
+    assert sent == 3
+    assert len(mail.outbox) == 3
+
+
+def test_collecting_goes_in_bounded_steps_that_resume_where_the_last_stopped(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(settlement, "MARK_CHUNK", 2)
+    campaign = succeeded_campaign(5)
+    with django_capture_on_commit_callbacks(execute=False):
+        # No time left after the first chunk: one chunk marked, the rest for the next step.
+        marked, resume = settlement.campaign_collect_step(campaign_id=campaign.pk, seconds=0)
+        assert marked == 2
+        assert resume is not None
+        assert Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).count() == 3
+        marked, resume = settlement.campaign_collect_step(
+            campaign_id=campaign.pk, after_id=resume, seconds=60
+        )
+    assert marked == 3
+    assert resume is None
+    assert not Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).exists()
+    assert Pledge.objects.filter(campaign=campaign, status=S.CHARGE_DUE).count() == 5
