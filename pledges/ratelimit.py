@@ -18,7 +18,7 @@ from django.core.cache import cache
 _PREFIX = "stripe-rps"
 
 
-def stripe_slot_acquire(*, max_wait_seconds: float = 60.0) -> float:
+def stripe_slot_acquire(*, max_wait_seconds: float | None = None) -> float:
     """Block until this process may make one Stripe call; return the seconds waited.
 
     Raises TimeoutError if no slot came within `max_wait_seconds` (a stuck cache or an absurdly
@@ -27,6 +27,8 @@ def stripe_slot_acquire(*, max_wait_seconds: float = 60.0) -> float:
     limit = int(getattr(settings, "STRIPE_MAX_RPS", 20) or 0)
     if limit <= 0:  # 0 turns the limiter off (local experiments)
         return 0.0
+    if max_wait_seconds is None:
+        max_wait_seconds = float(getattr(settings, "STRIPE_SLOT_WAIT_SECONDS", 60.0))
     started = time.monotonic()
     while True:
         now = time.time()

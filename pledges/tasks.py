@@ -67,16 +67,23 @@ def send_pledge_emails(*, pledge_ids: list[int], template: str) -> int:
 @shared_task(name="pledges.tasks.charge_pledges", acks_late=True)
 def charge_pledges(*, pledge_ids: list[int]) -> dict:
     """Charge a chunk of pledges one by one (each claims its own lease). Stops at once if Stripe
-    refused our credentials; the rest stay due for the next run."""
-    from pledges.services.settlement import SettlementHalted, pledge_charge
+    refused our credentials or no rate-limit slot comes; the pledges it did not reach get their
+    queue mark lifted, so the next beat after the halt queues them again within a minute."""
+    from pledges.services.settlement import (
+        SettlementHalted,
+        pledge_charge,
+        pledges_queue_marks_release,
+    )
 
     counts: dict[str, int] = {}
-    for pledge_id in pledge_ids:
+    for n, pledge_id in enumerate(pledge_ids):
         try:
             report = pledge_charge(pledge_id=pledge_id)
-        except SettlementHalted as exc:
-            log.error("charge_pledges halted at pledge %s: %s", pledge_id, exc)
-            counts["halted"] = 1
+        except (SettlementHalted, TimeoutError) as exc:
+            stopped = "halted" if isinstance(exc, SettlementHalted) else "no_slot"
+            log.error("charge_pledges stopped (%s) at pledge %s: %s", stopped, pledge_id, exc)
+            counts[stopped] = 1
+            counts["released"] = pledges_queue_marks_release(pledge_ids=pledge_ids[n:])
             break
         counts[report.status] = counts.get(report.status, 0) + 1
     return counts

@@ -267,6 +267,76 @@ def test_stripe_refusing_our_key_stops_the_run_and_alerts_staff(
     assert_ledger_clean(chaos, campaign)
 
 
+def _queue_and_run(django_capture_on_commit_callbacks) -> None:
+    """The beat hands the due pledges to the payments queue; the (eager) worker runs them."""
+    with django_capture_on_commit_callbacks(execute=True):
+        settlement.charges_enqueue()
+
+
+@pytest.mark.django_db
+def test_after_a_halt_is_lifted_everything_due_is_charged_within_minutes(
+    chaos, staff, settings, eager_celery, django_capture_on_commit_callbacks
+):
+    """Issue 13, defect 3. Stripe refuses our key: the queued chunk stops at its first pledge.
+    An operator fixes the key and runs `manage.py settlement_resume`: within minutes every
+    pledge is charged — none waits hours for the queue mark the halted chunk left on it."""
+    from django.core.management import call_command
+
+    campaign, pledges = charge_due_campaign(staff, count=4)
+    settings.STRIPE_SECRET_KEY = "rk_revoked"
+    gateway.reset_client()
+    _queue_and_run(django_capture_on_commit_callbacks)
+    assert settlement.settlement_is_halted()
+    assert not Pledge.objects.filter(campaign=campaign, status=S.PAID).exists()
+    # While halted, the beat's chunks change nothing and strand nothing.
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=1), tick=True):
+        _queue_and_run(django_capture_on_commit_callbacks)
+    assert not Pledge.objects.filter(campaign=campaign, status=S.PAID).exists()
+
+    settings.STRIPE_SECRET_KEY = "sk_test_rallyround"
+    gateway.reset_client()
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("settlement_resume", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        assert not settlement.settlement_is_halted()
+        # The next beat, a minute later at most.
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=1), tick=True):
+            _queue_and_run(django_capture_on_commit_callbacks)
+    assert _all(pledges, S.PAID)
+    assert all(p.attempts.count() == 1 for p in pledges)
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_a_rate_limiter_timeout_stops_the_chunk_and_strands_nothing(
+    chaos, staff, settings, eager_celery, django_capture_on_commit_callbacks
+):
+    """Issue 13, defect 3. No Stripe slot comes within the wait budget: the chunk stops, the
+    pledge it was on waits for the reconciler (same key), and the rest are due again at once
+    instead of sitting behind their queue mark."""
+    from django.core.cache import cache
+
+    campaign, pledges = charge_due_campaign(staff, count=3)
+    settings.STRIPE_MAX_RPS = 1
+    settings.STRIPE_SLOT_WAIT_SECONDS = 0.3
+    now = int(time.time())
+    for second in range(now - 1, now + 30):
+        cache.set(f"stripe-rps:{second}", 10**6, timeout=60)
+    _queue_and_run(django_capture_on_commit_callbacks)
+    assert not Pledge.objects.filter(campaign=campaign, status=S.PAID).exists()
+    for second in range(now - 1, now + 30):
+        cache.delete(f"stripe-rps:{second}")
+    settings.STRIPE_MAX_RPS = 0
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=1), tick=True):
+        _queue_and_run(django_capture_on_commit_callbacks)
+    stuck = [p for p in pledges if Pledge.objects.get(pk=p.pk).status != S.PAID]
+    assert len(stuck) <= 1, "only the pledge that hit the timeout may wait for the reconciler"
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11), tick=True):
+        payments_reconcile()
+    assert _all(pledges, S.PAID)
+    assert_ledger_clean(chaos, campaign)
+
+
 # --- killed workers and concurrent runs (PostgreSQL) ----------------------------------------
 def _subprocess_env(chaos, tmp_path) -> dict:
     db = connection.settings_dict
