@@ -3,6 +3,8 @@ whatever the campaign's size, emails in batches on their own queue, leases that 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.db import connection
@@ -98,3 +100,43 @@ def test_collecting_goes_in_bounded_steps_that_resume_where_the_last_stopped(
     assert resume is None
     assert not Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).exists()
     assert Pledge.objects.filter(campaign=campaign, status=S.CHARGE_DUE).count() == 5
+
+
+def test_the_beat_lock_is_held_for_the_whole_run_and_only_its_holder_frees_it():
+    import time_machine
+    from django.utils import timezone
+
+    from pledges import tasks
+
+    first = tasks._once("settle")
+    assert first is not None
+    # Minutes into a long run (the old lock lapsed after 55 s), the next tick still waits.
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=3)):
+        assert tasks._once("settle") is None
+    # A run that outlived its lease does not free the lock a newer run holds.
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        newer = tasks._once("settle")
+        assert newer is not None
+        tasks._release("settle", first)
+        assert tasks._once("settle") is None
+        tasks._release("settle", newer)
+        assert tasks._once("settle") is not None
+
+
+def test_rejecting_a_huge_campaign_answers_at_once_and_the_sweep_releases_the_rest(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr(settlement, "MARK_CHUNK", 2)
+    monkeypatch.setattr(settlement, "REQUEST_SECONDS", 0)
+    campaign = succeeded_campaign(5)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=Campaign.Status.SETTLING, frozen_pledged_cents=10_000
+    )
+    staff = UserFactory(is_superuser=True, is_staff=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        settlement.campaign_reject_collection(campaign=campaign, actor=staff, reason="Fraud")
+        assert Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).count() == 5
+        assert settlement.campaigns_sweep()["released"] == 5
+    assert not Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).exists()
