@@ -84,6 +84,10 @@ MARK_CHUNK = 1000
 # Longest a settlement task (or one beat run) keeps working before it hands the rest to its
 # next run: far below the broker's visibility timeout and within the beat lock's lease.
 STEP_SECONDS = 60
+# How long a staff request may spend moving pledges before leaving the rest to the workers.
+REQUEST_SECONDS = 5
+# A whole beat run (freezes, sweep, fan-out) stays within this, well inside its lock's lease.
+RUN_SECONDS = 4 * 60
 # How long an enqueued pledge is left alone by the next beat (at least; grows with the backlog).
 ENQUEUE_HORIZON = dt.timedelta(minutes=15)
 HALT_KEY = "settlement:halted"
@@ -223,8 +227,11 @@ def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
             )
             outcome = "awaiting_approval"
     if outcome == "failed":
+        # Bounded: the beat's sweep releases whatever is left, a step at a time.
         campaign_release_pledges(
-            campaign_id=campaign.pk, note="The campaign did not reach its goal."
+            campaign_id=campaign.pk,
+            note="The campaign did not reach its goal.",
+            seconds=STEP_SECONDS,
         )
     return outcome
 
@@ -241,12 +248,18 @@ def _iter_id_chunks(qs: QuerySet, size: int = CHUNK) -> Iterator[list[int]]:
         last = ids[-1]
 
 
-def campaign_release_pledges(*, campaign_id: int, note: str, actor=None) -> int:
-    """ACTIVE → RELEASED for every pledge of a failed campaign; tell each supporter kindly
-    (emails go out in batches on the `emails` queue)."""
+def campaign_release_pledges(
+    *, campaign_id: int, note: str, actor=None, seconds: float | None = None
+) -> int:
+    """ACTIVE → RELEASED for every pledge of a failed campaign (for at most `seconds` when
+    given: the beat's sweep finishes the rest); tell each supporter kindly (emails go out in
+    batches on the `emails` queue)."""
     released = 0
+    end = None if seconds is None else time.monotonic() + seconds
     active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE)
     for ids in _iter_id_chunks(active, size=MARK_CHUNK):
+        if end is not None and time.monotonic() >= end:
+            break
         with transaction.atomic():
             moved = pledges_transition_bulk(
                 pledge_ids=ids,
@@ -357,8 +370,12 @@ def campaign_reject_collection(*, campaign: Campaign, actor, reason: str) -> int
     organizers_notify(
         campaign=campaign, template="settlement_organizer_rejected", extra={"reason": reason}
     )
+    # A staff request: release what a few seconds allow, the beat's sweep does the rest.
     return campaign_release_pledges(
-        campaign_id=campaign.pk, note=f"Collection rejected by staff: {reason}", actor=actor
+        campaign_id=campaign.pk,
+        note=f"Collection rejected by staff: {reason}",
+        actor=actor,
+        seconds=REQUEST_SECONDS,
     )
 
 
@@ -423,22 +440,25 @@ def campaign_mark_due_chunk(
     return len(moved), ids[-1]
 
 
-def campaigns_sweep() -> dict[str, int]:
-    """Finish bulk moves a crash interrupted: ACTIVE pledges of FAILED campaigns are released,
-    of SUCCEEDED campaigns marked due. Cheap when there is nothing to do (an indexed EXISTS)."""
+def campaigns_sweep(*, seconds: float = RUN_SECONDS) -> dict[str, int]:
+    """Finish bulk moves a crash (or a step's time limit) left: ACTIVE pledges of FAILED
+    campaigns are released, of SUCCEEDED campaigns marked due, for at most about `seconds`.
+    Cheap when there is nothing to do (an indexed EXISTS)."""
+    end = time.monotonic() + seconds
     done = {"released": 0, "marked_due": 0}
     leftovers = Campaign.objects.filter(
         status__in=[C.FAILED, C.SUCCEEDED], pledges__status=S.ACTIVE
     ).distinct()
     for campaign in leftovers.only("pk", "status"):
+        left = min(STEP_SECONDS, end - time.monotonic())
+        if left <= 0:
+            break
         if campaign.status == C.FAILED:
             done["released"] += campaign_release_pledges(
-                campaign_id=campaign.pk, note="The campaign did not succeed."
+                campaign_id=campaign.pk, note="The campaign did not succeed.", seconds=left
             )
         else:
-            done["marked_due"] += campaign_mark_pledges_due(
-                campaign_id=campaign.pk, seconds=STEP_SECONDS
-            )
+            done["marked_due"] += campaign_mark_pledges_due(campaign_id=campaign.pk, seconds=left)
     return done
 
 
@@ -513,13 +533,17 @@ def settle_due(*, now: dt.datetime | None = None) -> dict[str, int]:
     """What the beat runs every minute: freeze due campaigns, finish interrupted bulk moves,
     queue due charges. Harmless when run twice at once."""
     now = now or timezone.now()
+    # Bounded (RUN_SECONDS): what does not fit is still due and is done by the next run.
+    end = time.monotonic() + RUN_SECONDS
     summary = {"frozen": 0, "failed": 0, "awaiting_approval": 0}
     for campaign_id in campaigns_due_for_freeze(now=now).values_list("pk", flat=True):
+        if time.monotonic() >= end - 2 * STEP_SECONDS:
+            break
         outcome = campaign_freeze(campaign_id=campaign_id, now=now)
         if outcome:
             summary["frozen"] += 1
             summary[outcome] += 1
-    summary.update(campaigns_sweep())
+    summary.update(campaigns_sweep(seconds=max(1.0, end - time.monotonic() - STEP_SECONDS)))
     summary["queued"] = charges_enqueue(now=now)
     summary["digests"] = settlement_digests_send()
     return summary
