@@ -13,6 +13,7 @@ from __future__ import annotations
 from campaigns.models import Campaign
 from supporters.models import Supporter, normalize_email
 from supporters.services import CampaignClosedForSignOn, supporter_sign_on
+from supporters.throttle import sign_on_email_allowed
 
 
 class SignupClosed(Exception):
@@ -31,11 +32,16 @@ def person_signup(
     source: str,
 ) -> str:
     """Invite the person to sign on as an Ally. Returns the sign-on outcome ("confirm_sent",
-    "already") or "unchanged" for an existing unconfirmed/left row."""
+    "already"), "unchanged" for an existing unconfirmed/left row, or "throttled" when the
+    address had its hourly share of emails."""
     email = normalize_email(email)
     existing = Supporter.objects.filter(campaign=campaign, email=email).first()
     if existing is not None and not existing.is_confirmed:
         return "unchanged"
+    # The same hourly budget of emails per address as the campaign page's form: a key cannot
+    # be used to flood someone's inbox.
+    if not sign_on_email_allowed(scope=f"campaign-{campaign.pk}", email=email):
+        return "throttled"
     try:
         _supporter, outcome = supporter_sign_on(
             campaign=campaign,

@@ -16,8 +16,10 @@ disabled and its organization's members are emailed.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import logging
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -60,10 +62,39 @@ CLAIM_LEASE = dt.timedelta(minutes=2)
 # --- endpoints --------------------------------------------------------------------------------
 def webhook_url_validate(url: str) -> None:
     parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(_("Enter the full address of your endpoint, starting https://."))
     if settings.WEBHOOK_REQUIRE_HTTPS and parts.scheme != "https":
         raise ValidationError(_("Webhook endpoints must use HTTPS."))
+    if not _host_is_public(parts.hostname):
+        raise ValidationError(
+            _("This address is not reachable from the internet; give your endpoint's public URL.")
+        )
+
+
+def _host_is_public(host: str) -> bool:
+    """Whether every address `host` resolves to is a public one. In production an endpoint may
+    not point into our own network (loopback, private ranges, cloud metadata): a webhook must
+    not be a way to make our servers call internal services."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
+        return True
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer outside 2xx (a failure), never followed: following it could
+    lead the POST, signature and all, to an address nobody checked."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def webhook_secret_new() -> str:
@@ -245,6 +276,8 @@ def webhook_sign(*, secret: str, event_id: str, body: str, when: dt.datetime) ->
 
 
 def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int | None, str]:
+    if not _host_is_public(urlsplit(url).hostname or ""):
+        return None, "the address is not a public one"
     request = urllib.request.Request(  # noqa: S310 — organizers' https (or local http) URL
         url,
         data=body.encode(),
@@ -256,7 +289,7 @@ def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int | None, str
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as resp:  # noqa: S310
+        with _OPENER.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as resp:
             return resp.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, ""

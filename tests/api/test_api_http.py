@@ -275,3 +275,14 @@ def test_openapi_docs_are_served_without_any_external_host(live_server):
         if "src=" in line or "href=" in line:
             assert "//cdn" not in line, line
             assert "https://" not in line, line
+
+
+def test_person_signup_shares_the_sign_on_forms_email_budget(
+    live_server, orgs, celery_eager, settings
+):
+    a, _b = orgs
+    settings.SIGN_ON_RATE_LIMITS = {**settings.SIGN_ON_RATE_LIMITS, "email": 2}
+    confirmed = a.consented[0]
+    for _ in range(5):
+        assert _signup(live_server, a, a.write_key, confirmed.email)[0] == 202
+    assert len(mail.outbox) == 2  # the "you are already signed on" note, twice at most

@@ -55,6 +55,13 @@ class Receiver:
                 )
                 status = receiver.script.pop(0) if receiver.script else 200
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/elsewhere")
+                self.end_headers()
+
+            def do_GET(self):  # noqa: N802 — a followed redirect would arrive here
+                receiver.received.append({"headers": dict(self.headers), "followed": True})
+                self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -258,3 +265,34 @@ def test_endpoints_must_use_https_in_production(settings):
         webhook_url_validate("http://crm.example.org/hook")
     webhook_url_validate("https://crm.example.org/hook")
     assert WebhookEndpoint.objects.count() == 0
+
+
+def test_in_production_endpoints_may_not_point_into_our_network(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks, settings
+):
+    from django.core.exceptions import ValidationError
+
+    org, campaign = org_world
+    crm, _endpoint = receiver([], {"organization": org, "events": ["pledge.created"]})
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    for url in ("https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.8/"):
+        with pytest.raises(ValidationError):
+            webhook_url_validate(url)
+    # An endpoint saved earlier on a loopback address is not called either.
+    _pledge_made(campaign, django_capture_on_commit_callbacks)
+    assert crm.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.last_error == "the address is not a public one"
+
+
+def test_a_redirect_is_a_failure_and_never_followed(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    crm, _endpoint = receiver([302], {"organization": org, "events": ["pledge.created"]})
+    _pledge_made(campaign, django_capture_on_commit_callbacks)
+    assert len(crm.received) == 1  # /elsewhere was never asked for
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.PENDING  # to be retried
+    assert delivery.last_status_code == 302
