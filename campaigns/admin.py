@@ -9,14 +9,15 @@ changes a status directly.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.forms import (
@@ -40,12 +41,16 @@ from campaigns.models import (
 )
 from campaigns.selectors import (
     campaign_collection,
+    campaign_is_open,
+    campaign_review_checklist,
     campaigns_editable_by,
     user_can_edit_campaign,
     user_is_platform_staff,
     user_organization_ids,
 )
 from campaigns.services import (
+    DEFAULT_SECTIONS,
+    DEFAULT_TIERS,
     CampaignNotReady,
     DeadlineNotExtendable,
     IllegalCampaignTransition,
@@ -94,6 +99,11 @@ class SectionInline(OwnCampaignInlineMixin, admin.StackedInline):
     verbose_name = "content section"
     verbose_name_plural = "Content sections (Markdown; shown in order of position)"
 
+    def get_extra(self, request, obj=None, **kwargs):
+        # The add page offers the standard sections to fill in (CampaignAdmin gives them their
+        # headings); a section left as offered is not saved, and the defaults fill the gap.
+        return len(DEFAULT_SECTIONS) if obj is None else 0
+
 
 class TierInline(OwnCampaignInlineMixin, admin.StackedInline):
     model = Tier
@@ -106,8 +116,22 @@ class TierInline(OwnCampaignInlineMixin, admin.StackedInline):
     readonly_fields = ["kind"]
     verbose_name_plural = "Tiers (Ally ≤ Advocate ≤ Champion; one benefit per line)"
 
+    # Every campaign has exactly the three tiers. The add page offers them filled with the
+    # defaults (CampaignAdmin.get_formset_kwargs), their kind fixed in a hidden field; later
+    # they are only edited.
+    def get_extra(self, request, obj=None, **kwargs):
+        return len(DEFAULT_TIERS) if obj is None else 0
+
     def has_add_permission(self, request, obj=None):
-        return False  # every campaign has exactly the three tiers, made with the campaign
+        return obj is None and request.user.has_perm("campaigns.add_campaign")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_formset(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["widgets"] = {"kind": forms.HiddenInput}
+        return super().get_formset(request, obj, **kwargs)
 
 
 class CoalitionInline(OwnCampaignInlineMixin, admin.TabularInline):
@@ -275,8 +299,31 @@ class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         if obj is None:
-            return []  # tiers and sections are created with defaults when the campaign is saved
+            # Tiers and sections can be written on the first page; whatever is left as offered
+            # is created with the defaults when the campaign is saved.
+            return [SectionInline, TierInline, CoalitionInline, NewsInline]
         return [SectionInline, TierInline, CoalitionInline, NewsInline, EventInline]
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if obj.pk is None:  # the add page: offer the defaults to edit
+            if isinstance(inline, TierInline):
+                kwargs["initial"] = [
+                    {
+                        "kind": kind,
+                        "name": name,
+                        "pitch": pitch,
+                        "benefits": benefits,
+                        "min_cents": Tier.DEFAULT_MINIMUMS[kind],
+                    }
+                    for kind, (name, pitch, benefits) in DEFAULT_TIERS.items()
+                ]
+            elif isinstance(inline, SectionInline):
+                kwargs["initial"] = [
+                    {"position": i, "heading": heading}
+                    for i, heading in enumerate(DEFAULT_SECTIONS)
+                ]
+        return kwargs
 
     def get_list_display(self, request):
         if len(user_organization_ids(request.user)) == 1 and not user_is_platform_staff(
@@ -310,17 +357,34 @@ class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
         ):
             raise PermissionDenied
         super().save_model(request, obj, form, change)
-        if not change:
-            campaign_add_defaults(campaign=obj)
         if "hero_image" in form.changed_data:
             previous = form.initial.get("hero_image")
             campaign_hero_refresh(campaign=obj, previous_name=getattr(previous, "name", None))
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            # After the inlines: tiers and sections written on the add page are kept, and only
+            # what is still missing gets the defaults. Standard sections offered there and left
+            # empty are kept beside the written ones, as the page showed them.
+            campaign = form.instance
+            if campaign.sections.exists():
+                Section.objects.bulk_create(
+                    Section(campaign=campaign, body="", **section.initial)
+                    for formset in formsets
+                    if formset.model is Section
+                    for section in formset.extra_forms
+                    if not section.has_changed() and section.initial
+                )
+            campaign_add_defaults(campaign=campaign)
+
     def response_add(self, request, obj, post_url_continue=None):
         messages.info(
             request,
-            "Default tiers (Ally $0, Advocate $15, Champion $28) and sections were added. "
-            "Fill in the sections, then use “Submit for review”.",
+            _(
+                "Saved as a draft. The checklist at the top says what review still needs; "
+                "then use “Submit for review”."
+            ),
         )
         if "_addanother" in request.POST:
             return super().response_add(request, obj, post_url_continue)
@@ -540,6 +604,11 @@ class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
                 name="campaigns_campaign_send_back",
             ),
             path(
+                "<path:object_id>/preview/",
+                view(self.preview_view),
+                name="campaigns_campaign_preview",
+            ),
+            path(
                 "<path:object_id>/extend-deadline/",
                 view(self.extend_deadline_view),
                 name="campaigns_campaign_extend_deadline",
@@ -547,15 +616,28 @@ class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def preview_view(self, request, object_id):
+        """The public page as it stands, for the live preview on the campaign's admin page:
+        the only way the campaign page may be framed, and only by our own admin."""
+        from campaigns.views import detail
+
+        campaign = self.get_object(request, object_id)  # 404 for another organization's
+        response = detail(request, slug=campaign.slug)
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        response._csp_replace = {"frame-ancestors": ["'self'"]}
+        response["Cache-Control"] = "no-store"
+        return response
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.status == C.DRAFT:
+            context["checklist"] = campaign_review_checklist(obj)
+            context["checklist_open"] = sum(1 for item in context["checklist"] if not item.done)
         if obj is not None:
             context["workflow"] = {
                 "can_submit": obj.status == C.DRAFT and self.has_change_permission(request, obj),
                 "can_review": obj.status == C.IN_REVIEW and self.has_publish_permission(request),
                 "waiting": obj.status == C.IN_REVIEW and not self.has_publish_permission(request),
-                "can_extend": obj.status == C.LIVE
-                and obj.deadline > timezone.now()
-                and self.has_publish_permission(request),
+                "can_extend": campaign_is_open(obj) and self.has_publish_permission(request),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -613,7 +695,7 @@ class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
                 f"“{campaign.title}” is {campaign.get_status_display().lower()}: only a live "
                 "campaign's deadline can be extended."
             )
-        elif campaign.deadline <= timezone.now():
+        elif not campaign_is_open(campaign):
             problem = "The deadline already passed; the totals are frozen for settlement."
         if not problem and form.is_bound and form.is_valid():
             try:

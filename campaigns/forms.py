@@ -165,12 +165,20 @@ class TierInlineFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         minimums = {}
+        kinds = []
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
                 continue
-            kind = form.cleaned_data.get("kind") or getattr(form.instance, "kind", None)
-            if kind and form.cleaned_data.get("min_cents") is not None:
-                minimums[kind] = form.cleaned_data["min_cents"]
+            # A tier offered on the add page and left as it was is not saved (the defaults
+            # make it), but its minimum still counts for the order below.
+            data = form.cleaned_data if form.has_changed() else form.initial
+            kind = data.get("kind") or getattr(form.instance, "kind", None)
+            if kind:
+                kinds.append(kind)
+            if kind and data.get("min_cents") is not None:
+                minimums[kind] = data["min_cents"]
+        if len(kinds) != len(set(kinds)):
+            raise ValidationError("Each tier appears once: Ally, Advocate and Champion.")
         order = [Tier.Kind.ALLY, Tier.Kind.ADVOCATE, Tier.Kind.CHAMPION]
         present = [kind for kind in order if kind in minimums]
         for lower, higher in zip(present, present[1:], strict=False):

@@ -335,3 +335,53 @@ def campaign_organizer_emails(campaign: Campaign) -> list[str]:
     emails |= set(campaign.organization.members.values_list("email", flat=True))
     emails.discard("")
     return sorted(emails)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    label: str
+    done: bool
+    hint: str = ""
+
+
+def campaign_review_checklist(campaign: Campaign) -> list[ChecklistItem]:
+    """What review needs before a campaign can be submitted. `campaign_submit_for_review`
+    refuses while any item is open; the admin shows the list so nobody has to guess."""
+    from django.utils.translation import gettext as _
+
+    sections = list(campaign.sections.all())
+    empty = [s.heading or _("(untitled)") for s in sections if not s.body.strip()]
+    tiers = {t.kind: t for t in campaign.tiers.all()}
+    tiers_ok = len(tiers) == 3 and all(t.name.strip() and t.benefit_list for t in tiers.values())
+    return [
+        ChecklistItem(
+            "goal",
+            _("A goal and a deadline in the future"),
+            bool(campaign.goal_cents) and campaign.deadline > timezone.now(),
+        ),
+        ChecklistItem(
+            "summary", _("A one- or two-sentence summary"), bool(campaign.summary.strip())
+        ),
+        ChecklistItem(
+            "sections",
+            _("Content sections, each with text"),
+            bool(sections) and not empty,
+            _("Empty: %(names)s. Write them or delete them.") % {"names": ", ".join(empty)}
+            if empty
+            else "",
+        ),
+        ChecklistItem(
+            "image",
+            _("A hero photo with its description and credit"),
+            bool(campaign.hero_image)
+            and bool(campaign.hero_alt.strip())
+            and bool(campaign.hero_credit.strip()),
+        ),
+        ChecklistItem("tiers", _("Three tiers, each with a name and benefits"), tiers_ok),
+        ChecklistItem(
+            "contact",
+            _("An organizer contact name and email"),
+            bool(campaign.contact_name.strip()) and bool(campaign.contact_email.strip()),
+        ),
+    ]

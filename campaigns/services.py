@@ -155,10 +155,18 @@ def _review_email(*, campaign: Campaign, template: str, to: list[str], **extra) 
 
 def campaign_submit_for_review(*, campaign: Campaign, actor) -> bool:
     """An organizer hands a draft to platform staff (DRAFT → IN_REVIEW), and staff are emailed.
-    Refused while the deadline is in the past, since staff could not publish it anyway."""
-    from campaigns.selectors import platform_staff_emails
+    Refused while the deadline is in the past (staff could not publish it anyway) or while the
+    review checklist has open items, each named in the refusal."""
+    from campaigns.selectors import campaign_review_checklist, platform_staff_emails
 
     _require_open_deadline(campaign)
+    missing = [item.label for item in campaign_review_checklist(campaign) if not item.done]
+    if missing and campaign.status == C.DRAFT:
+        raise CampaignNotReady(
+            f"“{campaign.title}” is not ready for review yet. Still needed: "
+            + "; ".join(missing)
+            + "."
+        )
     won = campaign_transition(
         campaign=campaign,
         to=C.IN_REVIEW,

@@ -9,7 +9,13 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignEvent, Tier
-from tests.factories import CampaignFactory, OrganizationFactory, PledgeFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    OrganizationFactory,
+    PledgeFactory,
+    UserFactory,
+    campaign_ready_for_review,
+)
 
 pytestmark = pytest.mark.django_db
 C = Campaign.Status
@@ -168,7 +174,9 @@ def run_action(client, action, campaigns, **extra):
 
 
 def test_organizer_submits_a_draft_for_review(client, organizer, org_a):
-    draft = CampaignFactory(organization=org_a, status=C.DRAFT, review_note="Old note")
+    draft = campaign_ready_for_review(
+        CampaignFactory(organization=org_a, status=C.DRAFT, review_note="Old note")
+    )
     client.force_login(organizer)
     response = run_action(client, "submit_for_review", [draft])
     assert "Submitted for review" in response.content.decode()
@@ -279,6 +287,16 @@ def add_data(org, **overrides):
         "timezone": "America/Los_Angeles",
         "colour": "#1f5f8b",
     }
+    # The add page's inlines (tiers, sections, coalition, news), sent empty: the defaults fill in.
+    for prefix in ("sections", "tiers", "coalition", "news"):
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
     data.update(overrides)
     return data
 
@@ -430,7 +448,7 @@ def test_deadline_is_entered_and_shown_in_the_campaigns_time_zone(client, organi
 
 # --- the workflow buttons on a campaign's own page -------------------------------------------
 def test_organizer_submits_from_the_campaign_page(client, organizer, org_a):
-    draft = CampaignFactory(organization=org_a, status=C.DRAFT)
+    draft = campaign_ready_for_review(CampaignFactory(organization=org_a, status=C.DRAFT))
     client.force_login(organizer)
     page = client.get(change_url(draft)).content.decode()
     assert "Submit for review</button>" in page

@@ -15,7 +15,13 @@ from campaigns.images import campaign_hero_refresh
 from campaigns.models import CoalitionMember, Section
 from campaigns.roles import ORGANIZERS, roles_ensure
 from tests.conftest import screenshot
-from tests.factories import CampaignFactory, OrganizationFactory, SupporterFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    OrganizationFactory,
+    SupporterFactory,
+    UserFactory,
+    campaign_ready_for_review,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -93,8 +99,10 @@ def test_discover_page_on_desktop_and_phone(live_server, page, phone_page, campa
 
 
 def test_organizer_logs_into_the_admin_and_submits_a_draft(live_server, page, campaign):
-    draft = CampaignFactory(
-        organization=campaign.organization, title="Safe streets for Fruitvale", status="draft"
+    draft = campaign_ready_for_review(
+        CampaignFactory(
+            organization=campaign.organization, title="Safe streets for Fruitvale", status="draft"
+        )
     )
     organizer = UserFactory(email="olivia@example.org", is_staff=True)
     roles_ensure(Group, Permission)  # transactional tests flush the migration's groups

@@ -16,7 +16,12 @@ from campaigns.roles import PLATFORM_STAFF
 from campaigns.services import campaign_approve, campaign_send_back, campaign_submit_for_review
 from organizers import services
 from organizers.models import OrganizationApplication, OrganizerInvitation
-from tests.factories import CampaignFactory, OrganizationFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    OrganizationFactory,
+    UserFactory,
+    campaign_ready_for_review,
+)
 
 pytestmark = pytest.mark.django_db
 A = OrganizationApplication.Status
@@ -239,7 +244,9 @@ def test_the_review_loop_emails_both_ways_and_the_index_counts(
     org = OrganizationFactory()
     organizer = UserFactory(email="org@example.org", is_staff=True)
     org.members.add(organizer)
-    campaign = CampaignFactory(organization=org, status=Campaign.Status.DRAFT)
+    campaign = campaign_ready_for_review(
+        CampaignFactory(organization=org, status=Campaign.Status.DRAFT)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert campaign_submit_for_review(campaign=campaign, actor=organizer)
     assert "reviewer@rallyround.test" in mail.outbox[-1].to
