@@ -69,7 +69,7 @@ class Legislator(models.Model):
 
     @property
     def seat_label(self) -> str:
-        """ "CA-12", "WY at-large", "DC", "CA (Senate)"."""
+        """ "CA-12", "WY at-large", "DC", "CA · U.S. Senate"."""
         if self.chamber == self.Chamber.SENATE:
             return str(_("%(state)s · U.S. Senate") % {"state": self.state})
         if self.state in NON_STATES:
@@ -77,6 +77,12 @@ class Legislator(models.Model):
         if not self.district:
             return str(_("%(state)s at-large") % {"state": self.state})
         return f"{self.state}-{self.district}"
+
+    @property
+    def party_seat(self) -> str:
+        """The usual short form after a name: "D-CA-12", "R-WY", "D-DC"."""
+        seat = f"{self.state}-{self.district}" if self.district else self.state
+        return f"{self.party[:1]}-{seat}" if self.party else seat
 
     @property
     def tel(self) -> str:

@@ -8,13 +8,14 @@ import datetime as dt
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 
 from actions.models import Action, CallOutcome, CallTarget, CongressTargets
 from congress.models import Bill, BillStatusChange, CampaignResource, Legislator
 from congress.services import bill_status_announce, bill_status_change
 from outreach.models import CampaignUpdate
 from tests.actions.factories import ActionFactory, CallTargetFactory, email_action
-from tests.factories import CampaignFactory
+from tests.factories import CampaignFactory, SupporterFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,17 @@ def identify(client, action, zip_code="94609"):
     )
     assert response.status_code == 302
     return response
+
+
+def log_in_supporter(client, campaign, zip_code="94609"):
+    """A logged-in supporter with a verified address: what they report counts at once."""
+    user = UserFactory(first_name="Rosa", last_name="Parks")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    SupporterFactory(
+        campaign=campaign, user=user, email=user.email, name="Rosa Parks", postal_code=zip_code
+    )
+    client.force_login(user)
+    return user
 
 
 def cards(html: str) -> list[str]:
@@ -114,7 +126,7 @@ def test_dc_shows_its_delegate_and_explains_there_are_no_senators(client, call_a
 
 
 def test_a_call_to_a_member_is_counted_for_that_office_once(client, call_action):
-    identify(client, call_action)
+    log_in_supporter(client, call_action.campaign)
     url = detail(call_action) + "call/member/"
     data = {"member": "P000001", "zip": "94609", "outcome": "talked_to_staff"}
     response = client.post(url, data)
@@ -176,7 +188,7 @@ def test_an_email_action_fills_one_letter_per_member(client, congress_loaded):
         congress_targets=CongressTargets.SENATE,
     )
     action.full_clean()
-    identify(client, action)
+    log_in_supporter(client, action.campaign)
     html = client.get(detail(action)).content.decode()
     assert cards(html) == ["P000001", "S000002"]
     assert "Dear Senator Alma Padilla,\n\nPlease support the bill.\n\nRosa Parks, 94609" in html
