@@ -11,11 +11,37 @@ few seconds stays at STRIPE_MAX_RPS, which is what Stripe's limiter measures.
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import cache
 
+from pledges.gateway import GatewayTransientError
+
 _PREFIX = "stripe-rps"
+# Set for the length of a web request (WebRequestSlotWait): a person, or Stripe's webhook
+# sender, is waiting on the answer, so a slot is waited for only briefly.
+_web_wait: ContextVar[float | None] = ContextVar("stripe_slot_web_wait", default=None)
+
+
+class StripeSlotBusy(GatewayTransientError, TimeoutError):
+    """No slot within a web request's short wait: pages say "try again in a moment" (as for
+    any transient Stripe error) and webhooks answer 503, which Stripe retries later."""
+
+
+class WebRequestSlotWait:
+    """Middleware: web workers never sit for long waiting for a Stripe slot (the workers'
+    charges may hold the rate for minutes); `STRIPE_WEB_SLOT_WAIT_SECONDS` bounds the wait."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _web_wait.set(float(getattr(settings, "STRIPE_WEB_SLOT_WAIT_SECONDS", 2.0)))
+        try:
+            return self.get_response(request)
+        finally:
+            _web_wait.reset(token)
 
 
 def stripe_slot_acquire(*, max_wait_seconds: float | None = None) -> float:
@@ -27,6 +53,9 @@ def stripe_slot_acquire(*, max_wait_seconds: float | None = None) -> float:
     limit = int(getattr(settings, "STRIPE_MAX_RPS", 20) or 0)
     if limit <= 0:  # 0 turns the limiter off (local experiments)
         return 0.0
+    web_wait = _web_wait.get()
+    if web_wait is not None:
+        max_wait_seconds = web_wait if max_wait_seconds is None else min(max_wait_seconds, web_wait)
     if max_wait_seconds is None:
         max_wait_seconds = float(getattr(settings, "STRIPE_SLOT_WAIT_SECONDS", 60.0))
     started = time.monotonic()
@@ -43,5 +72,9 @@ def stripe_slot_acquire(*, max_wait_seconds: float | None = None) -> float:
         if count <= limit:
             return time.monotonic() - started
         if time.monotonic() - started > max_wait_seconds:
+            if web_wait is not None:
+                raise StripeSlotBusy("no Stripe rate-limit slot in time", code="rate_limit_wait")
             raise TimeoutError("no Stripe rate-limit slot within the wait budget")
-        time.sleep(max(0.0, window + 1 - time.time()) + 0.001)
+        # Until the next window, or the end of the wait budget if that comes first.
+        budget_left = max_wait_seconds - (time.monotonic() - started)
+        time.sleep(max(0.0, min(window + 1 - time.time(), budget_left)) + 0.001)

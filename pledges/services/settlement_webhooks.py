@@ -50,7 +50,20 @@ def handle_payment_intent_event(event: gateway.WebhookEvent) -> str:
         # Not one of ours (another integration on the account): nothing to ask Stripe about.
         # The payload only ever lets us skip; what we record comes from Stripe's answer.
         return "no matching attempt"
-    stripe_slot_acquire()
+    succeeded = event.type == "payment_intent.succeeded"
+    if (
+        succeeded
+        and PaymentAttempt.objects.filter(
+            stripe_payment_intent_id=event.object_id, outcome=PaymentAttempt.Outcome.SUCCEEDED
+        ).exists()
+    ):
+        # The charging task already recorded it (the usual case): nothing to ask Stripe.
+        return "already recorded"
+    if not succeeded:
+        # A success re-read takes no slot: it is a read (Stripe limits reads apart from the
+        # charges), one per charge at most, and taking a slot halved the charge rate; a 429
+        # answers 503 and Stripe sends the event again later.
+        stripe_slot_acquire()
     try:
         result = gateway.payment_intent_retrieve(event.object_id)
     except GatewayInvalidRequest:

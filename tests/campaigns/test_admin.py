@@ -598,3 +598,82 @@ def test_organizer_editing_an_action_keeps_completions_counted_meanwhile(client,
     action.refresh_from_db()
     assert action.title == "Call the mayor today"
     assert (action.completed_count, action.outcome_count) == (7, 9)
+
+
+@pytest.mark.postgres
+@pytest.mark.stripe
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_organizer_saving_while_charges_approval_and_rejection_land_keeps_the_services_figures(
+    chaos, org_a, staff, decision
+):
+    """Issue 13, defect 1, with real concurrency: an organizer keeps saving the campaign page
+    while staff approve (and every pledge is charged) or reject. Afterwards the status is the
+    service's, the collected total equals the sum of PAID attempts, and no pledge is stranded."""
+    import threading
+
+    from django.contrib.auth.models import Permission
+    from django.db.models import Sum
+    from django.test import Client
+
+    from campaigns.roles import roles_ensure
+    from pledges.models import PaymentAttempt, Pledge
+    from pledges.services import settlement
+    from tests.concurrency import race
+    from tests.pledges.settlement_support import active_pledge, campaign_ending, saved_card
+
+    roles_ensure(Group, Permission)  # a transactional test may run after the roles were flushed
+    organizer = make_organizer(org_a)
+    campaign = campaign_ending(goal_cents=100, organization=org_a)
+    card = saved_card()
+    pledges = [active_pledge(campaign, card=card, amount_cents=1500 + i) for i in range(6)]
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.now())
+    settlement.campaign_freeze(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.status == C.SETTLING
+
+    organizer_client = Client()
+    organizer_client.force_login(organizer)
+    data = form_data(organizer_client.get(change_url(campaign)))
+    done = threading.Event()
+    saves = []
+
+    def organizer_keeps_saving():
+        n = 0
+        while not done.is_set() or n < 3:
+            n += 1
+            data["hero_caption"] = f"Caption {n}"
+            saves.append(organizer_client.post(change_url(campaign), data).status_code)
+
+    def staff_decide():
+        try:
+            fresh = Campaign.objects.get(pk=campaign.pk)
+            if decision == "approve":
+                settlement.campaign_approve_for_collection(campaign=fresh, actor=staff)
+                settlement.campaign_mark_pledges_due(campaign_id=campaign.pk)
+                settlement.settle_run(campaign=fresh)
+            else:
+                settlement.campaign_reject_collection(
+                    campaign=fresh, actor=staff, reason="The petition target changed."
+                )
+        finally:
+            done.set()
+
+    race(organizer_keeps_saving, staff_decide)
+    assert saves
+    assert set(saves) == {302}
+    campaign.refresh_from_db()
+    statuses = set(Pledge.objects.filter(campaign=campaign).values_list("status", flat=True))
+    paid_attempts = PaymentAttempt.objects.filter(
+        pledge__campaign=campaign, outcome=PaymentAttempt.Outcome.SUCCEEDED
+    ).aggregate(s=Sum("amount_cents"))["s"]
+    if decision == "approve":
+        assert campaign.status == C.SUCCEEDED
+        assert statuses == {Pledge.Status.PAID}
+        assert campaign.collected_cents == paid_attempts == sum(p.amount_cents for p in pledges)
+    else:
+        assert campaign.status == C.FAILED
+        assert statuses == {Pledge.Status.RELEASED}
+        assert campaign.collected_cents == 0
+        assert paid_attempts is None
+    assert campaign.hero_caption.startswith("Caption ")
