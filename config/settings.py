@@ -66,12 +66,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
-    "campaigns.page_cache.PageCacheMiddleware",
     # Remembers ?source=/utm_* in a signed cookie (no session), on cached pages too.
     "supporters.middleware.SourceTrackingMiddleware",
     # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
     "campaigns.page_cache.PageCacheMiddleware",
+    # Web requests wait at most STRIPE_WEB_SLOT_WAIT_SECONDS for a Stripe rate-limit slot.
+    "pledges.ratelimit.WebRequestSlotWait",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -274,6 +274,9 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").r
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_MAX_RPS = env.int("STRIPE_MAX_RPS", default=20)
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=30)
+# Longest a web request (payment page, webhook) waits for a Stripe rate-limit slot; workers wait
+# up to STRIPE_SLOT_WAIT_SECONDS.
+STRIPE_WEB_SLOT_WAIT_SECONDS = env.float("STRIPE_WEB_SLOT_WAIT_SECONDS", default=2.0)
 # localstripe rejects some parameters real Stripe takes; the gateway leaves them out when true.
 STRIPE_LOCAL_COMPAT = env.bool(
     "STRIPE_LOCAL_COMPAT", default="api.stripe.com" not in STRIPE_API_BASE
