@@ -18,7 +18,13 @@ from actions.identity import Viewer
 from actions.models import Action, CallOutcome
 from actions.selectors import my_call_outcomes
 from congress.models import NON_STATES, Legislator
-from congress.selectors import ZipLookup, bills_for_action, congress_lookup, zip_normalize
+from congress.selectors import (
+    ZipLookup,
+    bills_for_action,
+    congress_data_loaded,
+    congress_lookup,
+    zip_normalize,
+)
 
 
 @dataclass
@@ -69,6 +75,12 @@ def congress_block(
         return block
     lookup = congress_lookup(zip_code=block.zip_code)
     block.lookup = lookup
+    if not lookup.found and not congress_data_loaded():
+        block.problem = _(
+            "The list of members of Congress is not loaded yet, so we cannot look up ZIP codes "
+            "right now."
+        )
+        return block
     if not lookup.found:
         block.problem = _(
             "We could not find ZIP code %(zip)s among the congressional districts we know. Check "

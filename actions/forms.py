@@ -41,7 +41,11 @@ class CallOutcomeForm(forms.Form):
 
     def __init__(self, *args, action: Action, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = [(t.pk, str(t)) for t in action.targets.all()]
+        # Members of Congress are reported through MemberCallOutcomeForm, which checks the
+        # member represents the caller's ZIP code.
+        self.fields["target"].choices = [
+            (t.pk, str(t)) for t in action.targets.all() if not t.legislator_id
+        ]
 
 
 class MemberCallOutcomeForm(forms.Form):

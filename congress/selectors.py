@@ -153,3 +153,7 @@ def resources_for_campaign(*, campaign) -> QuerySet[CampaignResource]:
 
 def legislators_in_office() -> QuerySet[Legislator]:
     return Legislator.objects.filter(in_office=True)
+
+
+def congress_data_loaded() -> bool:
+    return ZipDistricts.objects.exists()

@@ -285,3 +285,25 @@ def test_a_draft_campaigns_resources_page_is_hidden_from_the_public(client):
     draft = CampaignFactory(status="draft")
     assert client.get(f"/c/{draft.slug}/resources/").status_code == 404
     assert client.get("/c/no-such-campaign/resources/").status_code == 404
+
+
+def test_the_fixed_target_form_cannot_report_a_call_to_a_members_office(client, call_action):
+    """A member's office is reported only through the member form, which checks the ZIP."""
+    log_in_supporter(client, call_action.campaign, zip_code="20001")
+    office = CallTarget.objects.create(
+        action=call_action,
+        name="Senator Alma Padilla",
+        phone="202-224-3553",
+        legislator=Legislator.objects.get(pk="P000001"),
+    )
+    response = client.post(
+        detail(call_action) + "call/", {"target": office.pk, "outcome": "talked_to_staff"}
+    )
+    assert response.status_code == 400
+    assert not CallOutcome.objects.exists()
+
+
+def test_without_loaded_data_the_page_says_the_lookup_is_not_available(client):
+    action = ActionFactory(congress_targets=CongressTargets.HOUSE)
+    html = client.get(detail(action) + "?zip=94609").content.decode()
+    assert "The list of members of Congress is not loaded yet" in html
