@@ -112,33 +112,53 @@ CSV_HEADER = [
 ]
 
 
-def settlement_csv_rows(*, campaign: Campaign) -> Iterator[list[str]]:
-    """Every pledge of the campaign as a CSV row, streamed in chunks (memory stays flat)."""
+CSV_CHUNK = 1000
+
+
+def settlement_csv_rows(*, campaign: Campaign, chunk: int | None = None) -> Iterator[list[str]]:
+    """Every pledge of the campaign as a CSV row, streamed in keyset chunks: two queries per
+    chunk (the pledges with their supporters, then the attempts of those pledges), whatever
+    the campaign's size; memory holds one chunk."""
     yield CSV_HEADER
-    qs = Pledge.objects.filter(campaign=campaign).select_related("supporter").order_by("pk")
-    for pledge in qs.iterator(chunk_size=500):
-        last = (
-            PaymentAttempt.objects.filter(pledge=pledge).order_by("-number").first()
-            if pledge.attempt_count
-            else None
+    size = chunk or CSV_CHUNK
+    after = 0
+    while True:
+        pledges = list(
+            Pledge.objects.filter(campaign=campaign, pk__gt=after)
+            .select_related("supporter")
+            .order_by("pk")[:size]
         )
-        yield [
-            str(pledge.pk),
-            _csv_safe(pledge.supporter.name),
-            _csv_safe(pledge.supporter.email),
-            pledge.tier,
-            str(pledge.amount_cents),
-            pledge.currency,
-            pledge.status,
-            str(pledge.attempt_count),
-            str(pledge.paid_cents),
-            str(pledge.refunded_cents),
-            pledge.paid_at.isoformat() if pledge.paid_at else "",
-            pledge.stripe_payment_intent_id,
-            last.outcome if last else "",
-            (last.decline_code or last.error_code) if last else "",
-            _csv_safe(last.message) if last else "",
-        ]
+        if not pledges:
+            return
+        after = pledges[-1].pk
+        latest: dict[int, PaymentAttempt] = {}
+        with_attempts = [p.pk for p in pledges if p.attempt_count]
+        for attempt in PaymentAttempt.objects.filter(pledge_id__in=with_attempts).order_by(
+            "pledge_id", "number"
+        ):
+            latest[attempt.pledge_id] = attempt  # ordered by number: the last one wins
+        for pledge in pledges:
+            yield _csv_row(pledge, latest.get(pledge.pk))
+
+
+def _csv_row(pledge: Pledge, last: PaymentAttempt | None) -> list[str]:
+    return [
+        str(pledge.pk),
+        _csv_safe(pledge.supporter.name),
+        _csv_safe(pledge.supporter.email),
+        pledge.tier,
+        str(pledge.amount_cents),
+        pledge.currency,
+        pledge.status,
+        str(pledge.attempt_count),
+        str(pledge.paid_cents),
+        str(pledge.refunded_cents),
+        pledge.paid_at.isoformat() if pledge.paid_at else "",
+        pledge.stripe_payment_intent_id,
+        last.outcome if last else "",
+        (last.decline_code or last.error_code) if last else "",
+        _csv_safe(last.message) if last else "",
+    ]
 
 
 def _csv_safe(value: str) -> str:

@@ -140,3 +140,34 @@ def test_rejecting_a_huge_campaign_answers_at_once_and_the_sweep_releases_the_re
         assert Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).count() == 5
         assert settlement.campaigns_sweep()["released"] == 5
     assert not Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).exists()
+
+
+def _with_attempts(campaign: Campaign) -> None:
+    from pledges.models import PaymentAttempt
+
+    for pledge in Pledge.objects.filter(campaign=campaign):
+        for number, outcome in ((1, "soft_decline"), (2, "succeeded")):
+            PaymentAttempt.objects.create(
+                pledge=pledge,
+                number=number,
+                idempotency_key=f"pledge-{pledge.pk}-attempt-{number}",
+                amount_cents=pledge.amount_cents,
+                outcome=outcome,
+            )
+        Pledge.objects.filter(pk=pledge.pk).update(attempt_count=2)
+
+
+def test_the_settlement_csv_costs_the_same_queries_per_chunk_whatever_its_size():
+    from pledges.selectors_settlement import settlement_csv_rows
+
+    small, large = succeeded_campaign(4), succeeded_campaign(12)
+    _with_attempts(small)
+    _with_attempts(large)
+    counts = []
+    for campaign, chunk in ((small, 2), (large, 6)):
+        with CaptureQueriesContext(connection) as ctx:
+            rows = list(settlement_csv_rows(campaign=campaign, chunk=chunk))
+        counts.append(len(ctx.captured_queries))
+        assert len(rows) == 1 + Pledge.objects.filter(campaign=campaign).count()
+        assert {row[12] for row in rows[1:]} == {"succeeded"}  # the last attempt's outcome
+    assert counts[0] == counts[1] == 2 * 2 + 1  # two chunks of two queries, one empty look
