@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.images import image_validate
 from campaigns.models import Campaign, Organization, Tier
@@ -127,6 +129,9 @@ class CampaignAdminForm(forms.ModelForm):
         if deadline and "deadline" in self.fields:
             tzname = cleaned.get("timezone") or self.instance.timezone
             wall = timezone.make_naive(deadline)
+            if not deadline_within_reach(wall):
+                self.add_error("deadline", deadline_too_far())
+                return cleaned
             deadline = timezone.make_aware(wall, zoneinfo.ZoneInfo(tzname))
             cleaned["deadline"] = deadline
             moved = {"deadline", "timezone"} & set(self.changed_data)
@@ -199,6 +204,23 @@ class SendBackForm(forms.Form):
     )
 
 
+# A campaign a year long is already a long one. Far beyond (31 Dec 9999 in a zone west of UTC)
+# the instant does not fit a datetime, and every page that showed it would fail.
+DEADLINE_MAX_YEARS = 5
+
+
+def deadline_too_far() -> str:
+    return gettext("Choose a deadline within %(years)d years from today.") % {
+        "years": DEADLINE_MAX_YEARS
+    }
+
+
+def deadline_within_reach(wall: dt.datetime) -> bool:
+    """Whether the wall-clock `wall` is at most DEADLINE_MAX_YEARS from now."""
+    limit = timezone.now().replace(tzinfo=None) + dt.timedelta(days=366 * DEADLINE_MAX_YEARS)
+    return wall <= limit
+
+
 class ExtendDeadlineForm(forms.Form):
     """Staff move a live campaign's deadline later. The date and time are typed as wall-clock
     time in the campaign's own time zone, like the deadline on the campaign form."""
@@ -226,6 +248,8 @@ class ExtendDeadlineForm(forms.Form):
     def clean_new_deadline(self):
         value = self.cleaned_data["new_deadline"]
         wall = timezone.make_naive(value) if timezone.is_aware(value) else value
+        if not deadline_within_reach(wall):
+            raise ValidationError(deadline_too_far())
         deadline = timezone.make_aware(wall, self.campaign.tz)
         if deadline <= self.campaign.deadline:
             raise ValidationError(

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from campaigns.selectors import user_is_platform_staff, user_organization_ids
 from campaigns.templatetags.rallyround import money
+from config.admin_changelist import LookupSafeChangeListMixin
 from pledges.models import Pledge, PledgeEvent, StripeEvent
 
 
@@ -109,7 +110,7 @@ class PledgeEventInline(admin.TabularInline):
 
 
 @admin.register(Pledge)
-class PledgeAdmin(admin.ModelAdmin):
+class PledgeAdmin(LookupSafeChangeListMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "supporter_email",

@@ -572,6 +572,10 @@ class WebhookSignatureError(Exception):
     """The payload was not signed with our webhook secret (or is not a Stripe event)."""
 
 
+class WebhookPayloadError(WebhookSignatureError):
+    """Signed, but not an event we can read: no id, type or `data.object`."""
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
     id: str
@@ -587,7 +591,12 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> WebhookEve
         event = _client().construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookSignatureError(str(exc)) from exc
-    data = _plain(event.data.object)
+    try:
+        data = _plain(event["data"]["object"])
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        raise WebhookPayloadError("the event has no data.object") from exc
+    if not data or not event.get("id") or not event.get("type"):
+        raise WebhookPayloadError("the event has no id, type or data.object")
     return WebhookEvent(
         id=event.id,
         type=event.type,

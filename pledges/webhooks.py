@@ -88,6 +88,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         event = gateway.webhook_event_verify(
             payload=request.body, signature=request.headers.get("Stripe-Signature")
         )
+    except gateway.WebhookPayloadError:
+        return HttpResponse("malformed event", status=400, content_type="text/plain")
     except gateway.WebhookSignatureError:
         return HttpResponse("bad signature", status=400, content_type="text/plain")
     try:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.selectors import user_is_platform_staff
+from config.admin_changelist import LookupSafeChangeListMixin
 from supporters.models import Milestone, Supporter, User
 from supporters.selectors import (
     campaigns_visible_to,
@@ -91,8 +92,9 @@ class CampaignFilter(admin.SimpleListFilter):
         return [(c.pk, c.title) for c in campaigns_visible_to(user=request.user).order_by("title")]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(campaign_id=self.value())
+        # Only a campaign id: anything else (typed into the URL) filters nothing.
+        if self.value() and self.value().isdigit():
+            return queryset.filter(campaign_id=int(self.value()))
         return queryset
 
 
@@ -137,7 +139,7 @@ class SourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Supporter)
-class SupporterAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
+class SupporterAdmin(LookupSafeChangeListMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
     change_list_template = "supporters/admin/supporter_change_list.html"
     list_display = (
         "name",
