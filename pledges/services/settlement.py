@@ -200,7 +200,9 @@ def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
             updates={
                 "frozen_pledged_cents": frozen_cents,
                 "frozen_backer_count": frozen_count,
-                "frozen_at": now,
+                # Read with the lock held: every activation counted above committed before
+                # this moment, so none of them is later taken for "saved after the freeze".
+                "frozen_at": _clock(now),
             },
         )
         if not campaign_goal_met(campaign):

@@ -264,3 +264,38 @@ def test_hard_decline_asks_for_a_new_card_at_once(chaos, staff):
     attempt.refresh_from_db()
     assert (attempt.outcome, attempt.decline_code) == ("hard_decline", "lost_card")
     assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_a_pledge_activated_a_moment_before_the_freeze_is_charged_not_released_as_late(staff):
+    """Issue 13 (suspected, confirmed): the beat reads its clock, a card is saved a moment
+    later, then the freeze takes the campaign lock and counts that pledge in the frozen total.
+    It must be charged with the others, never released as "saved after the deadline"."""
+    from campaigns.services import campaign_transition
+    from pledges.models import PledgeEvent
+    from tests.factories import CampaignFactory, PledgeFactory, SupporterFactory
+
+    campaign = CampaignFactory(
+        goal_cents=100,
+        deadline=timezone.now() - dt.timedelta(seconds=5),
+        status=Campaign.Status.LIVE,
+    )
+    beat_read_its_clock = timezone.now()
+    pledge = PledgeFactory(
+        campaign=campaign,
+        supporter=SupporterFactory(campaign=campaign),
+        amount_cents=2000,
+        status=Pledge.Status.ACTIVE,
+    )
+    PledgeEvent.objects.create(
+        pledge=pledge, from_status=Pledge.Status.PENDING_SETUP, to_status=Pledge.Status.ACTIVE
+    )
+    assert settlement.campaign_freeze(campaign_id=campaign.pk, now=beat_read_its_clock)
+    campaign.refresh_from_db()
+    assert (campaign.frozen_backer_count, campaign.frozen_pledged_cents) == (1, 2000)
+    campaign_transition(
+        campaign=campaign, to=Campaign.Status.SUCCEEDED, expected=Campaign.Status.SETTLING
+    )
+    settlement.campaign_mark_pledges_due(campaign_id=campaign.pk)
+    pledge.refresh_from_db()
+    assert pledge.status == Pledge.Status.CHARGE_DUE
