@@ -255,9 +255,21 @@ def test_congress_pages_have_no_serious_axe_violations(
     live_server, browser, congress_campaign, width
 ):
     campaign, action = congress_campaign
+    email = ActionFactory(
+        campaign=campaign,
+        kind="email",
+        title="Write to your senators",
+        call_script="",
+        email_subject="Keep families together",
+        email_body="Dear {target},\n\nPlease support H.R. 6128.\n\n{name}\n{zip}",
+        congress_targets=CongressTargets.SENATE,
+        key_messages="Protections are not loopholes.",
+    )
     context = browser.new_context(viewport=WIDTHS[width])
     pg = context.new_page()
     paths = {
+        "email": f"/c/{campaign.slug}/act/{email.pk}/?zip=20001",
+        "email-ca": f"/c/{campaign.slug}/act/{email.pk}/?zip=94609",
         "action": f"/c/{campaign.slug}/act/{action.pk}/?zip=94609",
         "split": f"/c/{campaign.slug}/act/{action.pk}/?zip=02861",
         "unknown": f"/c/{campaign.slug}/act/{action.pk}/?zip=99999",
@@ -275,7 +287,7 @@ def test_congress_pages_have_no_serious_axe_violations(
         ]
         if found:
             problems[path] = found
-        if name in {"campaign", "resources"}:
+        if name in {"campaign", "resources", "email-ca"}:
             screenshot(pg, f"congress-{name}-{width}")
     context.close()
     assert not problems, problems
