@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -116,7 +117,10 @@ def action_complete(
     now = now or timezone.now()
     _require_open(action, supporter=supporter, early_access=early_access, now=now)
     with transaction.atomic():
+        proven = _proven(supporter)
         completion, _ = ActionCompletion.objects.get_or_create(action=action, supporter=supporter)
+        if not proven:
+            return False  # waits for the address to be confirmed
         return _count_completion(completion, now=now)
 
 
@@ -127,17 +131,22 @@ def actor_sign_on(
     name: str,
     email: str,
     postal_code: str,
+    action_id: int,
     user=None,
     email_verified: bool = False,
     tracking: dict[str, str] | None = None,
-) -> Supporter:
-    """The Supporter row an anonymous (or not yet signed-on) visitor acts as, from the name,
-    email and ZIP they typed.
+) -> tuple[Supporter | None, str]:
+    """Who a visitor acts as, from the name, email and ZIP they typed. Returns
+    (supporter or None, outcome):
 
-    A new address gets a new, unconfirmed row through `supporter_upsert` (it counts as a
-    supporter only after the usual confirmation). An address already on the campaign is used as
-    it is: a stranger typing someone's address must not rewrite that person's details. The
-    account owner acting with their own verified address is linked to the row.
+    - "owner": a signed-in account with that verified address: their own row (linked);
+    - "new": an address not yet on the campaign: a fresh, unconfirmed row this browser acts as.
+      What it reports waits (uncounted, no event place, no reminder) until the link we email
+      is opened (`actor_confirm_by_link`);
+    - "link_sent": the address is already on the campaign. A typed address proves nothing, so
+      that record (its RSVP, calls, completions) is never handed to this browser: its owner is
+      emailed the link that continues as them (on the action `action_id`), and None is
+      returned.
     """
     email = normalize_email(email)
     owner = (
@@ -145,8 +154,9 @@ def actor_sign_on(
     )
     existing = Supporter.objects.filter(campaign=campaign, email=email).first()
     if existing is not None and not owner:
-        return existing
-    supporter, _ = supporter_upsert(
+        _actor_link_send(supporter=existing, action_id=action_id)
+        return None, "link_sent"
+    supporter, created = supporter_upsert(
         campaign=campaign,
         email=email,
         name=name,
@@ -154,7 +164,113 @@ def actor_sign_on(
         postal_code=postal_code,
         tracking=tracking,
     )
+    if owner:
+        return supporter, "owner"
+    _actor_link_send(supporter=supporter, action_id=action_id)
+    if not created:  # another request created the same address a moment ago
+        return None, "link_sent"
+    return supporter, "new"
+
+
+ACTOR_LINK_SALT = "actions.actor-link"
+ACTOR_LINK_MAX_AGE = 7 * 24 * 3600
+
+
+def actor_link_token(*, supporter: Supporter) -> str:
+    """A signed, expiring token naming the supporter row and its campaign."""
+    return signing.dumps({"s": supporter.pk, "c": supporter.campaign_id}, salt=ACTOR_LINK_SALT)
+
+
+def actor_link_supporter(*, campaign: Campaign, token: str) -> Supporter | None:
+    """The row a take-action link names, or None for a forged, stale or foreign token."""
+    try:
+        data = signing.loads(token, salt=ACTOR_LINK_SALT, max_age=ACTOR_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("c") != campaign.pk:
+        return None
+    return Supporter.objects.filter(
+        pk=data.get("s"), campaign=campaign, left_at__isnull=True
+    ).first()
+
+
+def _actor_link_send(*, supporter: Supporter, action_id: int) -> None:
+    """Email the address the link that proves it and continues as its supporter row."""
+    campaign = supporter.campaign
+    token = actor_link_token(supporter=supporter)
+    email_enqueue(
+        to=supporter.email,
+        template="action_actor_link",
+        context={
+            "campaign_title": campaign.title,
+            "link_url": settings.SITE_URL
+            + reverse(
+                "actions:actor_continue",
+                kwargs={"slug": campaign.slug, "pk": action_id, "token": token},
+            ),
+        },
+    )
+
+
+def actor_confirm_by_link(*, campaign: Campaign, token: str) -> Supporter | None:
+    """The owner of the address opened the emailed link and pressed its button: the row is
+    theirs. A row still waiting is confirmed, which counts what was reported with it meanwhile
+    (`actions_count_on_confirm`). Returns the supporter, or None for a bad token."""
+    from campaigns.selectors import campaign_is_open
+
+    supporter = actor_link_supporter(campaign=campaign, token=token)
+    if supporter is None:
+        return None
+    if supporter.confirmed_at is None and campaign_is_open(campaign):
+        supporter_confirm_by_token(campaign=campaign, token=supporter.confirm_token)
+        supporter.refresh_from_db()
     return supporter
+
+
+def actions_count_on_confirm(*, supporter_id: int, now: dt.datetime) -> int:
+    """Count what a supporter reported before proving their address, now that they have
+    (called by `supporters.services.supporter_confirm`, inside its transaction, once). Calls,
+    emails and RSVPs count now; an RSVP takes a place only if one is left (otherwise it keeps
+    waiting). Petitions keep their own confirmation. Returns how many completions counted."""
+    counted = 0
+    waiting = (
+        ActionCompletion.objects.select_for_update()
+        .filter(supporter_id=supporter_id, counted_at__isnull=True)
+        .exclude(action__kind=Action.Kind.PETITION)
+        .select_related("action")
+        .order_by("pk")
+    )
+    for completion in waiting:
+        action = completion.action
+        if action.kind == Action.Kind.EVENT:
+            if _take_event_place(action_id=action.pk, now=now):
+                ActionCompletion.objects.filter(pk=completion.pk).update(counted_at=now)
+                event_emit("rsvp.created", completion.pk)  # webhooks, after commit
+                counted += 1
+            continue
+        if action.kind == Action.Kind.CALL:
+            for row in CallOutcome.objects.filter(action=action, supporter_id=supporter_id):
+                field = CallOutcome.COUNT_FIELD[row.outcome]
+                CallTarget.objects.filter(pk=row.target_id).update(**{field: F(field) + 1})
+                Action.objects.filter(pk=action.pk).update(outcome_count=F("outcome_count") + 1)
+        counted += _count_completion(completion, now=now)
+    return counted
+
+
+def _take_event_place(*, action_id: int, now: dt.datetime) -> bool:
+    """Add one to the event's RSVPs if a place is left (a conditional UPDATE)."""
+    return bool(
+        Action.objects.filter(pk=action_id)
+        .filter(Q(event_capacity__isnull=True) | Q(completed_count__lt=F("event_capacity")))
+        .update(completed_count=F("completed_count") + 1, updated_at=now)
+    )
+
+
+def _proven(supporter: Supporter) -> bool:
+    """Whether the supporter's address is proven (their row confirmed), read under the row's
+    lock, so a report and the confirmation that counts waiting reports never cross."""
+    row = Supporter.objects.select_for_update().only("confirmed_at").get(pk=supporter.pk)
+    return row.confirmed_at is not None
 
 
 # --- calls ------------------------------------------------------------------------------------
@@ -180,6 +296,7 @@ def call_outcome_report(
     _require_open(action, supporter=supporter, early_access=early_access, now=now)
     target = action.targets.get(pk=target_id)  # DoesNotExist for another action's target
     with transaction.atomic():
+        proven = _proven(supporter)
         row = (
             CallOutcome.objects.select_for_update()
             .filter(target=target, supporter=supporter)
@@ -197,6 +314,10 @@ def call_outcome_report(
                     target=target, supporter=supporter
                 )
             else:
+                if not proven:
+                    # Recorded, counted once the address is confirmed.
+                    ActionCompletion.objects.get_or_create(action=action, supporter=supporter)
+                    return "recorded"
                 field = CallOutcome.COUNT_FIELD[outcome]
                 type(target).objects.filter(pk=target.pk).update(**{field: F(field) + 1})
                 Action.objects.filter(pk=action.pk).update(
@@ -209,6 +330,9 @@ def call_outcome_report(
                 return "recorded"
         if row.outcome == outcome:
             return "unchanged"
+        if not proven:
+            CallOutcome.objects.filter(pk=row.pk).update(outcome=outcome, updated_at=now)
+            return "changed"
         old_field, new_field = (
             CallOutcome.COUNT_FIELD[row.outcome],
             CallOutcome.COUNT_FIELD[outcome],
@@ -255,18 +379,20 @@ def event_rsvp(
     now = now or timezone.now()
     _require_open(action, supporter=supporter, early_access=early_access, now=now)
     with transaction.atomic():
-        completion, _ = ActionCompletion.objects.get_or_create(action=action, supporter=supporter)
+        proven = _proven(supporter)
+        completion, created = ActionCompletion.objects.get_or_create(
+            action=action, supporter=supporter
+        )
+        if not proven:
+            # Waits, taking no place, until the address is confirmed: a flood of typed
+            # addresses cannot fill the event.
+            return created
         won = ActionCompletion.objects.filter(pk=completion.pk, counted_at__isnull=True).update(
             counted_at=now
         )
         if not won:
             return False
-        grew = (
-            Action.objects.filter(pk=action.pk)
-            .filter(Q(event_capacity__isnull=True) | Q(completed_count__lt=F("event_capacity")))
-            .update(completed_count=F("completed_count") + 1, updated_at=now)
-        )
-        if not grew:
+        if not _take_event_place(action_id=action.pk, now=now):
             raise EventFull(action.pk)  # rolls back the completion too
         event_emit("rsvp.created", completion.pk)  # webhooks, after commit
     return True
@@ -276,14 +402,15 @@ def event_rsvp_cancel(*, action: Action, supporter: Supporter, now=None) -> bool
     """Give the place back. Returns whether there was an RSVP to cancel."""
     now = now or timezone.now()
     with transaction.atomic():
-        deleted, _ = ActionCompletion.objects.filter(
+        counted, _ = ActionCompletion.objects.filter(
             action=action, supporter=supporter, counted_at__isnull=False
         ).delete()
-        if deleted:
+        waiting, _ = ActionCompletion.objects.filter(action=action, supporter=supporter).delete()
+        if counted:
             Action.objects.filter(pk=action.pk, completed_count__gt=0).update(
                 completed_count=F("completed_count") - 1, updated_at=now
             )
-    return bool(deleted)
+    return bool(counted or waiting)
 
 
 # --- petitions --------------------------------------------------------------------------------
@@ -466,7 +593,13 @@ def event_reminders_send_due(*, now=None) -> int:
         with transaction.atomic():
             ids = list(
                 ActionCompletion.objects.select_for_update(skip_locked=True)
-                .filter(action=action, counted_at__isnull=False, reminded_at__isnull=True)
+                .filter(
+                    action=action,
+                    counted_at__isnull=False,
+                    reminded_at__isnull=True,
+                    supporter__confirmed_at__isnull=False,
+                    supporter__left_at__isnull=True,
+                )
                 .order_by("pk")
                 .values_list("supporter_id", flat=True)
             )
@@ -504,6 +637,7 @@ def action_send_email_batch(*, action_id: int, kind: str, supporter_ids: list[in
         recipients = Supporter.objects.filter(
             action_completions__action=action,
             action_completions__counted_at__isnull=False,
+            confirmed_at__isnull=False,
             left_at__isnull=True,
         )
         template = "action_event_reminder"
