@@ -5,6 +5,10 @@ signed on with one of its verified addresses). Anyone else tells us their name, 
 once (`actions.services.actor_sign_on`); we remember the row and what they typed in their
 session, per campaign. Only the logged-in path can unlock advocates-first actions: typing an
 Advocate's address proves nothing.
+
+A row remembered because its address was typed (not proven) is this browser's only while it
+waits for confirmation: once the owner of the address proves it (the emailed link), a browser
+that merely typed it acts as nobody again. Opening the link remembers the row as proven.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ def viewer_for(request, campaign: Campaign) -> Viewer:
             supporter = Supporter.objects.filter(
                 pk=entry.get("s"), campaign=campaign, left_at__isnull=True
             ).first()
+            if supporter is not None and not entry.get("p") and supporter.confirmed_at:
+                supporter = None  # typed, and proven since by the address's owner
             if supporter is not None:
                 viewer = Viewer(
                     supporter=supporter, name=entry.get("n", ""), zip_code=entry.get("z", "")
@@ -72,12 +78,19 @@ def viewer_for(request, campaign: Campaign) -> Viewer:
 
 
 def viewer_remember(
-    request, campaign: Campaign, *, supporter: Supporter, name: str, zip_code: str
+    request,
+    campaign: Campaign,
+    *,
+    supporter: Supporter,
+    name: str,
+    zip_code: str,
+    proven: bool = False,
 ) -> None:
     """Remember who this browser acts as on the campaign. What they typed (not the stored row)
-    fills their script, so typing someone else's address never reveals that person's name."""
+    fills their script, so typing someone else's address never reveals that person's name.
+    `proven`: the browser opened a link sent to the address (not only typed it)."""
     entries = dict(request.session.get(SESSION_KEY, {}))
-    entries[str(campaign.pk)] = {"s": supporter.pk, "n": name, "z": zip_code}
+    entries[str(campaign.pk)] = {"s": supporter.pk, "n": name, "z": zip_code, "p": proven}
     request.session[SESSION_KEY] = entries
     request.__dict__.pop("_rr_action_viewers", None)
 

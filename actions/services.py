@@ -27,6 +27,7 @@ from actions.models import (
     CallTarget,
 )
 from actions.selectors import EARLY_ACCESS_TIERS, State, action_state
+from actions.tasks import send_action_email_batch
 from api.events import event_emit
 from campaigns.models import Campaign
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
@@ -34,7 +35,6 @@ from supporters.models import Supporter, normalize_email
 from supporters.services import (
     next_supporter_milestone,
     supporter_confirm,
-from actions.tasks import send_action_email_batch
     supporter_confirm_by_token,
     supporter_upsert,
 )

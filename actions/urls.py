@@ -9,6 +9,11 @@ urlpatterns = [
     path("c/<slug:slug>/act/<int:pk>/", views.action_detail, name="detail"),
     path("c/<slug:slug>/act/<int:pk>/who/", views.actor_identify, name="identify"),
     path("c/<slug:slug>/act/<int:pk>/not-me/", views.actor_forget, name="forget"),
+    path(
+        "c/<slug:slug>/act/<int:pk>/continue/<str:token>/",
+        views.actor_continue,
+        name="actor_continue",
+    ),
     path("c/<slug:slug>/act/<int:pk>/call/", views.call_report, name="call_report"),
     path(
         "c/<slug:slug>/act/<int:pk>/call/member/",

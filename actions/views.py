@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from actions import services
@@ -53,6 +53,18 @@ SIGN_ON_LIMITED = (
     "again."
 )
 UNAVAILABLE = "This action is not open right now, so nothing was recorded."
+WAITING = gettext_lazy(
+    "Thank you! We noted it. It counts once you open the link we emailed you (check your inbox)."
+)
+WAITING_RSVP = gettext_lazy(
+    "Thank you! Open the link we emailed you to confirm: places go to confirmed RSVPs, while "
+    "any are left."
+)
+
+
+def _waiting(viewer: Viewer) -> bool:
+    """Whether what this visitor reports waits for their address to be confirmed."""
+    return viewer.supporter is not None and viewer.supporter.confirmed_at is None
 
 
 def _campaign(request, slug: str) -> Campaign:
@@ -198,24 +210,91 @@ def actor_identify(request, slug: str, pk: int):
     if not form.is_valid():
         context = _detail_context(request, campaign, action, viewer, actor_form=form)
         return render(request, "actions/detail.html", context, status=400)
-    supporter = services.actor_sign_on(
+    email = form.cleaned_data["email"]
+    if not verified and not sign_on_email_allowed(scope=f"act-{campaign.pk}", email=email):
+        form.add_error(
+            "email",
+            gettext(
+                "We have already sent several emails to this address in the last hour. Please "
+                "check your inbox (and spam folder), or try again later."
+            ),
+        )
+        context = _detail_context(request, campaign, action, viewer, actor_form=form)
+        return render(request, "actions/detail.html", context, status=429)
+    supporter, outcome = services.actor_sign_on(
         campaign=campaign,
         name=form.cleaned_data["name"],
-        email=form.cleaned_data["email"],
+        email=email,
         postal_code=form.cleaned_data["postal_code"],
+        action_id=action.pk,
         user=request.user if request.user.is_authenticated else None,
         email_verified=verified,
         tracking=tracking_for(request, campaign.slug),
     )
+    if supporter is None:
+        # The address is already on the campaign: only its owner, through the emailed link,
+        # may act as that record.
+        messages.info(
+            request,
+            gettext(
+                "We emailed a link to %(email)s. Open it to continue: what you do counts once "
+                "you have."
+            )
+            % {"email": email},
+        )
+        return redirect(_detail_url(action, "who"))
     viewer_remember(
         request,
         campaign,
         supporter=supporter,
         name=form.cleaned_data["name"],
         zip_code=form.cleaned_data["postal_code"],
+        proven=outcome == "owner",
     )
-    messages.success(request, f"Thanks, {form.cleaned_data['name']}. Your details are filled in.")
+    if outcome == "owner":
+        messages.success(
+            request, gettext("Thanks, %(name)s. Your details are filled in.") % form.cleaned_data
+        )
+    else:
+        messages.success(
+            request,
+            gettext(
+                "Thanks, %(name)s. Your details are filled in. We emailed you a link: what you "
+                "do here counts once you open it."
+            )
+            % form.cleaned_data,
+        )
     return redirect(_detail_url(action, "do-it"))
+
+
+def actor_continue(request, slug: str, pk: int, token: str):
+    """The link emailed to an address typed on a take-action page. GET shows a button; only the
+    POST proves the address (mail scanners follow links, not forms) and continues as its
+    supporter row, counting what was reported with it meanwhile."""
+    campaign = _campaign(request, slug)
+    supporter = services.actor_link_supporter(campaign=campaign, token=token)
+    context = {"campaign": campaign, "supporter": supporter, "action_pk": pk}
+    if supporter is None:
+        context["invalid"] = True
+        return render(request, "actions/actor_continue.html", context, status=404)
+    if request.method == "POST":
+        supporter = services.actor_confirm_by_link(campaign=campaign, token=token)
+        if supporter is None:  # left the campaign a moment ago
+            context["invalid"] = True
+            return render(request, "actions/actor_continue.html", context, status=404)
+        viewer_remember(
+            request,
+            campaign,
+            supporter=supporter,
+            name=supporter.name,
+            zip_code=supporter.postal_code,
+            proven=True,
+        )
+        messages.success(
+            request, gettext("Thank you! Your address is confirmed; you can continue.")
+        )
+        return redirect(reverse("actions:detail", kwargs={"slug": campaign.slug, "pk": pk}))
+    return render(request, "actions/actor_continue.html", context)
 
 
 @require_POST
@@ -269,7 +348,9 @@ def call_report(request, slug: str, pk: int):
     except services.ActionUnavailable:
         return _unavailable(request, campaign, action, viewer)
     target = next(t for t in action.targets.all() if t.pk == form.cleaned_data["target"])
-    if result == "unchanged":
+    if _waiting(viewer):
+        messages.info(request, str(WAITING))
+    elif result == "unchanged":
         messages.info(request, f"We already have your call to {target.name}. Thank you!")
     else:
         messages.success(request, f"Thank you for calling {target.name}! Your call is counted.")
@@ -287,7 +368,9 @@ def email_sent(request, slug: str, pk: int):
         )
     except services.ActionUnavailable:
         return _unavailable(request, campaign, action, viewer)
-    if counted:
+    if _waiting(viewer):
+        messages.info(request, str(WAITING))
+    elif counted:
         messages.success(request, "Thank you for sending your email! It is counted.")
     else:
         messages.info(request, "We already counted your email. Thank you!")
@@ -318,7 +401,9 @@ def event_rsvp(request, slug: str, pk: int):
             error="Sorry, every place is taken. Nothing was booked for you.",
         )
         return render(request, "actions/detail.html", context, status=409)
-    if going:
+    if _waiting(viewer):
+        messages.info(request, str(WAITING_RSVP))
+    elif going:
         messages.success(
             request, "You're going! Add it to your calendar; we'll email you a reminder."
         )
@@ -441,6 +526,7 @@ def petition_confirm(request, slug: str, pk: int, token: str):
             supporter=supporter,
             name=supporter.name,
             zip_code=supporter.postal_code,
+            proven=True,
         )
         messages.success(request, "Thank you! Your signature is confirmed and counted.")
         return redirect(_detail_url(action, "do-it"))
@@ -495,7 +581,9 @@ def call_report_member(request, slug: str, pk: int):
     except services.ActionUnavailable:
         return _unavailable(request, campaign, action, viewer)
     who = f"{member.title} {member.name}"
-    if result == "unchanged":
+    if _waiting(viewer):
+        messages.info(request, str(WAITING))
+    elif result == "unchanged":
         messages.info(
             request, gettext("We already have your call to %(who)s. Thank you!") % {"who": who}
         )

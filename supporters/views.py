@@ -57,9 +57,7 @@ def ally_sign_on(request, slug: str):
     verified = bool(user) and user_email_is_verified(user=user)
     fixed_email = user.email if verified else None
     if user and verified:
-        mine = Supporter.objects.filter(campaign=campaign, user=user).first() or (
-            Supporter.objects.filter(campaign=campaign, email=user.email).first()
-        )
+        mine = supporters_for_user(user=user).filter(campaign=campaign).order_by("pk").first()
         if mine and mine.is_confirmed:
             context["already"] = mine
     initial = {}

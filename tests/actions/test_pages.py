@@ -31,10 +31,26 @@ def detail(action) -> str:
     return f"/c/{action.campaign.slug}/act/{action.pk}/"
 
 
-def identify(client, action, **overrides):
+def identify(client, action, confirm=True, **overrides):
+    """Tell the page who you are; with `confirm`, also open the link emailed to that address
+    (issue 12: what a typed address reports counts only once the address is proven)."""
     data = {"name": "Rosa Parks", "email": "rosa@example.org", "postal_code": "94609"}
     data.update(overrides)
-    return client.post(detail(action) + "who/", data)
+    response = client.post(detail(action) + "who/", data)
+    if confirm:
+        open_emailed_link(client, action, data["email"])
+    return response
+
+
+def open_emailed_link(client, action, email):
+    """What the link in the take-action email does (its token is made the same way)."""
+    from actions.services import actor_link_token
+
+    supporter = Supporter.objects.filter(campaign=action.campaign, email=email.lower()).first()
+    if supporter is None:  # the sign-on was refused
+        return None
+    token = actor_link_token(supporter=supporter)
+    return client.post(f"{detail(action)}continue/{token}/")
 
 
 def report(client, action, target, outcome="left_voicemail"):
@@ -68,16 +84,19 @@ def test_anonymous_visitor_is_asked_who_they_are_before_reporting(client):
 def test_signing_on_fills_the_script_and_the_call_counts_once(client):
     target = CallTargetFactory(name="Senator Feinstein")
     action = target.action
-    response = identify(client, action)
+    response = identify(client, action, confirm=False)
     assert response.status_code == 302
     supporter = Supporter.objects.get(campaign=action.campaign, email="rosa@example.org")
-    assert supporter.confirmed_at is None  # acting does not make anyone a counted supporter
+    assert supporter.confirmed_at is None  # typing an address proves nothing
     html = client.get(detail(action)).content.decode()
     assert '<strong class="script__value">Rosa Parks</strong>' in html
     assert '<strong class="script__value">94609</strong>' in html
 
     assert report(client, action, target).status_code == 302
     assert report(client, action, target).status_code == 302  # a replay
+    target.refresh_from_db()
+    assert target.voicemail_count == 0  # counted once the address is confirmed (issue 12)
+    open_emailed_link(client, action, "rosa@example.org")
     html = client.get(detail(action)).content.decode()
     assert "1 call made" in html
     assert "You reported: i left a voicemail" in html
@@ -89,13 +108,16 @@ def test_typing_someone_elses_email_neither_rewrites_nor_reveals_their_name(clie
     action = ActionFactory()
     CallTargetFactory(action=action)
     owner = SupporterFactory(campaign=action.campaign, email="ana@example.org", name="Ana Real")
-    identify(client, action, name="Mallory", email="ana@example.org", postal_code="10001")
+    identify(
+        client, action, confirm=False, name="Mallory", email="ana@example.org", postal_code="10001"
+    )
     owner.refresh_from_db()
     assert owner.name == "Ana Real"
     assert owner.postal_code == "94609"
     html = client.get(detail(action)).content.decode()
     assert "Ana Real" not in html
-    assert "Mallory" in html
+    # Issue 12: the typed address is not an identity; its owner is emailed a link instead.
+    assert "We emailed a link to ana@example.org" in html
 
 
 def test_identify_form_errors_are_sentences_and_create_nothing(client):

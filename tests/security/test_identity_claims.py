@@ -82,7 +82,11 @@ def test_inline_sign_up_with_an_allys_address_reaches_none_of_their_data(confirm
     assert stranger.get("/me/").status_code == 302
     assert stranger.get("/me/my-data.json").status_code == 302
     ally.refresh_from_db()
-    assert (ally.name, ally.postal_code, ally.phone) == ("Victoria Owner", "94609", "(510) 555-0101")
+    assert (ally.name, ally.postal_code, ally.phone) == (
+        "Victoria Owner",
+        "94609",
+        "(510) 555-0101",
+    )
     assert (ally.consent_updates, ally.consent_org, ally.user_id) == (True, True, None)
     assert not Pledge.objects.exists()
 
@@ -106,7 +110,9 @@ def test_unverified_account_linked_to_a_row_sees_changes_and_deletes_nothing(con
     assert stranger.post(f"/me/supporting/{ally.pk}/leave/").status_code == 404
     stranger.post("/me/delete/", {"confirm_email": VICTIM, "password": "x"})
     ally.refresh_from_db()
-    assert ally.email == VICTIM and ally.is_confirmed and ally.consent_updates
+    assert ally.email == VICTIM
+    assert ally.is_confirmed
+    assert ally.consent_updates
     assert ally.display_name == ""
 
 
@@ -185,9 +191,7 @@ def test_owner_confirming_the_address_locks_out_the_stranger_who_created_the_acc
 
 def test_login_by_code_is_a_proof_that_voids_the_strangers_password_and_session():
     stranger_account = UserFactory(email=VICTIM, password=STRANGER_PASSWORD)
-    EmailAddress.objects.create(
-        user=stranger_account, email=VICTIM, primary=True, verified=False
-    )
+    EmailAddress.objects.create(user=stranger_account, email=VICTIM, primary=True, verified=False)
     stranger = Client()
     stranger.force_login(stranger_account)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.security.conftest import ROLES
@@ -429,6 +430,26 @@ def check_action_identify(w):
     return problems
 
 
+def check_actor_continue(w):
+    """The take-action link (issue 12): only a token signed for that row and campaign works,
+    and a GET (a mail scanner) proves nothing."""
+    from actions.services import actor_link_token
+
+    a = w.a
+    row = _unconfirmed(w)
+    token = actor_link_token(supporter=row)
+    problems = answers(
+        w, f"/c/{a.campaign.slug}/act/{a.action.pk}/continue/not-a-token/", 404, method="post"
+    )
+    problems += answers(
+        w, f"/c/{w.b.campaign.slug}/act/{w.b.action.pk}/continue/{token}/", 404, method="post"
+    )
+    problems += answers(w, f"/c/{a.campaign.slug}/act/{a.action.pk}/continue/{token}/", 200)
+    row.refresh_from_db()
+    assert row.confirmed_at is None
+    return problems
+
+
 def check_action_forget(w):
     return answers(
         w, f"/c/{w.a.draft.slug}/act/{w.a.action.pk}/not-me/", 404, method="post", roles=OUTSIDERS
@@ -796,6 +817,7 @@ CHECKS = {
     "actions:petition_sign": check_petition_sign,
     "actions:petition_check_email": check_petition_check_email,
     "actions:petition_confirm": check_petition_confirm,
+    "actions:actor_continue": check_actor_continue,
     "organizers:start": check_start,
     "organizers:start_thanks": check_start_thanks,
     "organizers:invitation": check_invitation,
@@ -853,3 +875,44 @@ def test_login_never_redirects_to_another_site(login_url, settings):
     )
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
+
+
+UNPROVEN_ACCOUNT_PAGES = (
+    ("get", "/me/"),
+    ("get", "/me/my-data.json"),
+    ("post", "/me/supporting/{pk}/preferences/"),
+    ("post", "/me/supporting/{pk}/leave/"),
+    ("post", "/me/delete/"),
+    ("get", "/me/share/{slug}/"),
+    ("get", "/me/badge/{slug}/"),
+    ("get", "/pledges/{token}/"),
+    ("get", "/pledges/{token}/card/"),
+    ("post", "/pledges/{token}/cancel/"),
+)
+
+
+def test_an_account_that_has_not_proven_an_address_reaches_no_record_of_it(world):
+    """Issue 12: `Supporter.user` alone is never trusted. An account whose address is not
+    verified (a stranger's sign-up with supporter A's address, linked by any path) sees,
+    changes and deletes nothing of supporter A's, on every /me/ and pledge page."""
+    from allauth.account.models import EmailAddress
+
+    from pledges.models import Pledge
+    from supporters.models import Supporter
+
+    row = world.supporter_a_row
+    pledge = Pledge.objects.filter(supporter=row).first()
+    stranger = world.users["supporter_a"]
+    EmailAddress.objects.filter(user=stranger).update(verified=False)
+    Supporter.objects.filter(pk=row.pk).update(user=stranger)
+    client = Client()
+    client.force_login(stranger)
+    problems = []
+    for method, template in UNPROVEN_ACCOUNT_PAGES:
+        url = template.format(pk=row.pk, slug=row.campaign.slug, token=pledge.token)
+        response = getattr(client, method)(url, {"confirm_email": row.email})
+        body = response.content.decode(errors="replace")
+        if response.status_code == 200 and row.name in body:
+            problems.append(f"{method.upper()} {url}: shows supporter A's record")
+    assert not problems
+    assert unchanged(row, pledge)
