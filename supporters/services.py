@@ -122,6 +122,10 @@ def supporter_confirm(*, supporter: Supporter) -> bool:
             )
             milestones_check_later(campaign_id=supporter.campaign_id)
             event_emit("supporter.confirmed", supporter.pk)  # webhooks, after commit
+            # What they reported on take-action pages before proving the address counts now.
+            from actions.services import actions_count_on_confirm
+
+            actions_count_on_confirm(supporter_id=supporter.pk, now=timezone.now())
     supporter.refresh_from_db()
     return bool(won)
 
