@@ -43,14 +43,14 @@ from supporters.throttle import throttle_hit
 logger = logging.getLogger(__name__)
 
 EMAIL_BATCH_SIZE = 200
+# A batch redelivered after a worker crash skips the people it already mailed for this long.
+EMAIL_SENT_MEMORY_SECONDS = 7 * 24 * 3600
 # Reports (outcomes, "I sent it", RSVPs) allowed per window; settings may override.
 # Sign-ons (who are you?) share the Ally sign-on's budget: settings.SIGN_ON_RATE_LIMITS.
 DEFAULT_RATE_LIMITS = {"supporter": 20, "ip": 60, "window_seconds": 600}
 
 
 class ActionUnavailable(Exception):
-# A batch redelivered after a worker crash skips the people it already mailed for this long.
-EMAIL_SENT_MEMORY_SECONDS = 7 * 24 * 3600
     """The action is not open to this supporter now (not yet, no longer, or not for their tier)."""
 
 
