@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -19,8 +20,8 @@ from django.utils import timezone
 
 from api.events import event_emit
 from campaigns.models import Campaign, CampaignEvent
-from campaigns.tasks import send_deadline_extended_batch
-from supporters.emails import email_enqueue, emails_fan_out
+from campaigns.tasks import send_deadline_extended_batch, send_deadline_extended_fan_out
+from supporters.emails import email_enqueue, emails_fan_out, task_hand_over
 
 C = Campaign.Status
 logger = logging.getLogger(__name__)
@@ -289,8 +290,6 @@ def campaign_extend_deadline(*, campaign: Campaign, new_deadline: dt.datetime, a
     of DEADLINE_EMAIL_BATCH_SIZE after commit. Returns how many supporters are being told.
     Raises PermissionDenied for anyone but platform staff, DeadlineNotExtendable otherwise.
     """
-    from supporters.models import Supporter
-
     platform_staff_required(actor=actor, doing="extend a campaign's deadline")
     reason = (reason or "").strip()
     if not reason:
@@ -326,23 +325,57 @@ def campaign_extend_deadline(*, campaign: Campaign, new_deadline: dt.datetime, a
             to_status=C.LIVE,
             note=f"Deadline extended from {old_text} to {new_text}. Reason: {reason}",
         )
-        ids = list(
-            Supporter.objects.filter(
-                campaign_id=locked.pk, confirmed_at__isnull=False, left_at__isnull=True
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        emails_fan_out(
-            task=send_deadline_extended_batch,
-            ids=ids,
-            batch_size=DEADLINE_EMAIL_BATCH_SIZE,
-            event_id=event.pk,
-            old_deadline=old_text,
-            new_deadline=new_text,
+        told = _deadline_audience(locked.pk).count()
+        # The supporters are read after commit, a chunk at a time, by a task: a campaign with
+        # a million of them never holds their ids in memory, or the campaign row locked.
+        transaction.on_commit(
+            partial(
+                task_hand_over,
+                send_deadline_extended_fan_out,
+                event_id=event.pk,
+                old_deadline=old_text,
+                new_deadline=new_text,
+            ),
+            robust=True,
         )
     campaign.deadline = new_deadline
-    return len(ids)
+    return told
+
+
+def _deadline_audience(campaign_id: int):
+    from supporters.models import Supporter
+
+    return Supporter.objects.filter(
+        campaign_id=campaign_id, confirmed_at__isnull=False, left_at__isnull=True
+    )
+
+
+# Supporters read per step of the deadline fan-out (each step queues their email batches).
+DEADLINE_FAN_OUT_CHUNK = 5000
+
+
+def deadline_extended_fan_out(
+    *, event_id: int, old_deadline: str, new_deadline: str, after_id: int = 0
+) -> int | None:
+    """Queue the deadline emails of the next DEADLINE_FAN_OUT_CHUNK supporters (ids above
+    `after_id`) in batches of DEADLINE_EMAIL_BATCH_SIZE; return the id to go on after, or None
+    when everyone is queued. A keyset step: memory and time per step stay flat."""
+    event = CampaignEvent.objects.only("campaign_id").get(pk=event_id)
+    ids = list(
+        _deadline_audience(event.campaign_id)
+        .filter(pk__gt=after_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:DEADLINE_FAN_OUT_CHUNK]
+    )
+    emails_fan_out(
+        task=send_deadline_extended_batch,
+        ids=ids,
+        batch_size=DEADLINE_EMAIL_BATCH_SIZE,
+        event_id=event_id,
+        old_deadline=old_deadline,
+        new_deadline=new_deadline,
+    )
+    return ids[-1] if len(ids) == DEADLINE_FAN_OUT_CHUNK else None
 
 
 def deadline_extended_send_batch(

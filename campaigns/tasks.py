@@ -19,3 +19,20 @@ def send_deadline_extended_batch(
         old_deadline=old_deadline,
         new_deadline=new_deadline,
     )
+
+
+@shared_task(acks_late=True)
+def send_deadline_extended_fan_out(
+    *, event_id: int, old_deadline: str, new_deadline: str, after_id: int = 0
+):
+    """Queue one step of a deadline extension's emails, then the next step (see
+    `deadline_extended_fan_out`)."""
+    from campaigns.services import deadline_extended_fan_out
+
+    resume = deadline_extended_fan_out(
+        event_id=event_id, old_deadline=old_deadline, new_deadline=new_deadline, after_id=after_id
+    )
+    if resume is not None:
+        send_deadline_extended_fan_out.delay(
+            event_id=event_id, old_deadline=old_deadline, new_deadline=new_deadline, after_id=resume
+        )

@@ -322,6 +322,7 @@ EMAIL_TASKS = (
     "outreach.tasks.send_update_batch",
     "actions.tasks.send_action_email_batch",
     "campaigns.tasks.send_deadline_extended_batch",
+    "campaigns.tasks.send_deadline_extended_fan_out",
 )
 CELERY_TASK_ROUTES = {
     "pledges.tasks.charge_*": {"queue": "payments"},

@@ -22,6 +22,7 @@ from campaigns.services import (
 )
 from pledges.models import Pledge
 from pledges.services.settlement import campaign_freeze
+from supporters.emails import task_hand_over
 from tests.factories import (
     CampaignFactory,
     OrganizationFactory,
@@ -113,16 +114,34 @@ def test_staff_extend_the_deadline_and_every_confirmed_supporter_is_told(
 
 
 def test_deadline_emails_are_queued_in_batches_after_commit(platform_staff, monkeypatch):
+    """Under the campaign lock nothing is read but a count; after commit one task reads the
+    supporters a keyset step at a time and queues their batches (a million supporters' ids are
+    never held in memory, nor the campaign row locked while they are read)."""
     monkeypatch.setattr(services, "DEADLINE_EMAIL_BATCH_SIZE", 2)
+    monkeypatch.setattr(services, "DEADLINE_FAN_OUT_CHUNK", 4)
     campaign = CampaignFactory()
-    SupporterFactory.create_batch(3, campaign=campaign)
+    SupporterFactory.create_batch(5, campaign=campaign)
     with transaction.atomic():
         captured = []
         monkeypatch.setattr(transaction, "on_commit", lambda fn, **kw: captured.append(fn))
-        assert campaign_extend_deadline(
-            campaign=campaign, new_deadline=_later(campaign), actor=platform_staff, reason="x"
+        assert (
+            campaign_extend_deadline(
+                campaign=campaign, new_deadline=_later(campaign), actor=platform_staff, reason="x"
+            )
+            == 5
         )
-    assert len(captured) == 2
+    handed_over = [fn for fn in captured if getattr(fn, "func", None) is task_hand_over]
+    assert len(handed_over) == 1  # the fan-out task, handed over after commit
+    assert handed_over[0].args[0].name == "campaigns.tasks.send_deadline_extended_fan_out"
+    event = CampaignEvent.objects.filter(campaign=campaign).latest("pk")
+    step = {"event_id": event.pk, "old_deadline": "then", "new_deadline": "later"}
+    captured.clear()
+    resume = services.deadline_extended_fan_out(**step)
+    assert len(captured) == 2  # four supporters in batches of two
+    assert resume is not None
+    captured.clear()
+    assert services.deadline_extended_fan_out(**step, after_id=resume) is None
+    assert len(captured) == 1  # the fifth
 
 
 def test_a_redelivered_batch_mails_nobody_twice_and_skips_who_left(
