@@ -245,9 +245,13 @@ class ReadOnlyDataAdmin(admin.ModelAdmin):
 
 @admin.register(Legislator)
 class LegislatorAdmin(ReadOnlyDataAdmin):
-    list_display = ["name", "chamber", "seat_label", "party", "phone", "in_office"]
+    list_display = ["name", "chamber", "seat", "party", "phone", "in_office"]
     list_filter = ["chamber", "in_office", "state"]
     search_fields = ["name", "last_name", "bioguide", "state"]
+
+    @admin.display(description=_("seat"), ordering="state")
+    def seat(self, obj):
+        return obj.seat_label
 
 
 @admin.register(ZipDistricts)
