@@ -426,13 +426,18 @@ def payment_intent_retrieve(payment_intent_id: str) -> ChargeResult:
     return _charge_result(_call(_client().v1.payment_intents.retrieve, payment_intent_id))
 
 
-def payment_intents_for_pledge(pledge_id: int) -> list[ChargeResult]:
+def payment_intents_for_pledge(pledge_id: int, *, customer_id: str = "") -> list[ChargeResult]:
     """Every PaymentIntent Stripe holds for a pledge, found by its `pledge_id` metadata.
 
-    Uses the search API; localstripe lacks it, so there we list and filter (fine for test sizes).
+    Lists the customer's intents, which Stripe answers from its own records at once — not the
+    search API, which Stripe documents as eventually consistent (an intent created a moment ago
+    may not be found yet, and a second charge would look safe). localstripe cannot filter a
+    list by customer, so there every intent is listed and filtered (fine for test sizes).
     """
     client = _client()
-    if not settings.STRIPE_LOCAL_COMPAT:
+    if customer_id and not settings.STRIPE_LOCAL_COMPAT:
+        page = _call(client.v1.payment_intents.list, params={"customer": customer_id, "limit": 100})
+    elif not settings.STRIPE_LOCAL_COMPAT:  # no customer to list by: search is all there is
         found = _call(
             client.v1.payment_intents.search,
             params={"query": f"metadata['pledge_id']:'{int(pledge_id)}'", "limit": 100},

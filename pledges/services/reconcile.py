@@ -103,7 +103,9 @@ def _stray_attempts_resolve(*, now: dt.datetime) -> int:
                 # Only this attempt's own intents (by the metadata we set) answer for it.
                 found = [
                     r
-                    for r in gateway.payment_intents_for_pledge(attempt.pledge_id)
+                    for r in gateway.payment_intents_for_pledge(
+                        attempt.pledge_id, customer_id=attempt.pledge.stripe_customer_id
+                    )
                     if r.metadata.get("attempt") == str(attempt.number)
                 ]
                 result = _best_intent(found)

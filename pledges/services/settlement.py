@@ -728,7 +728,7 @@ def _resolve_resumed(
     if attempt.created_at > _clock(now) - REPLAY_WINDOW:
         return attempt, _charge_with_backoff(pledge, attempt)
     stripe_slot_acquire()
-    found = gateway.payment_intents_for_pledge(pledge.pk)
+    found = gateway.payment_intents_for_pledge(pledge.pk, customer_id=pledge.stripe_customer_id)
     # Money taken by any attempt settles the pledge; anything else counts only for its own
     # attempt (an older attempt's decline says nothing about this one).
     paid = next((r for r in found if r.outcome == ChargeOutcome.SUCCEEDED), None)
@@ -1180,7 +1180,9 @@ def _review_check_stripe(*, pledge: Pledge, actor) -> None:
     recorded as the payment and the retry refused; one still processing refuses it too."""
     stripe_slot_acquire()
     try:
-        found = gateway.payment_intents_for_pledge(pledge.pk)
+        found = gateway.payment_intents_for_pledge(
+            pledge.pk, customer_id=pledge.stripe_customer_id
+        )
     except GatewayError as exc:
         raise SettlementError(
             f"Could not check Stripe for earlier payments of pledge R-{pledge.pk} ({exc}). "

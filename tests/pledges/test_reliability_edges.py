@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.server
+import json
 import threading
 
 import pytest
@@ -314,3 +316,59 @@ def test_confirmation_at_the_last_minute_of_grace_is_paid_not_unpaid(chaos, staf
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
     assert_ledger_clean(chaos, campaign)
+
+
+# --- looking a pledge's intents up past 24 hours -------------------------------------------
+class _FreshIntentNotYetSearchable(http.server.BaseHTTPRequestHandler):
+    """Real Stripe's documented behaviour, which localstripe lacks: the search API is
+    eventually consistent (an intent created a moment ago is not found yet), a customer's list
+    is not. Answers both for one succeeded intent of pledge 7."""
+
+    intent = {
+        "id": "pi_fresh",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": 2000,
+        "customer": "cus_fresh",
+        "metadata": {"pledge_id": "7", "attempt": "1"},
+    }
+    paths: list[str] = []
+
+    def log_message(self, format, *args):  # noqa: A002 - silence the default log
+        pass
+
+    def do_GET(self):
+        type(self).paths.append(self.path)
+        if self.path.startswith("/v1/payment_intents/search"):
+            body = {"object": "search_result", "data": [], "has_more": False, "url": "/"}
+        elif self.path.startswith("/v1/payment_intents") and "customer=cus_fresh" in self.path:
+            body = {"object": "list", "data": [self.intent], "has_more": False, "url": "/"}
+        else:
+            body = {"object": "list", "data": [], "has_more": False, "url": "/"}
+        out = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+
+def test_intents_of_a_pledge_are_listed_by_customer_not_searched(settings):
+    """Issue 13 (suspected, confirmed): past 24 hours the look-up before a new attempt must not
+    rely on Stripe's eventually consistent search, or a charge made a moment ago is missed."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FreshIntentNotYetSearchable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.STRIPE_SECRET_KEY = "sk_test_rallyround"
+    settings.STRIPE_LOCAL_COMPAT = False
+    gateway.reset_client()
+    try:
+        found = gateway.payment_intents_for_pledge(7, customer_id="cus_fresh")
+    finally:
+        server.shutdown()
+        server.server_close()
+        gateway.reset_client()
+    assert [(r.payment_intent_id, r.outcome) for r in found] == [
+        ("pi_fresh", gateway.ChargeOutcome.SUCCEEDED)
+    ]
+    assert not any("search" in p for p in _FreshIntentNotYetSearchable.paths)
