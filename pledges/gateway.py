@@ -443,7 +443,8 @@ def payment_intents_for_pledge(pledge_id: int, *, customer_id: str = "") -> list
             params={"query": f"metadata['pledge_id']:'{int(pledge_id)}'", "limit": 100},
         )
         return [_charge_result(pi) for pi in found.data]
-    page = _call(client.v1.payment_intents.list, params={"limit": 100})
+    else:
+        page = _call(client.v1.payment_intents.list, params={"limit": 100})
     return [
         _charge_result(pi)
         for pi in page.auto_paging_iter()
