@@ -89,3 +89,19 @@ def api_request_log(
             duration_ms=max(0, duration_ms),
         )
         api_key_touch(key=key)
+
+
+def api_records_prune(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Forget request logs and delivered/abandoned webhook events past API_RECORDS_KEEP_DAYS,
+    so the tables stay the size of their useful history. Pending deliveries are never dropped."""
+    from django.conf import settings
+
+    from api.models import WebhookDelivery, WebhookEvent
+
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.API_RECORDS_KEEP_DAYS)
+    requests, _ = ApiRequestLog.objects.filter(created_at__lt=cutoff).delete()
+    old_events = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(
+        deliveries__status=WebhookDelivery.Status.PENDING
+    )
+    events, _ = old_events.delete()
+    return {"requests": requests, "webhook_records": events}

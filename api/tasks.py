@@ -31,3 +31,11 @@ def webhook_deliveries_due():
     """Beat, every minute: hand each delivery whose retry is due to a worker."""
     for delivery_id in webhooks.webhook_deliveries_due():
         webhook_deliver.delay(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def api_records_prune():
+    """Beat, daily: drop request logs and webhook records past their keeping time."""
+    from api.services import api_records_prune as prune
+
+    prune()

@@ -339,6 +339,7 @@ CELERY_BEAT_SCHEDULE = {
     "open-advocates-first": {"task": "actions.tasks.open_advocates_first", "schedule": 300.0},
     "send-event-reminders": {"task": "actions.tasks.send_event_reminders", "schedule": 300.0},
     "webhook-deliveries-due": {"task": "api.tasks.webhook_deliveries_due", "schedule": 60.0},
+    "api-records-prune": {"task": "api.tasks.api_records_prune", "schedule": 86400.0},
 }
 
 # --- Security ----------------------------------------------------------------------------------
@@ -422,6 +423,8 @@ SPECTACULAR_SETTINGS = {
 }
 # Requests per minute per key; 429 with Retry-After beyond it.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+# API request logs and webhook deliveries are kept this many days (pending ones until done).
+API_RECORDS_KEEP_DAYS = env.int("API_RECORDS_KEEP_DAYS", default=90)
 # Webhook endpoints must be HTTPS in production; a POST waits this long for an answer.
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)

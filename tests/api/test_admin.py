@@ -89,3 +89,32 @@ def test_a_plain_http_endpoint_is_refused_in_production(two_orgs, settings):
     )
     assert "Webhook endpoints must use HTTPS." in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_old_request_logs_and_webhook_records_are_pruned_but_pending_ones_kept(two_orgs):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from api.models import ApiRequestLog, WebhookDelivery, WebhookEvent
+    from api.services import api_records_prune, api_request_log
+    from api.webhooks import webhook_endpoint_save
+
+    _client, mine, _theirs = two_orgs
+    key, _raw = api_key_create(organization=mine, name="CRM", scope="read")
+    endpoint = webhook_endpoint_save(
+        organization=mine, url="https://crm.example.org/h", description="", events=[]
+    )
+    long_ago = timezone.now() - dt.timedelta(days=100)
+    with time_machine.travel(long_ago, tick=False):
+        api_request_log(key=key, method="GET", path="/api/v1/", status_code=200, duration_ms=3)
+        for n, status in enumerate(("succeeded", "pending")):
+            event = WebhookEvent.objects.create(
+                event_id=f"msg_{n}", organization=mine, type="pledge.paid", payload={}
+            )
+            WebhookDelivery.objects.create(endpoint=endpoint, event=event, status=status)
+    api_request_log(key=key, method="GET", path="/api/v1/people/", status_code=200, duration_ms=3)
+    api_records_prune()
+    assert list(ApiRequestLog.objects.values_list("path", flat=True)) == ["/api/v1/people/"]
+    assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == ["msg_1"]
