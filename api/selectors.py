@@ -95,9 +95,7 @@ def outreaches_for_action(*, action: Action) -> QuerySet:
     return completions_for_action(action=action)
 
 
-def modified_filter(qs: QuerySet, *, after: dt.datetime | None, before: dt.datetime | None):
-    if after is not None:
-        qs = qs.filter(modified__gt=after)
-    if before is not None:
-        qs = qs.filter(modified__lt=before)
-    return qs
+def modified_filter(qs: QuerySet, *, bounds: dict[str, dt.datetime]) -> QuerySet:
+    """Narrow to rows whose `modified` is gt/ge/lt/le the given moments."""
+    lookups = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
+    return qs.filter(**{f"modified__{lookups[op]}": moment for op, moment in bounds.items()})

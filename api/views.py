@@ -41,13 +41,17 @@ from api.serializers import (
 from api.services import api_request_log
 from api.signup import SignupClosed, person_signup
 
-_FILTER = re.compile(r"^\s*modified_date\s+(gt|lt)\s+'([^']+)'\s*$", re.IGNORECASE)
+_FILTER = re.compile(r"^\s*modified_date\s+(gt|ge|lt|le)\s+'([^']+)'\s*$", re.IGNORECASE)
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 
 MODIFIED_PARAMS = [
     OpenApiParameter(
         "filter",
         OpenApiTypes.STR,
-        description="OSDI OData filter: `modified_date gt '2026-01-01T00:00:00Z'` (gt or lt).",
+        description=(
+            "OSDI OData filter on `modified_date` with gt, ge, lt or le, clauses joined by "
+            "`and`: `modified_date gt '2026-01-01T00:00:00Z'`."
+        ),
         examples=[OpenApiExample("since", value="modified_date gt '2026-11-30T00:00:00Z'")],
     ),
     OpenApiParameter(
@@ -70,26 +74,29 @@ def _moment(value: str, name: str) -> dt.datetime:
     return parsed
 
 
-def modified_bounds(params) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """(after, before) from `filter=modified_date gt '…'` and/or `modified_since`/`_before`."""
-    after = before = None
+def modified_bounds(params) -> dict[str, dt.datetime]:
+    """{"gt"|"ge"|"lt"|"le": moment} from OSDI's `filter=modified_date gt '…' and …` and/or
+    the plain `modified_since` (gt) / `modified_before` (lt)."""
+    bounds: dict[str, dt.datetime] = {}
     raw = params.get("filter")
     if raw:
-        match = _FILTER.match(raw)
-        if not match:
-            raise ValidationError(
-                {"filter": _("Only “modified_date gt '<time>'” or “modified_date lt '<time>'”.")}
-            )
-        moment = _moment(match.group(2), "filter")
-        if match.group(1).lower() == "gt":
-            after = moment
-        else:
-            before = moment
+        for clause in _AND.split(raw.strip()):
+            match = _FILTER.match(clause)
+            if not match:
+                raise ValidationError(
+                    {
+                        "filter": _(
+                            "Only modified_date can be filtered, as "
+                            "“modified_date gt '<time>'” (gt, ge, lt or le, joined by “and”)."
+                        )
+                    }
+                )
+            bounds[match.group(1).lower()] = _moment(match.group(2), "filter")
     if params.get("modified_since"):
-        after = _moment(params["modified_since"], "modified_since")
+        bounds["gt"] = _moment(params["modified_since"], "modified_since")
     if params.get("modified_before"):
-        before = _moment(params["modified_before"], "modified_before")
-    return after, before
+        bounds["lt"] = _moment(params["modified_before"], "modified_before")
+    return bounds
 
 
 class OsdiPagination(PageNumberPagination):
@@ -109,7 +116,7 @@ class OsdiPagination(PageNumberPagination):
         if self.get_next_link():
             links["next"] = {"href": self.get_next_link()}
         if self.get_previous_link():
-            links["prev"] = {"href": self.get_previous_link()}
+            links["previous"] = {"href": self.get_previous_link()}
         return Response(
             {
                 "total_pages": self.page.paginator.num_pages,
@@ -171,8 +178,9 @@ class _List(ApiView, generics.ListAPIView):
     links_people = False
 
     def filter_queryset(self, queryset):
-        after, before = modified_bounds(self.request.query_params)
-        return selectors.modified_filter(queryset, after=after, before=before)
+        return selectors.modified_filter(
+            queryset, bounds=modified_bounds(self.request.query_params)
+        )
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

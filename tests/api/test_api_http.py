@@ -73,6 +73,8 @@ def test_people_are_only_the_consented_paginated_with_next_links_that_resolve(li
     assert first["total_records"] == 5
     assert first["total_pages"] == 3
     assert first["_links"]["curies"][0]["name"] == "osdi"
+    second = call(first["_links"]["next"]["href"], key=a.read_key)[2]
+    assert call(second["_links"]["previous"]["href"], key=a.read_key)[2] == first
 
 
 def test_an_unconsented_person_is_a_404_even_by_id(live_server, orgs):
@@ -97,6 +99,10 @@ def test_modified_date_filters_sync_incrementally(live_server, orgs):
         assert [p["given_name"] for p in body["_embedded"]["osdi:people"]] == ["Renamed"]
     before = quote(f"modified_date lt '{cut}'")
     status, _h, body = call(f"{base}?filter={before}", key=a.read_key)
+    assert body["total_records"] == 4
+    window = quote(f"modified_date ge '2000-01-01T00:00:00Z' AND modified_date le '{cut}'")
+    status, _h, body = call(f"{base}?filter={window}", key=a.read_key)
+    assert status == 200
     assert body["total_records"] == 4
     status, _h, body = call(f"{base}?filter={quote('name eq x')}", key=a.read_key)
     assert status == 400
