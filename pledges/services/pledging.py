@@ -5,9 +5,10 @@ return and the `setup_intent.succeeded` webhook both call `pledge_activate_from_
 which re-reads the intent from Stripe, so whichever arrives first wins and the other is a no-op.
 Nothing here charges a card.
 
-Stripe is always called outside `transaction.atomic()`. Locks are taken in one order — the
-campaign row, then the pledge row — so two of these services never deadlock with each other or
-with settlement's freeze (which locks the campaign first too).
+Stripe is always called outside `transaction.atomic()`. Locks are taken in the project's one
+order (README, "Lock order") — the pledge row, then its campaign's row — like every settlement,
+refund and webhook path, so none of them can deadlock with another. The freeze locks only the
+campaign; an activation waits for it (or it for the activation) on the campaign row.
 """
 
 from __future__ import annotations
@@ -50,13 +51,6 @@ class PledgeError(Exception):
 
 class PledgeFrozen(PledgeError):
     """The campaign's deadline passed or it is no longer live: pledges cannot move."""
-
-
-def campaign_is_open(campaign: Campaign, *, now=None) -> bool:
-    """Pledges may be made, changed and canceled only while the campaign is LIVE and before
-    its deadline; after that the totals are frozen for settlement."""
-    now = now or timezone.now()
-    return campaign.status == Campaign.Status.LIVE and now < campaign.deadline
 
 
 def deadline_display(campaign: Campaign) -> str:
@@ -378,6 +372,7 @@ def pledge_activate_from_setup_intent(
         "stripe_setup_intent_id": info.id,
     }
     with transaction.atomic():
+        locked = Pledge.objects.select_for_update().get(pk=pledge.pk)  # pledge, then campaign
         try:
             _lock_open_campaign(pledge.campaign_id)
         except PledgeFrozen as exc:
@@ -520,6 +515,8 @@ def pledge_change(
     (same `form_key`) changes nothing.
     """
     with transaction.atomic():
+        # Lock order: the pledge row, then its campaign's (README, "Lock order").
+        locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         _lock_open_campaign(pledge.campaign_id)
         locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         if form_key and locked.form_key == form_key:
@@ -570,6 +567,8 @@ def pledge_cancel(*, pledge: Pledge, actor=None) -> bool:
     """Cancel a pledge before the deadline: it leaves the totals and the supporter goes back to
     Ally (they still support the campaign). Returns whether this call canceled it."""
     with transaction.atomic():
+        # Lock order: the pledge row, then its campaign's (README, "Lock order").
+        locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         _lock_open_campaign(pledge.campaign_id)
         locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         if locked.status == S.CANCELED:

@@ -72,13 +72,14 @@ class IllegalTransition(Exception):
 
 
 def pledge_lock_with_campaign(pledge_id: int, *, related: tuple[str, ...] = ()) -> Pledge:
-    """Lock a pledge for a money change, in the one lock order: its campaign's row first, then
-    the pledge's (see README, "Lock order"). Call inside `transaction.atomic()`; every path that
-    writes a pledge and its campaign's totals in one transaction starts here (or, like pledging,
-    locks the campaign itself first)."""
-    campaign_id = Pledge.objects.filter(pk=pledge_id).values_list("campaign_id", flat=True).get()
-    list(Campaign.objects.select_for_update().filter(pk=campaign_id).values_list("pk"))
-    return Pledge.objects.select_for_update(of=("self",)).select_related(*related).get(pk=pledge_id)
+    """Lock a pledge for a money change, and its campaign's row after it, in the one lock
+    order (README, "Lock order": pledge rows in ascending id, then their campaign's row). Call
+    inside `transaction.atomic()`."""
+    pledge = (
+        Pledge.objects.select_for_update(of=("self",)).select_related(*related).get(pk=pledge_id)
+    )
+    list(Campaign.objects.select_for_update().filter(pk=pledge.campaign_id).values_list("pk"))
+    return pledge
 
 
 def pledge_transition(
