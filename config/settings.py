@@ -274,6 +274,19 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").r
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_MAX_RPS = env.int("STRIPE_MAX_RPS", default=20)
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=30)
+# /metrics (Prometheus) answers a scraper sending "Authorization: Bearer <this>" (or staff).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Errors go to Sentry when set (sentry-sdk finds Django and Celery by itself).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=ENVIRONMENT,
+        send_default_pii=False,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 # Longest a web request (payment page, webhook) waits for a Stripe rate-limit slot; workers wait
 # up to STRIPE_SLOT_WAIT_SECONDS.
 STRIPE_WEB_SLOT_WAIT_SECONDS = env.float("STRIPE_WEB_SLOT_WAIT_SECONDS", default=2.0)

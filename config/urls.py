@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
-from config import health
+from config import health, metrics
 
 admin.site.site_header = "Rallyround"
 admin.site.site_title = "Rallyround admin"
@@ -11,6 +11,7 @@ admin.site.index_title = "Campaigns, supporters and pledges"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),  # Prometheus; staff or METRICS_TOKEN
     path("admin/", include("config.admin")),  # throttled login, guarded "view on site"
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

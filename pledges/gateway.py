@@ -20,6 +20,8 @@ from typing import Any
 import stripe
 from django.conf import settings
 
+from config.metrics import CHARGES, stripe_timed
+
 # Declines a supporter can do nothing about except use another card.
 HARD_DECLINE_CODES = frozenset(
     {
@@ -191,7 +193,8 @@ def _translate(exc: stripe.StripeError) -> GatewayError:
 
 def _call(fn, *args, **kwargs):
     try:
-        return fn(*args, **kwargs)
+        with stripe_timed(getattr(fn, "__qualname__", "call")):
+            return fn(*args, **kwargs)
     except stripe.StripeError as exc:
         raise _translate(exc) from exc
 
@@ -412,14 +415,21 @@ def payment_intent_charge_off_session(
     if description and not settings.STRIPE_LOCAL_COMPAT:
         params["description"] = description
     try:
-        intent = _client().v1.payment_intents.create(
-            params=params, options=_options(idempotency_key)
-        )
+        with stripe_timed("charge_off_session"):
+            intent = _client().v1.payment_intents.create(
+                params=params, options=_options(idempotency_key)
+            )
     except stripe.CardError as exc:
-        return _decline_result(exc)
+        result = _decline_result(exc)
+        CHARGES.labels(outcome=str(result.outcome)).inc()
+        return result
     except stripe.StripeError as exc:
-        raise _translate(exc) from exc
-    return _charge_result(intent)
+        error = _translate(exc)
+        CHARGES.labels(outcome=f"error:{type(error).__name__}").inc()
+        raise error from exc
+    result = _charge_result(intent)
+    CHARGES.labels(outcome=str(result.outcome)).inc()
+    return result
 
 
 def payment_intent_retrieve(payment_intent_id: str) -> ChargeResult:

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.core.cache import cache
 
+from config.metrics import SLOT_TIMEOUTS, SLOT_WAIT_SECONDS
 from pledges.gateway import GatewayTransientError
 
 _PREFIX = "stripe-rps"
@@ -70,8 +71,11 @@ def stripe_slot_acquire(*, max_wait_seconds: float | None = None) -> float:
         except ValueError:  # expired between add and incr: take the next round
             continue
         if count <= limit:
-            return time.monotonic() - started
+            waited = time.monotonic() - started
+            SLOT_WAIT_SECONDS.observe(waited)
+            return waited
         if time.monotonic() - started > max_wait_seconds:
+            SLOT_TIMEOUTS.inc()
             if web_wait is not None:
                 raise StripeSlotBusy("no Stripe rate-limit slot in time", code="rate_limit_wait")
             raise TimeoutError("no Stripe rate-limit slot within the wait budget")

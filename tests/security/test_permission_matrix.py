@@ -101,6 +101,13 @@ def check_healthz(w):
     return answers(w, "/healthz", 200, roles=["anonymous"])
 
 
+def check_metrics(w):
+    # Platform staff (or a scraper with METRICS_TOKEN, see tests/security/test_metrics.py).
+    return answers(w, "/metrics", 404, roles=ROLES[:-1]) + answers(
+        w, "/metrics", 200, roles=["staff"]
+    )
+
+
 def check_media(w):
     # Uploaded files only: no way out of MEDIA_ROOT.
     return answers(w, "/media/../config/settings.py", {400, 404}, roles=["anonymous"]) + answers(
@@ -772,6 +779,7 @@ API_CHECKS = {
 CHECKS = {
     **API_CHECKS,
     "healthz": check_healthz,
+    "metrics": check_metrics,
     "media/<path:path>": check_media,
     "campaigns:discover": check_discover,
     "campaigns:detail": check_campaign_detail,
