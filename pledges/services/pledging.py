@@ -53,6 +53,13 @@ class PledgeFrozen(PledgeError):
     """The campaign's deadline passed or it is no longer live: pledges cannot move."""
 
 
+def campaign_is_open(campaign: Campaign, *, now=None) -> bool:
+    """Pledges may be made, changed and canceled only while the campaign is LIVE and before
+    its deadline; after that the totals are frozen for settlement."""
+    now = now or timezone.now()
+    return campaign.status == Campaign.Status.LIVE and now < campaign.deadline
+
+
 def deadline_display(campaign: Campaign) -> str:
     """ "Friday, November 22 2019 7:59 PM PST", in the campaign's own time zone."""
     return dateformat.format(timezone.localtime(campaign.deadline, campaign.tz), DEADLINE_FORMAT)
@@ -377,7 +384,6 @@ def pledge_activate_from_setup_intent(
             _lock_open_campaign(pledge.campaign_id)
         except PledgeFrozen as exc:
             return Activation(outcome=ActivationOutcome.FROZEN, pledge=pledge, message=str(exc))
-        locked = Pledge.objects.select_for_update().get(pk=pledge.pk)
         if locked.status == S.PENDING_SETUP:
             pledge_transition(
                 pledge=locked,
@@ -518,7 +524,6 @@ def pledge_change(
         # Lock order: the pledge row, then its campaign's (README, "Lock order").
         locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         _lock_open_campaign(pledge.campaign_id)
-        locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         if form_key and locked.form_key == form_key:
             pledge.refresh_from_db()
             return False
@@ -570,7 +575,6 @@ def pledge_cancel(*, pledge: Pledge, actor=None) -> bool:
         # Lock order: the pledge row, then its campaign's (README, "Lock order").
         locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         _lock_open_campaign(pledge.campaign_id)
-        locked = Pledge.objects.select_for_update().select_related("supporter").get(pk=pledge.pk)
         if locked.status == S.CANCELED:
             pledge.refresh_from_db()
             return False
