@@ -117,13 +117,13 @@ def _anonymous_and_cookieless(request: HttpRequest) -> bool:
     return request.method in {"GET", "HEAD"} and not (set(request.COOKIES) - NEUTRAL_COOKIES)
 
 
+def is_tracking_param(key: str) -> bool:
+    return key in TRACKING_PARAMS or key.startswith("utm_")
+
+
 def _page_query(request: HttpRequest) -> dict[str, list[str]]:
     """The query parameters that may change the page: all but `source`, `utm_*` and click ids."""
-    return {
-        key: values
-        for key, values in request.GET.lists()
-        if key not in TRACKING_PARAMS and not key.startswith("utm_")
-    }
+    return {key: values for key, values in request.GET.lists() if not is_tracking_param(key)}
 
 
 def _cacheable_query(request: HttpRequest, params: frozenset[str]) -> bool:

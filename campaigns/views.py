@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from campaigns.page_cache import anonymous_page_cache, campaign_page_scope
+from campaigns.page_cache import anonymous_page_cache, campaign_page_scope, is_tracking_param
 from campaigns.selectors import (
     SORTS,
     SUPPORTERS_SHOWN,
@@ -59,6 +59,9 @@ def discover(request):
         )
     params = request.GET.copy()
     params.pop("page", None)
+    # The page is cached without them: no visitor's source may end up in everyone's links.
+    for key in [k for k in params if is_tracking_param(k)]:
+        params.pop(key)
     return render(
         request,
         "campaigns/discover.html",

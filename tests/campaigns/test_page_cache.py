@@ -123,3 +123,14 @@ def test_made_up_or_free_text_parameters_never_fill_the_cache(client, path):
     url = path.format(slug=campaign.slug)
     client.get(url)
     assert "X-Page-Cache" not in client.get(url)
+
+
+def test_a_visitors_source_never_ends_up_in_the_cached_discover_pages_links():
+    from tests.factories import CampaignFactory as Factory
+
+    for i in range(30):
+        Factory(title=f"Campaign {i}")
+    html = Client().get("/?sort=newest&utm_source=secret-list&source=abc").content.decode()
+    assert "page=2" in html
+    assert "secret-list" not in html
+    assert "source=abc" not in html
