@@ -63,7 +63,7 @@ def campaigns_for_organization(*, organization: Organization) -> QuerySet[Campai
 def donations_for_organization(*, organization: Organization) -> QuerySet[Pledge]:
     qs = Pledge.objects.filter(
         campaign__organization=organization, status__in=DONATION_STATUSES
-    ).select_related("campaign", "supporter")
+    ).select_related("campaign__organization", "supporter")
     return _ordered(qs.annotate(modified=F("updated_at")))
 
 

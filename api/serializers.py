@@ -52,8 +52,10 @@ def api_link(context: dict, name: str, **kwargs) -> dict[str, str]:
     return {"href": href}
 
 
-def dollars(cents: int) -> str:
-    return str((Decimal(int(cents)) / 100).quantize(Decimal("0.01")))
+def dollars(cents: int) -> float:
+    """OSDI amounts are JSON numbers of currency units; `*_cents` fields carry the exact
+    integers we store."""
+    return float((Decimal(int(cents)) / 100).quantize(Decimal("0.01")))
 
 
 def _split_name(name: str) -> tuple[str, str]:
@@ -161,9 +163,10 @@ class PersonSerializer(_Resource):
 
 class FundraisingPageSerializer(_Resource):
     kind = "fundraising_page"
+    origin_system = serializers.SerializerMethodField()
     name = serializers.CharField(source="slug")
     title = serializers.CharField()
-    description = serializers.CharField(source="summary")
+    summary = serializers.CharField()
     browser_url = serializers.SerializerMethodField()
     status = serializers.CharField()
     currency = serializers.SerializerMethodField()
@@ -176,16 +179,19 @@ class FundraisingPageSerializer(_Resource):
     collected_amount_cents = serializers.IntegerField(source="collected_cents")
     end_date = serializers.DateTimeField(source="deadline")
 
+    def get_origin_system(self, obj) -> str:
+        return "Rallyround"
+
     def get_browser_url(self, obj) -> str:
         return settings.SITE_URL + obj.get_absolute_url()
 
     def get_currency(self, obj) -> str:
         return obj.currency.upper()
 
-    def get_goal_amount(self, obj) -> str:
+    def get_goal_amount(self, obj) -> float:
         return dollars(obj.goal_cents)
 
-    def get_total_amount(self, obj) -> str:
+    def get_total_amount(self, obj) -> float:
         return dollars(obj.shown_pledged_cents)
 
     def links(self, obj) -> dict:
@@ -200,6 +206,8 @@ class FundraisingPageSerializer(_Resource):
 
 class DonationSerializer(_Resource):
     kind = "donation"
+    origin_system = serializers.SerializerMethodField()
+    action_date = serializers.DateTimeField(source="created_at")
     amount = serializers.SerializerMethodField()
     amount_cents = serializers.IntegerField()
     currency = serializers.SerializerMethodField()
@@ -209,10 +217,31 @@ class DonationSerializer(_Resource):
     paid_amount_cents = serializers.IntegerField(source="paid_cents")
     refunded_amount_cents = serializers.IntegerField(source="refunded_cents")
     paid_date = serializers.DateTimeField(source="paid_at", allow_null=True)
+    credited_amount = serializers.SerializerMethodField()
+    voided = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
     recipients = serializers.SerializerMethodField()
 
-    def get_amount(self, obj) -> str:
+    def get_origin_system(self, obj) -> str:
+        return "Rallyround"
+
+    def get_amount(self, obj) -> float:
         return dollars(obj.amount_cents)
+
+    def get_credited_amount(self, obj) -> float:
+        return dollars(obj.refunded_cents)
+
+    def get_voided(self, obj) -> bool:
+        return obj.status in (Pledge.Status.CANCELED, Pledge.Status.RELEASED)
+
+    def get_url(self, obj) -> str:
+        return settings.SITE_URL + obj.campaign.get_absolute_url()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_payment(self, obj) -> dict:
+        # The method only: card brand, digits and processor ids never leave Rallyround.
+        return {"method": "Credit Card"}
 
     def get_currency(self, obj) -> str:
         return obj.currency.upper()
@@ -222,7 +251,13 @@ class DonationSerializer(_Resource):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_recipients(self, obj) -> list[dict]:
-        return [{"display_name": obj.campaign.title, "amount": dollars(obj.amount_cents)}]
+        return [
+            {
+                "display_name": obj.campaign.title,
+                "legal_name": obj.campaign.organization.name,
+                "amount": dollars(obj.amount_cents),
+            }
+        ]
 
     def links(self, obj) -> dict:
         links = {
