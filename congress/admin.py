@@ -73,6 +73,12 @@ class OwnCampaignAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
         campaign_page_touch(campaign_id=campaign_id)
 
+    def delete_queryset(self, request, queryset):
+        campaign_ids = set(queryset.values_list("campaign_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for campaign_id in campaign_ids:
+            campaign_page_touch(campaign_id=campaign_id)
+
 
 class BillAdminForm(forms.ModelForm):
     new_status = forms.ChoiceField(

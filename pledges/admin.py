@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.http import Http404
 from django.utils.html import format_html
 
-from campaigns.selectors import user_is_platform_staff, user_organization_ids
+from campaigns.selectors import user_is_organizer, user_is_platform_staff, user_organization_ids
 from campaigns.templatetags.rallyround import money
 from config.admin_changelist import LookupSafeChangeListMixin
 from pledges.models import Pledge, PledgeEvent, StripeEvent
@@ -39,15 +39,13 @@ def pledges_visible_to(user):
     qs = Pledge.objects.select_related("campaign", "supporter")
     if user_is_platform_staff(user):
         return qs
-    if not (user.is_active and user.is_staff):
+    if not user_is_organizer(user):
         return qs.none()
     return qs.filter(campaign__organization__in=user_organization_ids(user))
 
 
 def _may_see_pledges(user) -> bool:
-    return user_is_platform_staff(user) or bool(
-        user.is_active and user.is_staff and user_organization_ids(user)
-    )
+    return user_is_platform_staff(user) or user_is_organizer(user)
 
 
 class VisibleCampaignFilter(admin.SimpleListFilter):

@@ -93,10 +93,52 @@ class Pledge(TimeStamped):
         return f"Pledge #{self.pk} {self.amount_cents}¢ {self.status}"
 
 
+# Sets of pledge states the code asks about, each named once (the state machine itself,
+# ALLOWED_TRANSITIONS, is in pledges/services/transitions.py).
+_S = Pledge.Status
+# Before the deadline: the supporter may still change or cancel it.
+OPEN_STATUSES = frozenset({_S.PENDING_SETUP, _S.ACTIVE})
+# The supporter is asked to act (3-D Secure, a new card): the grace clock runs, and they may
+# pay on-session until it ends.
+AWAITING_SUPPORTER = frozenset({_S.ACTION_REQUIRED, _S.NEEDS_NEW_METHOD})
+# States from which a succeeded PaymentIntent makes the pledge PAID.
+PAYABLE = frozenset(
+    {_S.CHARGE_DUE, _S.CHARGING, _S.RETRY_DUE, _S.ACTION_REQUIRED, _S.NEEDS_NEW_METHOD}
+    | {_S.NEEDS_REVIEW, _S.UNPAID}
+)
+# Money was taken and not all given back.
+REFUNDABLE = frozenset({_S.PAID, _S.DISPUTED})
+
+
 class PledgeEvent(models.Model):
-    """One line of a pledge's history. Never updated, never deleted."""
+    """One line of a pledge's history. Never updated, never deleted.
+
+    `source` says who or what made it and `kind` what it records, so history can be queried
+    ("every staff decision", "every card change") without reading the notes."""
+
+    class Source(models.TextChoices):
+        SUPPORTER = "supporter", "Supporter"
+        STAFF = "staff", "Platform staff"
+        SETTLEMENT = "settlement", "Settlement task"
+        WEBHOOK = "webhook", "Stripe webhook"
+        RECONCILER = "reconciler", "Reconciler"
+        GRACE = "grace", "Grace period task"
+        SYSTEM = "system", "System"
+
+    class Kind(models.TextChoices):
+        STATUS_CHANGED = "status_changed", "Status changed"
+        PLEDGE_CHANGED = "pledge_changed", "Pledge made or changed"
+        CARD = "card", "Card"
+        PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
+        REMINDER = "reminder", "Reminder sent"
+        NOTE = "note", "Note"
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="events")
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.SYSTEM, db_index=True
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NOTE, db_index=True)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20)
     actor = models.ForeignKey(

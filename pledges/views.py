@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign, Tier
+from campaigns.selectors import campaign_is_open
 from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.forms import (
@@ -43,7 +44,6 @@ from pledges.services.pledging import (
     PledgeError,
     PledgeFrozen,
     StartOutcome,
-    campaign_is_open,
     deadline_display,
     pledge_account_create,
     pledge_activate_from_setup_intent,

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from campaigns.admin_saves import OwnFieldsSaveMixin
-from campaigns.selectors import user_is_platform_staff
+from campaigns.selectors import user_is_organizer, user_is_platform_staff
 from config.admin_changelist import LookupSafeChangeListMixin
 from supporters.models import Milestone, Supporter, User
 from supporters.selectors import (
@@ -78,10 +78,6 @@ def stream_supporters_csv(queryset, filename: str) -> StreamingHttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _is_organizer(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.organizations.exists())
 
 
 class CampaignFilter(admin.SimpleListFilter):
@@ -215,10 +211,10 @@ class SupporterAdmin(LookupSafeChangeListMixin, OwnFieldsSaveMixin, admin.ModelA
         return supporters_visible_to(user=request.user)
 
     def has_module_permission(self, request):
-        return user_is_platform_staff(request.user) or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or user_is_organizer(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return user_is_platform_staff(request.user) or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or user_is_organizer(request.user)
 
     def has_change_permission(self, request, obj=None):
         return user_is_platform_staff(request.user)
@@ -309,10 +305,10 @@ class MilestoneAdmin(admin.ModelAdmin):
         return qs.filter(campaign__organization__members=request.user)
 
     def has_module_permission(self, request):
-        return user_is_platform_staff(request.user) or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or user_is_organizer(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return user_is_platform_staff(request.user) or _is_organizer(request.user)
+        return user_is_platform_staff(request.user) or user_is_organizer(request.user)
 
     def has_add_permission(self, request):
         return False

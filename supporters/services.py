@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from api.events import event_emit
 from campaigns.models import Campaign, Tier
+from campaigns.selectors import campaign_is_open
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
 from supporters.models import Milestone, Supporter, normalize_email
 from supporters.tasks import send_milestone_batch
@@ -305,12 +306,6 @@ class CampaignClosedForSignOn(Exception):
     """Only LIVE campaigns accept new supporters, and only before their deadline."""
 
 
-def campaign_accepts_supporters(campaign: Campaign) -> bool:
-    """Sign-ons count towards a live campaign until its deadline (settlement may not have
-    moved it out of LIVE yet in the minute after)."""
-    return campaign.status == Campaign.Status.LIVE and timezone.now() < campaign.deadline
-
-
 def supporter_sign_on(
     *,
     campaign: Campaign,
@@ -335,7 +330,7 @@ def supporter_sign_on(
       types their address must not be able to rewrite their details or consents) and email
       them a note instead, so a real person who forgot gets an answer.
     """
-    if not campaign_accepts_supporters(campaign):
+    if not campaign_is_open(campaign):
         raise CampaignClosedForSignOn(campaign.pk)
     email = normalize_email(email)
     existing = Supporter.objects.filter(campaign=campaign, email=email).first()
@@ -441,7 +436,7 @@ def supporters_link_user(*, user) -> int:
     for supporter in Supporter.objects.filter(
         user=user, email__in=emails, confirmed_at__isnull=True, left_at__isnull=True
     ).select_related("campaign"):
-        if campaign_accepts_supporters(supporter.campaign):
+        if campaign_is_open(supporter.campaign):
             supporter_confirm(supporter=supporter)
     return linked
 

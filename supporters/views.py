@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign, Tier
+from campaigns.selectors import campaign_is_open
 from pledges.services.account_deletion import account_delete
 from supporters import services
 from supporters.forms import AllySignOnForm, DeleteAccountForm, PreferencesForm, consent_wording
@@ -47,7 +48,7 @@ def _ally_tier(campaign: Campaign) -> Tier | None:
 def ally_sign_on(request, slug: str):
     campaign = _public_campaign(slug)
     context = {"campaign": campaign, "tier": _ally_tier(campaign), "count": None}
-    if not services.campaign_accepts_supporters(campaign):
+    if not campaign_is_open(campaign):
         context["closed"] = True
         context["deadline_passed"] = campaign.deadline <= timezone.now()
         return render(request, "supporters/ally_sign_on.html", context, status=200)
@@ -140,7 +141,7 @@ def ally_confirm(request, slug: str, token: str):
             status=404,
         )
     if request.method == "POST":
-        if supporter.confirmed_at is None and not services.campaign_accepts_supporters(campaign):
+        if supporter.confirmed_at is None and not campaign_is_open(campaign):
             return render(
                 request,
                 "supporters/ally_confirm.html",

@@ -98,6 +98,19 @@ class PledgeFactory(factory.django.DjangoModelFactory):
     stripe_payment_method_id = factory.Sequence(lambda n: f"pm_test{n}")
 
 
+def organizer_of(organization, **kwargs):
+    """An organizer as the admin knows one: active staff, in the "Organizers" group, a member
+    of `organization`."""
+    from django.contrib.auth.models import Group
+
+    from campaigns.roles import ORGANIZERS
+
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(Group.objects.get(name=ORGANIZERS))
+    organization.members.add(user)
+    return user
+
+
 def verified_user(**kwargs):
     """An account that has proven its address (allauth's verified EmailAddress), as every
     account that pledges or reads supporter records must have."""

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from pledges.models import Pledge
+from pledges.models import OPEN_STATUSES, Pledge
 from pledges.services.pledging import PledgeFrozen, pledge_cancel
 from supporters.models import Supporter
 from supporters.selectors import supporters_for_user
@@ -69,9 +69,8 @@ def _cancel_open_pledges(*, supporters: list[Supporter], user) -> int:
     canceled = 0
     for pledge in Pledge.objects.filter(
         supporter__in=supporters,
-        status__in=[Pledge.Status.ACTIVE, Pledge.Status.PENDING_SETUP],
-        campaign__status=Campaign.Status.LIVE,
-        campaign__deadline__gt=timezone.now(),
+        status__in=OPEN_STATUSES,
+        campaign__in=Campaign.objects.open(),
     ):
         try:
             if pledge_cancel(pledge=pledge, actor=user):

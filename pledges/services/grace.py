@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from pledges.gateway import GatewayError
-from pledges.models import Pledge
+from pledges.models import AWAITING_SUPPORTER, Pledge, PledgeEvent
 from pledges.services.notify import pledge_notify
-from pledges.services.settlement import AWAITING_SUPPORTER, IntentStillOpen, pledge_intent_close
+from pledges.services.settlement import IntentStillOpen, pledge_intent_close
 from pledges.services.transitions import pledge_log, pledge_transition
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,12 @@ def _remind(*, now: dt.datetime) -> int:
             ).update(last_reminder_at=now)
             if not won:
                 continue
-            pledge_log(pledge=pledge, note="Payment reminder sent.", actor_label="grace")
+            pledge_log(
+                pledge=pledge,
+                note="Payment reminder sent.",
+                actor_label="grace",
+                kind=PledgeEvent.Kind.REMINDER,
+            )
             pledge_notify(
                 pledge=pledge,
                 template="settlement_reminder",

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from pledges import gateway
 from pledges.gateway import ChargeOutcome
-from pledges.models import PaymentAttempt, Pledge
+from pledges.models import AWAITING_SUPPORTER, PaymentAttempt, Pledge
 from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.settlement import (
     LEASE,
@@ -24,10 +24,9 @@ from pledges.services.settlement import (
     charge_attempt_run,
     pledge_intent_close,
 )
-from pledges.services.transitions import pledge_log, pledge_transition
+from pledges.services.transitions import pledge_transition
 
 S = Pledge.Status
-PAYABLE_ON_SESSION = frozenset({S.ACTION_REQUIRED, S.NEEDS_NEW_METHOD})
 
 
 class PaymentPageError(Exception):
@@ -43,7 +42,7 @@ PAYMENT_CHANGED = (
 def pledge_payable_on_session(pledge: Pledge, *, now: dt.datetime | None = None) -> bool:
     """The supporter may still pay: asked to act, and the grace period is not over."""
     now = now or timezone.now()
-    return pledge.status in PAYABLE_ON_SESSION and (
+    return pledge.status in AWAITING_SUPPORTER and (
         pledge.grace_ends_at is None or pledge.grace_ends_at > now
     )
 
@@ -168,7 +167,3 @@ def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
             on_session=True,
         )
     return charge_attempt_run(pledge=locked, attempt=attempt).status
-
-
-def pledge_payment_note(*, pledge: Pledge, note: str) -> None:
-    pledge_log(pledge=pledge, note=note, actor_label="supporter")

@@ -27,9 +27,10 @@ from django.utils.translation import gettext_lazy
 
 from api.events import event_emit
 from campaigns.models import Campaign, Tier
+from campaigns.selectors import campaign_is_open
 from campaigns.templatetags.rallyround import money
 from pledges import gateway
-from pledges.models import Pledge
+from pledges.models import OPEN_STATUSES, Pledge, PledgeEvent
 from pledges.services.transitions import pledge_log, pledge_transition
 from supporters.emails import email_enqueue
 from supporters.models import Supporter, User
@@ -51,13 +52,6 @@ class PledgeError(Exception):
 
 class PledgeFrozen(PledgeError):
     """The campaign's deadline passed or it is no longer live: pledges cannot move."""
-
-
-def campaign_is_open(campaign: Campaign, *, now=None) -> bool:
-    """Pledges may be made, changed and canceled only while the campaign is LIVE and before
-    its deadline; after that the totals are frozen for settlement."""
-    now = now or timezone.now()
-    return campaign.status == Campaign.Status.LIVE and now < campaign.deadline
 
 
 def deadline_display(campaign: Campaign) -> str:
@@ -229,6 +223,7 @@ def pledge_start(
             pledge_log(
                 pledge=pledge,
                 note=f"Pledge started: {money(amount_cents)} as {tier.name}; waiting for card.",
+                kind=PledgeEvent.Kind.PLEDGE_CHANGED,
                 actor=user,
                 amount_cents=amount_cents,
             )
@@ -284,7 +279,7 @@ def pledge_setup_intent_ensure(*, pledge: Pledge) -> CardStep:
     """
     if not campaign_is_open(pledge.campaign):
         raise PledgeFrozen(_frozen_message(pledge.campaign))
-    if pledge.status not in (S.PENDING_SETUP, S.ACTIVE):
+    if pledge.status not in OPEN_STATUSES:
         raise PledgeError("This pledge can no longer take a new card here.")
     last_error = ""
     current_id = pledge.stripe_setup_intent_id
@@ -366,7 +361,7 @@ def pledge_activate_from_setup_intent(
     if pledge.status == S.ACTIVE and info.id != pledge.stripe_setup_intent_id:
         # An older intent finishing late must not put back a card the supporter replaced.
         return Activation(outcome=ActivationOutcome.IGNORED, pledge=pledge, message="superseded")
-    if pledge.status not in (S.PENDING_SETUP, S.ACTIVE):
+    if pledge.status not in OPEN_STATUSES:
         return Activation(outcome=ActivationOutcome.ALREADY_DONE, pledge=pledge)
 
     card = gateway.payment_method_attach(
@@ -410,6 +405,7 @@ def pledge_activate_from_setup_intent(
             pledge_log(
                 pledge=locked,
                 note=f"Card changed to {card.brand.title()} ending {card.last4}.",
+                kind=PledgeEvent.Kind.CARD,
                 actor=actor,
                 actor_label=actor_label,
                 stripe_object_id=info.id,
@@ -456,6 +452,7 @@ def _note_setup_failure(*, pledge: Pledge, info: gateway.SetupIntentInfo, actor_
     pledge_log(
         pledge=pledge,
         note=f"Card not saved: {reason}",
+        kind=PledgeEvent.Kind.CARD,
         actor_label=actor_label,
         stripe_object_id=info.id,
         code="setup_failed",
@@ -478,8 +475,7 @@ def pledges_setup_reconcile(*, limit: int = 200) -> dict[str, int]:
     intent_ids = list(
         Pledge.objects.filter(
             status=S.PENDING_SETUP,
-            campaign__status=Campaign.Status.LIVE,
-            campaign__deadline__gt=now,
+            campaign__in=Campaign.objects.open(now),
             updated_at__lte=now - SETUP_SWEEP_AFTER,
             updated_at__gte=now - SETUP_SWEEP_UNTIL,
         )
@@ -527,7 +523,7 @@ def pledge_change(
         if form_key and locked.form_key == form_key:
             pledge.refresh_from_db()
             return False
-        if locked.status not in (S.PENDING_SETUP, S.ACTIVE):
+        if locked.status not in OPEN_STATUSES:
             raise PledgeFrozen("This pledge can no longer be changed.")
         old_amount, old_tier = locked.amount_cents, locked.tier
         updates = {"updated_at": timezone.now()}
@@ -549,6 +545,7 @@ def pledge_change(
                 f"Changed from {money(old_amount)} ({Tier.Kind(old_tier).label}) "
                 f"to {money(amount_cents)} ({Tier.Kind(tier).label})."
             ),
+            kind=PledgeEvent.Kind.PLEDGE_CHANGED,
             actor=actor,
             amount_cents=amount_cents,
         )
@@ -578,7 +575,7 @@ def pledge_cancel(*, pledge: Pledge, actor=None) -> bool:
         if locked.status == S.CANCELED:
             pledge.refresh_from_db()
             return False
-        if locked.status not in (S.PENDING_SETUP, S.ACTIVE):
+        if locked.status not in OPEN_STATUSES:
             raise PledgeFrozen("This pledge can no longer be canceled.")
         was_active = locked.status == S.ACTIVE
         pledge_transition(

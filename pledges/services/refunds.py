@@ -18,14 +18,13 @@ from campaigns.models import Campaign
 from campaigns.services import platform_staff_required
 from pledges import gateway
 from pledges.gateway import GatewayError, GatewayInvalidRequest, GatewayTransientError
-from pledges.models import Pledge, Refund
+from pledges.models import REFUNDABLE, Pledge, PledgeEvent, Refund
 from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.notify import pledge_notify
 from pledges.services.transitions import pledge_log, pledge_transition
 
 log = logging.getLogger(__name__)
 S = Pledge.Status
-REFUNDABLE = frozenset({S.PAID, S.DISPUTED})
 
 
 class RefundError(Exception):
@@ -86,6 +85,7 @@ def pledge_refund(
             pledge_log(
                 pledge=locked,
                 note=f"Refund {number} of {amount_cents}¢ requested. {reason}".strip(),
+                kind=PledgeEvent.Kind.REFUND,
                 actor=actor,
                 actor_label="staff",
                 amount_cents=amount_cents,
@@ -170,6 +170,7 @@ def refund_apply(
         pledge_log(
             pledge=locked,
             note=f"Refunded {amount_cents}¢ ({locked.refunded_cents}¢ of {locked.paid_cents}¢).",
+            kind=PledgeEvent.Kind.REFUND,
             actor_label=source,
             stripe_object_id=stripe_object_id,
             amount_cents=amount_cents,

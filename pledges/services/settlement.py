@@ -44,7 +44,7 @@ from pledges.gateway import (
     GatewayInvalidRequest,
     GatewayTransientError,
 )
-from pledges.models import PaymentAttempt, Pledge, PledgeEvent
+from pledges.models import PAYABLE, PaymentAttempt, Pledge, PledgeEvent
 from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.digest import settlement_digest_send, settlement_digests_send
 from pledges.services.notify import (
@@ -93,14 +93,6 @@ ENQUEUE_HORIZON = dt.timedelta(minutes=15)
 HALT_KEY = "settlement:halted"
 HALT_SECONDS = 15 * 60
 HALTED_NOTE = "Stripe refused our credentials"
-
-# States from which a succeeded PaymentIntent makes the pledge PAID.
-PAYABLE = frozenset(
-    {S.CHARGE_DUE, S.CHARGING, S.RETRY_DUE, S.ACTION_REQUIRED, S.NEEDS_NEW_METHOD}
-    | {S.NEEDS_REVIEW, S.UNPAID}
-)
-# States where the supporter is asked to act and the grace clock runs.
-AWAITING_SUPPORTER = frozenset({S.ACTION_REQUIRED, S.NEEDS_NEW_METHOD})
 
 
 class SettlementError(Exception):

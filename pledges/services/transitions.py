@@ -67,6 +67,30 @@ def _counter_moves(expected: str, to: str, count: int = 1) -> dict[str, Any]:
     return moves
 
 
+# Who made a history line, from the label callers already pass (the label stays, in full).
+_SOURCE_BY_LABEL = {
+    "supporter": PledgeEvent.Source.SUPPORTER,
+    "card step": PledgeEvent.Source.SUPPORTER,
+    "browser return": PledgeEvent.Source.SUPPORTER,
+    "staff": PledgeEvent.Source.STAFF,
+    "settlement": PledgeEvent.Source.SETTLEMENT,
+    "webhook": PledgeEvent.Source.WEBHOOK,
+    "reconciler": PledgeEvent.Source.RECONCILER,
+    "setup reconciler": PledgeEvent.Source.RECONCILER,
+    "grace": PledgeEvent.Source.GRACE,
+}
+
+
+def event_source(*, actor_label: str, actor=None) -> str:
+    """The `PledgeEvent.source` of a line made by `actor_label` (a person acting without a
+    label is the supporter: staff paths always say "staff")."""
+    if actor_label in _SOURCE_BY_LABEL:
+        return _SOURCE_BY_LABEL[actor_label]
+    if not actor_label and getattr(actor, "pk", None):
+        return PledgeEvent.Source.SUPPORTER
+    return PledgeEvent.Source.SYSTEM
+
+
 class IllegalTransition(Exception):
     """A transition the state machine does not allow (a programming error, not a race)."""
 
@@ -126,6 +150,8 @@ def pledge_transition(
             Campaign.objects.filter(pk=current.campaign_id).update(**totals)
         PledgeEvent.objects.create(
             pledge=current,
+            source=event_source(actor_label=actor_label, actor=actor),
+            kind=PledgeEvent.Kind.STATUS_CHANGED,
             from_status=expected,
             to_status=to,
             actor=actor if getattr(actor, "pk", None) else None,
@@ -189,6 +215,8 @@ def pledges_transition_bulk(
         PledgeEvent.objects.bulk_create(
             PledgeEvent(
                 pledge_id=pk,
+                source=event_source(actor_label=actor_label, actor=actor),
+                kind=PledgeEvent.Kind.STATUS_CHANGED,
                 from_status=expected,
                 to_status=to,
                 actor=actor_obj,
@@ -210,10 +238,13 @@ def pledge_log(
     code: str = "",
     stripe_object_id: str = "",
     amount_cents: int | None = None,
+    kind: str = PledgeEvent.Kind.NOTE,
 ) -> PledgeEvent:
     """Append a history line that is not a status change (an amount change, a reminder sent)."""
     return PledgeEvent.objects.create(
         pledge=pledge,
+        source=event_source(actor_label=actor_label, actor=actor),
+        kind=kind,
         from_status=pledge.status,
         to_status=pledge.status,
         actor=actor if getattr(actor, "pk", None) else None,

@@ -6,7 +6,13 @@ import pytest
 
 from pledges.models import Pledge, StripeEvent
 from pledges.services.transitions import pledge_log
-from tests.factories import CampaignFactory, PledgeFactory, SupporterFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    PledgeFactory,
+    SupporterFactory,
+    UserFactory,
+    organizer_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +31,7 @@ def two_orgs():
     other = PledgeFactory(
         campaign=theirs, supporter=SupporterFactory(campaign=theirs, email="secret@example.org")
     )
-    organizer = UserFactory(email="organizer@example.org", is_staff=True)
-    ours.organization.members.add(organizer)
+    organizer = organizer_of(ours.organization, email="organizer@example.org")
     return ours, mine, other, organizer
 
 
@@ -91,4 +96,14 @@ def test_organizer_cannot_see_webhook_events_and_staff_without_org_sees_no_pledg
     client.force_login(organizer)
     assert client.get("/admin/pledges/stripeevent/").status_code == 403
     client.force_login(UserFactory(email="lonely@example.org", is_staff=True))
+    assert client.get(LIST).status_code == 403
+
+
+def test_staff_member_of_an_organization_outside_the_organizers_group_sees_no_pledges(
+    client, two_orgs
+):
+    ours = two_orgs[0]
+    outsider = UserFactory(email="volunteer@example.org", is_staff=True)
+    ours.organization.members.add(outsider)
+    client.force_login(outsider)
     assert client.get(LIST).status_code == 403

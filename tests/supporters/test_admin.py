@@ -16,6 +16,7 @@ from tests.factories import (
     PledgeFactory,
     SupporterFactory,
     UserFactory,
+    organizer_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +24,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def org_setup(client):
-    organizer = UserFactory(email="org@example.org", is_staff=True)
     mine = OrganizationFactory()
-    mine.members.add(organizer)
+    organizer = organizer_of(mine, email="org@example.org")
     theirs = OrganizationFactory()
     my_campaign = CampaignFactory(organization=mine)
     their_campaign = CampaignFactory(organization=theirs)
