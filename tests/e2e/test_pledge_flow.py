@@ -15,7 +15,7 @@ from campaigns.models import Campaign
 from pledges.models import Pledge
 from supporters.models import Supporter
 from tests.conftest import screenshot
-from tests.factories import CampaignFactory, UserFactory
+from tests.factories import CampaignFactory, verified_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,6 +42,18 @@ def campaign():
 def choose_amount(page, label: str):
     # The radios are drawn as buttons: click the visible label, as a person does.
     page.locator("label.amount-chip", has_text=label).click()
+
+
+def confirm_address_in_browser(page, email: str) -> None:
+    """Open the verification link allauth emailed to `email` in this browser and press its
+    button (issue 12: nothing is pledged before the address is proven; the link opened in the
+    browser that signed up signs it in and goes back to the pledge, filled in)."""
+    message = next(m for m in reversed(mail.outbox) if email in m.to and "confirm-email" in m.body)
+    link = re.search(r"http://\S+/accounts/confirm-email/\S+/", message.body).group(0)
+    page.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
+    page.goto(link.replace("http://127.0.0.1:8000", page.url.split("/accounts/")[0]))
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("Your email address is confirmed.").wait_for()
 
 
 def login_cookie(user) -> dict:
@@ -107,6 +119,8 @@ def test_advocate_and_champion_pledge_with_cards_and_the_totals_move(
     assert "You will be charged $20 only if" in promise.inner_text()  # updated live
     screenshot(page, "pledge-form-desktop")
     page.get_by_role("button", name="Continue to card details").click()
+    confirm_address_in_browser(page, "rosa@example.org")
+    page.get_by_role("button", name="Continue to card details").click()
     page.wait_for_url(re.compile(r"/pledges/[^/]+/card/$"))
     page.locator("#card-element input[placeholder=number]").wait_for()
     screenshot(page, "pledge-card-step-desktop")
@@ -128,6 +142,8 @@ def test_advocate_and_champion_pledge_with_cards_and_the_totals_move(
     fill_pledge_form(phone, "30", email="ida@example.org", name="Ida B. Wells")
     phone.get_by_label("List my name among this campaign's Champions").check()
     screenshot(phone, "pledge-form-phone")
+    phone.get_by_role("button", name="Continue to card details").click()
+    confirm_address_in_browser(phone, "ida@example.org")
     phone.get_by_role("button", name="Continue to card details").click()
     phone.locator("#card-element input[placeholder=number]").wait_for()
     screenshot(phone, "pledge-card-step-phone")
@@ -151,6 +167,8 @@ def test_declined_card_shows_the_banks_message_counts_nothing_and_another_card_w
     page.goto(f"{live_server.url}/c/{campaign.slug}/support/advocate/")
     fill_pledge_form(page, "20", email="bayard@example.org", name="Bayard Rustin")
     page.get_by_role("button", name="Continue to card details").click()
+    confirm_address_in_browser(page, "bayard@example.org")
+    page.get_by_role("button", name="Continue to card details").click()
     page.locator("#card-element input[placeholder=number]").wait_for()
     fill_card(page, "4000000000009995")
     page.get_by_role("button", name="Save card and pledge $20").click()
@@ -172,7 +190,7 @@ def test_declined_card_shows_the_banks_message_counts_nothing_and_another_card_w
 def test_supporter_raises_then_cancels_a_pledge(
     live_server, page, stripe_local, campaign, celery_eager
 ):
-    user = UserFactory(email="ana@example.org", first_name="Ana", last_name="Ruiz")
+    user = verified_user(email="ana@example.org", first_name="Ana", last_name="Ruiz")
     page.context.add_cookies([login_cookie(user)])
     base = live_server.url.replace("127.0.0.1", "localhost")
     page.goto(f"{base}/c/{campaign.slug}/support/advocate/")
