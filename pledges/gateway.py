@@ -135,6 +135,7 @@ class RefundInfo:
     status: str
     amount_cents: int
     payment_intent_id: str = ""
+    refund_key: str = ""
 
 
 @functools.cache
@@ -505,18 +506,46 @@ def payment_intent_cancel(payment_intent_id: str) -> ChargeResult:
 
 # --- refunds ----------------------------------------------------------------------------------
 def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> RefundInfo:
+    """Refund part of a payment. The key also goes into the refund's metadata, so a refund can
+    be found again after Stripe has forgotten the key (refunds_for_intent)."""
     refund = _call(
         _client().v1.refunds.create,
-        params={"payment_intent": payment_intent_id, "amount": amount_cents},
+        params={
+            "payment_intent": payment_intent_id,
+            "amount": amount_cents,
+            "metadata": {"refund_key": idempotency_key},
+        },
         options=_options(idempotency_key),
     )
+    return _refund_info(refund, payment_intent_id)
+
+
+def _refund_info(refund: Any, payment_intent_id: str = "") -> RefundInfo:
     data = _plain(refund)
     return RefundInfo(
         id=data["id"],
         status=data.get("status") or "",
         amount_cents=int(data.get("amount") or 0),
-        payment_intent_id=payment_intent_id,
+        payment_intent_id=payment_intent_id or str(data.get("payment_intent") or ""),
+        refund_key=(data.get("metadata") or {}).get("refund_key", ""),
     )
+
+
+def refund_retrieve(refund_id: str) -> RefundInfo:
+    return _refund_info(_call(_client().v1.refunds.retrieve, refund_id))
+
+
+def refunds_for_intent(payment_intent_id: str) -> list[RefundInfo]:
+    """Every refund Stripe holds on a payment (a list: consistent, unlike search)."""
+    client = _client()
+    if settings.STRIPE_LOCAL_COMPAT:  # localstripe cannot filter the list
+        page = _call(client.v1.refunds.list, params={"limit": 100})
+    else:
+        page = _call(
+            client.v1.refunds.list, params={"payment_intent": payment_intent_id, "limit": 100}
+        )
+    found = [_refund_info(r) for r in page.auto_paging_iter()]
+    return [r for r in found if r.payment_intent_id == payment_intent_id]
 
 
 # --- what a webhook may only re-read (never trust its payload) ----------------------------

@@ -97,15 +97,37 @@ def pledge_refund(
 
 
 def refund_submit(*, refund: Refund) -> None:
-    """Send a pending refund to Stripe with its own key and record the answer."""
+    """Send a pending refund to Stripe with its own key and record the answer.
+
+    Only a refund Stripe reports `succeeded` is counted; `pending` (or `requires_action`)
+    stays pending here, with Stripe's refund id, and is re-read by the reconciler until it
+    succeeds (counted then) or fails (nothing counted). A refund older than Stripe's 24-hour
+    key memory is first looked for at Stripe by the key in its metadata, so it is never
+    sent twice.
+    """
+    from pledges.services.settlement import REPLAY_WINDOW
+
     pledge = Pledge.objects.get(pk=refund.pledge_id)
     try:
         stripe_slot_acquire()
-        info = gateway.refund_create(
-            payment_intent_id=pledge.stripe_payment_intent_id,
-            amount_cents=refund.amount_cents,
-            idempotency_key=refund.idempotency_key,
-        )
+        info = None
+        if refund.stripe_refund_id:
+            info = gateway.refund_retrieve(refund.stripe_refund_id)
+        elif refund.created_at <= timezone.now() - REPLAY_WINDOW:
+            info = next(
+                (
+                    r
+                    for r in gateway.refunds_for_intent(pledge.stripe_payment_intent_id)
+                    if r.refund_key == refund.idempotency_key
+                ),
+                None,
+            )
+        if info is None:
+            info = gateway.refund_create(
+                payment_intent_id=pledge.stripe_payment_intent_id,
+                amount_cents=refund.amount_cents,
+                idempotency_key=refund.idempotency_key,
+            )
     except GatewayTransientError as exc:
         raise RefundError(
             "Stripe did not answer; the refund is saved and will be retried automatically."
@@ -117,11 +139,17 @@ def refund_submit(*, refund: Refund) -> None:
         raise RefundError(f"Stripe refused the refund: {exc}") from exc
     except GatewayError as exc:
         raise RefundError(f"Stripe refused the refund: {exc}") from exc
-    if info.status == "failed":
+    if info.status in ("failed", "canceled"):
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
             status=Refund.Status.FAILED, stripe_refund_id=info.id
         )
         raise RefundError("The card network refused the refund.")
+    if info.status != "succeeded":
+        # Not money back yet: remember Stripe's id so the reconciler asks about this refund.
+        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+            stripe_refund_id=info.id, updated_at=timezone.now()
+        )
+        return
     with transaction.atomic():
         won = Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
             status=Refund.Status.SUCCEEDED, stripe_refund_id=info.id, updated_at=timezone.now()

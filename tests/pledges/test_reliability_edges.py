@@ -372,3 +372,140 @@ def test_intents_of_a_pledge_are_listed_by_customer_not_searched(settings):
         ("pi_fresh", gateway.ChargeOutcome.SUCCEEDED)
     ]
     assert not any("search" in p for p in _FreshIntentNotYetSearchable.paths)
+
+
+# --- refunds Stripe has not finished ---------------------------------------------------------
+class _RefundsStub(http.server.BaseHTTPRequestHandler):
+    """Stripe's refunds as localstripe cannot show them: created `pending`, finishing later
+    (succeeded or failed), and findable by the key we put in their metadata."""
+
+    status = "pending"
+    created: list[dict] = []
+    listed: list[dict] = []
+
+    def log_message(self, format, *args):  # noqa: A002 - silence the default log
+        pass
+
+    def _answer(self, body):
+        out = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def _refund(self, amount=500, key=""):
+        return {
+            "id": "re_stub",
+            "object": "refund",
+            "status": type(self).status,
+            "amount": amount,
+            "payment_intent": "pi_refund_stub",
+            "metadata": {"refund_key": key},
+        }
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode()
+        type(self).created.append({"body": body})
+        self._answer(self._refund())
+
+    def do_GET(self):
+        if self.path.startswith("/v1/refunds/re_stub"):
+            self._answer(self._refund())
+        else:
+            self._answer(
+                {"object": "list", "data": type(self).listed, "has_more": False, "url": "/"}
+            )
+
+
+@pytest.fixture
+def refunds_stub(settings):
+    _RefundsStub.status, _RefundsStub.created, _RefundsStub.listed = "pending", [], []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefundsStub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.STRIPE_SECRET_KEY = "sk_test_rallyround"
+    settings.STRIPE_LOCAL_COMPAT = False
+    settings.STRIPE_MAX_RPS = 0
+    gateway.reset_client()
+    yield _RefundsStub
+    server.shutdown()
+    server.server_close()
+    gateway.reset_client()
+
+
+def _paid_pledge_without_stripe():
+    from tests.factories import CampaignFactory, PledgeFactory, SupporterFactory
+
+    campaign = CampaignFactory(status=Campaign.Status.SUCCEEDED, collected_cents=2000)
+    return PledgeFactory(
+        campaign=campaign,
+        supporter=SupporterFactory(campaign=campaign),
+        amount_cents=2000,
+        paid_cents=2000,
+        status=S.PAID,
+        stripe_payment_intent_id="pi_refund_stub",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("finally_", ["succeeded", "failed"])
+def test_a_refund_stripe_reports_pending_is_counted_only_once_it_succeeds(
+    refunds_stub, staff, finally_
+):
+    """Issue 13 (suspected, confirmed): a `pending` refund was counted as refunded at once, and
+    a later failure never undone. Now it stays pending until Stripe says how it ended."""
+    from pledges.models import Refund
+    from pledges.services.refunds import pledge_refund
+
+    pledge = _paid_pledge_without_stripe()
+    refund = pledge_refund(pledge=pledge, amount_cents=500, actor=staff)
+    pledge.refresh_from_db()
+    assert (refund.status, refund.stripe_refund_id) == (Refund.Status.PENDING, "re_stub")
+    assert (pledge.status, pledge.refunded_cents) == (S.PAID, 0)
+    refunds_stub.status = finally_
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):
+        payments_reconcile()  # the reconciler asks Stripe about the pending refund
+    refund.refresh_from_db()
+    pledge.refresh_from_db()
+    pledge.campaign.refresh_from_db()
+    assert len(refunds_stub.created) == 1  # asked again, never sent again
+    if finally_ == "succeeded":
+        assert refund.status == Refund.Status.SUCCEEDED
+        assert (pledge.refunded_cents, pledge.campaign.collected_cents) == (500, 1500)
+    else:
+        assert refund.status == Refund.Status.FAILED
+        assert (pledge.refunded_cents, pledge.campaign.collected_cents) == (0, 2000)
+
+
+@pytest.mark.django_db
+def test_a_pending_refund_older_than_stripes_key_memory_is_looked_up_not_sent_again(
+    refunds_stub, staff
+):
+    """Issue 13 (suspected, confirmed): past 24 hours Stripe has forgotten the refund's key, so
+    sending it again would refund twice. The refund is found by the key in its metadata."""
+    from pledges.models import Refund
+    from pledges.services.refunds import refund_key
+
+    pledge = _paid_pledge_without_stripe()
+    key = refund_key(pledge.pk, 1)
+    refund = Refund.objects.create(pledge=pledge, amount_cents=500, idempotency_key=key)
+    Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - dt.timedelta(hours=25))
+    refunds_stub.status = "succeeded"
+    refunds_stub.listed = [
+        {
+            "id": "re_stub",
+            "object": "refund",
+            "status": "succeeded",
+            "amount": 500,
+            "payment_intent": "pi_refund_stub",
+            "metadata": {"refund_key": key},
+        }
+    ]
+    payments_reconcile()
+    refund.refresh_from_db()
+    pledge.refresh_from_db()
+    assert refunds_stub.created == []
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert pledge.refunded_cents == 500
