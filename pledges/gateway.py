@@ -524,6 +524,7 @@ def _refund_info(refund: Any, payment_intent_id: str = "") -> RefundInfo:
     data = _plain(refund)
     return RefundInfo(
         id=data["id"],
+        # Stripe: pending, requires_action, succeeded, failed or canceled.
         status=data.get("status") or "",
         amount_cents=int(data.get("amount") or 0),
         payment_intent_id=payment_intent_id or str(data.get("payment_intent") or ""),

@@ -141,7 +141,7 @@ def refund_submit(*, refund: Refund) -> None:
         raise RefundError(f"Stripe refused the refund: {exc}") from exc
     if info.status in ("failed", "canceled"):
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
-            status=Refund.Status.FAILED, stripe_refund_id=info.id
+            status=Refund.Status.FAILED, stripe_refund_id=info.id, updated_at=timezone.now()
         )
         raise RefundError("The card network refused the refund.")
     if info.status != "succeeded":
