@@ -127,6 +127,8 @@ class SetupIntentInfo:
 class CardInfo:
     brand: str = ""
     last4: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,12 @@ def payment_method_attach(*, payment_method_id: str, customer_id: str) -> CardIn
     except stripe.StripeError as exc:
         raise _translate(exc) from exc
     card = _plain(pm).get("card") or {}
-    return CardInfo(brand=card.get("brand") or "", last4=card.get("last4") or "")
+    return CardInfo(
+        brand=card.get("brand") or "",
+        last4=card.get("last4") or "",
+        exp_month=card.get("exp_month") or None,
+        exp_year=card.get("exp_year") or None,
+    )
 
 
 def payment_method_detach(*, payment_method_id: str) -> None:

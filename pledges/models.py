@@ -56,6 +56,10 @@ class Pledge(TimeStamped):
     stripe_payment_method_id = models.CharField(max_length=64, blank=True)
     card_brand = models.CharField(max_length=20, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
+    # The saved card's expiry, read from Stripe with it: a card that lapses before the deadline
+    # is a charge at risk, and its owner is asked for a new one in time.
+    card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
 
     # Collection.
     lease_expires_at = models.DateTimeField(null=True, blank=True)

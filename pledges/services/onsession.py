@@ -153,6 +153,8 @@ def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
                 "stripe_payment_method_id": info.payment_method_id,
                 "card_brand": card.brand[:20],
                 "card_last4": card.last4[:4],
+                "card_exp_month": card.exp_month,
+                "card_exp_year": card.exp_year,
             },
             actor_label="supporter",
             note=f"New card ({card.brand} ending {card.last4}); attempt {number} on-session.",

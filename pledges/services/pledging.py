@@ -371,6 +371,8 @@ def pledge_activate_from_setup_intent(
         "stripe_payment_method_id": info.payment_method_id,
         "card_brand": card.brand[:20],
         "card_last4": card.last4[:4],
+        "card_exp_month": card.exp_month,
+        "card_exp_year": card.exp_year,
         "stripe_setup_intent_id": info.id,
     }
     with transaction.atomic():
