@@ -222,3 +222,23 @@ def test_the_creator_confirming_in_their_own_browser_keeps_their_password_and_pl
     page = newcomer.get(pledge_url(campaign)).content.decode()
     assert "Your email address is confirmed" in page
     assert 'value="35"' in page
+
+
+def test_password_reset_from_the_mailbox_is_a_proof_and_signs_out_earlier_sessions():
+    stranger_account = UserFactory(email=VICTIM, password=STRANGER_PASSWORD)
+    EmailAddress.objects.create(user=stranger_account, email=VICTIM, primary=True, verified=False)
+    stranger = Client()
+    stranger.force_login(stranger_account)
+
+    owner = Client()
+    owner.post("/accounts/password/reset/", {"email": VICTIM})
+    link = re.search(r"https?://[^\s]+(/accounts/password/reset/key/[^\s]+/)", mail.outbox[-1].body)
+    form_url = owner.get(link.group(1))["Location"]
+    new_password = "the owner's brand new passphrase 5"
+    response = owner.post(form_url, {"password1": new_password, "password2": new_password})
+    assert response.status_code == 302
+
+    stranger_account.refresh_from_db()
+    assert stranger_account.check_password(new_password)
+    assert EmailAddress.objects.get(user=stranger_account).verified  # the mailbox is proven
+    assert stranger.get("/me/").status_code == 302
