@@ -14,7 +14,8 @@ S = Pledge.Status
 
 # How the report groups pledge states (every state after the deadline is in exactly one).
 REPORT_GROUPS: dict[str, tuple[str, ...]] = {
-    "collected": (S.PAID, S.DISPUTED, S.REFUNDED),
+    "collected": (S.PAID, S.DISPUTED),
+    "refunded": (S.REFUNDED,),
     "pending": (S.ACTIVE, S.CHARGE_DUE, S.CHARGING, S.RETRY_DUE, S.ACTION_REQUIRED)
     + (S.NEEDS_NEW_METHOD,),
     "failed": (S.UNPAID, S.NEEDS_REVIEW),
@@ -43,20 +44,39 @@ def settlement_report(*, campaign: Campaign) -> SettlementReport:
     rows = (
         Pledge.objects.filter(campaign=campaign)
         .values("status")
-        .annotate(n=Count("id"), cents=Sum("amount_cents"), refunded=Sum("refunded_cents"))
+        .annotate(
+            n=Count("id"),
+            cents=Sum("amount_cents"),
+            paid=Sum("paid_cents"),
+            refunded=Sum("refunded_cents"),
+        )
     )
-    per_status = {r["status"]: (r["n"], r["cents"] or 0, r["refunded"] or 0) for r in rows}
+    per_status = {
+        r["status"]: (r["n"], r["cents"] or 0, r["refunded"] or 0, r["paid"] or 0) for r in rows
+    }
+    empty = (0, 0, 0, 0)
+
+    def amount(name: str, status: str) -> int:
+        n, cents, refunded, paid = per_status.get(status, empty)
+        # Money, not pledged amounts, for the money rows: the "collected" row is the same
+        # figure as "Collected (net of refunds)" above it; "refunded" is what went back.
+        if name == "collected":
+            return paid - refunded
+        if name == "refunded":
+            return refunded
+        return cents
+
     groups = {
         name: (
-            sum(per_status.get(s, (0, 0, 0))[0] for s in states),
-            sum(per_status.get(s, (0, 0, 0))[1] for s in states),
+            sum(per_status.get(s, empty)[0] for s in states),
+            sum(amount(name, s) for s in states),
         )
         for name, states in REPORT_GROUPS.items()
     }
     labels = dict(S.choices)
     by_status = [
         (status, labels.get(status, status), n, cents)
-        for status, (n, cents, _) in sorted(per_status.items(), key=lambda kv: -kv[1][0])
+        for status, (n, cents, _, _) in sorted(per_status.items(), key=lambda kv: -kv[1][0])
     ]
     pledged = (
         campaign.frozen_pledged_cents

@@ -267,3 +267,40 @@ def test_request_stripe_rejects_goes_to_review_and_staff_can_charge_again_or_wri
     admin_client.post(other, {"action": "review_write_off", "reason": "Card closed"})
     assert Pledge.objects.get(pk=pledges[1].pk).status == S.UNPAID
     assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+def test_the_settlement_report_shows_one_collected_figure(admin_client):
+    """Issue 13 (suspected, confirmed): the totals said "Collected (net of refunds)" from the
+    money, while the "Collected" outcome row summed the pledged amounts of paid, disputed and
+    refunded pledges. Both now say what was collected, net of refunds; refunded pledges have
+    their own row."""
+    from pledges.selectors_settlement import settlement_report
+    from tests.factories import CampaignFactory, PledgeFactory, SupporterFactory
+
+    campaign = CampaignFactory(
+        status=Campaign.Status.SUCCEEDED, frozen_pledged_cents=6000, frozen_backer_count=3
+    )
+
+    def pledge(status, paid, refunded):
+        PledgeFactory(
+            campaign=campaign,
+            supporter=SupporterFactory(campaign=campaign),
+            amount_cents=2000,
+            paid_cents=paid,
+            refunded_cents=refunded,
+            status=status,
+        )
+
+    pledge(S.PAID, 2000, 500)  # refunded in part
+    pledge(S.REFUNDED, 2000, 2000)
+    pledge(S.DISPUTED, 2000, 0)
+    Campaign.objects.filter(pk=campaign.pk).update(collected_cents=3500)
+    campaign.refresh_from_db()
+    report = settlement_report(campaign=campaign)
+    assert report.groups["collected"] == (2, 3500)
+    assert report.groups["refunded"] == (1, 2000)
+    assert report.groups["collected"][1] == report.collected_cents
+    page = admin_client.get(_url("change", campaign.pk)).content.decode()
+    assert page.count("$35") >= 2
+    assert "$60" in page  # pledged at the deadline
