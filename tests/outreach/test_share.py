@@ -88,7 +88,7 @@ def test_referral_through_a_share_link_is_recorded_on_sign_on(client):
     from supporters.middleware import tracking_for
 
     later = RequestFactory().get("/")
-    later.COOKIES = client.cookies and {k: m.value for k, m in client.cookies.items()}
+    later.COOKIES = {k: m.value for k, m in client.cookies.items()}
     assert tracking_for(later, campaign.slug)["source"] == "abc12345"
 
 
