@@ -87,7 +87,7 @@ class BillAdminForm(forms.ModelForm):
         required=False,
         help_text=_("Recorded in the bill's history; you can then announce it as an update."),
     )
-    new_status_date = forms.DateField(label=_("Status since"), required=False)
+    new_status_date = forms.DateField(label=_("New status since"), required=False)
 
     class Meta:
         model = Bill
@@ -147,7 +147,9 @@ class BillAdmin(OwnCampaignAdmin):
     list_display = ["number", "title", "campaign", "status", "status_date"]
     list_filter = ["status", "chamber"]
     search_fields = ["number", "title", "campaign__title"]
-    filter_horizontal = ["sponsors", "actions"]
+    # Django's filter_horizontal and autocomplete widgets fail axe (an aria-label on a span, an
+    # unlabelled search box): sponsors are a plain labelled multiple select (type a name to
+    # jump to it), and a campaign's handful of actions are checkboxes.
     inlines = [BillStatusChangeInline]
     actions = ["announce_selected"]
     change_form_template = "congress/admin/bill_change_form.html"
@@ -181,11 +183,19 @@ class BillAdmin(OwnCampaignAdmin):
             kwargs["queryset"] = Legislator.objects.filter(in_office=True).order_by(
                 "last_name", "name"
             )
+            kwargs["widget"] = forms.SelectMultiple(attrs={"size": 12})
         if db_field.name == "actions":
             kwargs["queryset"] = Action.objects.filter(
                 campaign__in=campaigns_editable_by(request.user)
             ).select_related("campaign")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "sponsors":
+            # Last name first, so typing a name in the list jumps to it.
+            field.label_from_instance = lambda m: (
+                f"{m.last_name}, {m.name} — {m.title}, {m.seat_label}"
+            )
+        return field
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

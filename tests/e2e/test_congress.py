@@ -302,3 +302,36 @@ def test_the_resources_page_prints_without_the_site_chrome(live_server, page, co
     assert page.get_by_text("1-888-272-1913").is_visible()
     pdf = page.pdf(format="Letter")
     assert pdf.startswith(b"%PDF")
+
+
+def test_an_organizer_records_a_bill_status_and_announces_it_as_a_draft_update(
+    live_server, page, phone_page, congress_campaign
+):
+    from outreach.models import CampaignUpdate
+    from tests.e2e.test_accessibility import serious_violations
+
+    campaign, _action = congress_campaign
+    organizer = UserFactory(is_staff=True)
+    organizer.groups.add(Group.objects.get(name="Organizers"))
+    campaign.organization.members.add(organizer)
+    bill = Bill.objects.get(campaign=campaign)
+    login(page, live_server, organizer)
+    page.goto(f"{live_server.url}/admin/congress/bill/{bill.pk}/change/")
+    assert "In committee (June 19, 2018)" in page.inner_text("#content")
+    assert serious_violations(page) == []
+    screenshot(page, "congress-bill-admin-desktop")
+    page.get_by_label("New status").select_option("passed_chamber")
+    page.get_by_label("New status since").fill("2026-11-30")
+    page.get_by_role("button", name="Save and write an update announcing the status").click()
+    page.get_by_text("A draft update about H.R. 6128 is ready").wait_for()
+    update = CampaignUpdate.objects.get(campaign=campaign)
+    assert page.url.endswith(f"/admin/outreach/campaignupdate/{update.pk}/change/")
+    assert update.title == "H.R. 6128: Passed its first chamber"
+    assert update.published_at is None
+    bill.refresh_from_db()
+    assert bill.status == "passed_chamber"
+
+    login(phone_page, live_server, organizer)
+    phone_page.goto(f"{live_server.url}/admin/congress/bill/{bill.pk}/change/")
+    assert serious_violations(phone_page) == []
+    screenshot(phone_page, "congress-bill-admin-phone")
