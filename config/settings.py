@@ -331,6 +331,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 EMAIL_TASKS = (
     "supporters.tasks.send_email",
     "supporters.tasks.send_milestone_batch",
+    "supporters.tasks.send_reminder_batch",
     "pledges.tasks.send_pledge_emails",
     "outreach.tasks.send_update_batch",
     "actions.tasks.send_action_email_batch",
@@ -353,6 +354,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-event-reminders": {"task": "actions.tasks.send_event_reminders", "schedule": 300.0},
     "webhook-deliveries-due": {"task": "api.tasks.webhook_deliveries_due", "schedule": 60.0},
     "api-records-prune": {"task": "api.tasks.api_records_prune", "schedule": 86400.0},
+    # Momentum to the deadline (supporters/reminders.py): both claim in the database first.
+    "send-deadline-reminders": {
+        "task": "supporters.tasks.send_deadline_reminders",
+        "schedule": 900.0,
+    },
+    "warn-expiring-cards": {"task": "supporters.tasks.warn_expiring_cards", "schedule": 3600.0},
 }
 
 # --- Security ----------------------------------------------------------------------------------

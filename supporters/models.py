@@ -12,6 +12,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from campaigns.models import Campaign, Tier, TimeStamped
 
@@ -147,3 +148,58 @@ class Milestone(models.Model):
                 fields=["campaign", "kind", "threshold"], name="milestone_once"
             ),
         ]
+
+
+class Reminder(models.Model):
+    """One reminder sent (or claimed for sending) to one supporter: a deadline reminder (72 and
+    24 hours before) or a card-health warning about a pledge's saved card.
+
+    The constraints are the rules, so two beat runs at once cannot break them: each deadline
+    reminder once per supporter, at most one deadline reminder a day per person (address)
+    across every campaign, and one card warning per pledge. A row is the claim; `sent_at` is
+    set by the batch that mailed it."""
+
+    class Kind(models.TextChoices):
+        DEADLINE_72H = "deadline_72h", "Deadline in 72 hours"
+        DEADLINE_24H = "deadline_24h", "Deadline in 24 hours"
+        CARD_EXPIRY = "card_expiry", "Saved card expires before the deadline"
+
+    DEADLINE_KINDS = (Kind.DEADLINE_72H, Kind.DEADLINE_24H)
+
+    supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="reminders")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reminders")
+    pledge = models.ForeignKey(
+        "pledges.Pledge",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    email = models.EmailField(help_text="Normalized: the person, across campaigns.")
+    day = models.DateField(help_text="UTC date of the claim: one deadline reminder a day.")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supporter", "kind"],
+                condition=Q(kind__in=["deadline_72h", "deadline_24h"]),
+                name="reminder_deadline_once",
+            ),
+            models.UniqueConstraint(
+                fields=["email", "day"],
+                condition=Q(kind__in=["deadline_72h", "deadline_24h"]),
+                name="reminder_one_a_day",
+            ),
+            models.UniqueConstraint(
+                fields=["pledge", "kind"],
+                condition=Q(pledge__isnull=False),
+                name="reminder_card_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.email} ({self.campaign_id})"

@@ -33,3 +33,27 @@ def send_milestone_batch(*, milestone_id: int, supporter_ids: list[int]):
     from supporters.services import milestone_send_batch
 
     milestone_send_batch(milestone_id=milestone_id, supporter_ids=supporter_ids)
+
+
+@shared_task(name="supporters.tasks.send_deadline_reminders")
+def send_deadline_reminders():
+    """Beat: claim and queue the 72- and 24-hour deadline reminders that are due."""
+    from supporters.reminders import deadline_reminders_due
+
+    return deadline_reminders_due()
+
+
+@shared_task(acks_late=True)
+def send_reminder_batch(*, campaign_id: int, kind: str, supporter_ids: list[int]):
+    """Send one batch of a deadline reminder (see `deadline_reminders_claim`)."""
+    from supporters.reminders import reminder_send_batch
+
+    return reminder_send_batch(campaign_id=campaign_id, kind=kind, supporter_ids=supporter_ids)
+
+
+@shared_task(name="supporters.tasks.warn_expiring_cards")
+def warn_expiring_cards():
+    """Beat: warn owners of saved cards that lapse before their campaign's deadline (once)."""
+    from supporters.reminders import card_warnings_due
+
+    return card_warnings_due()
