@@ -58,7 +58,7 @@ def key_messages(action: Action) -> list[str]:
     ]
 
 
-def congress_block(
+def congress_block(  # noqa: C901 -- one branch per kind of congressional content shown; reads top to bottom
     *, action: Action, viewer: Viewer, typed_zip: str, district_key: str
 ) -> CongressBlock:
     """The member cards (or the choice of district, or why there are none) for this visitor."""

@@ -186,7 +186,7 @@ class Action(TimeStamped):
     def __str__(self) -> str:
         return self.title
 
-    def clean(self) -> None:
+    def clean(self) -> None:  # noqa: C901 -- one check per action kind's required fields, each a sentence
         errors: dict[str, str] = {}
         if self.advocates_first_hours and not self.starts_at:
             errors["starts_at"] = "Set when the action opens to everyone to open it early."

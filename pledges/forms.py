@@ -51,7 +51,7 @@ def parse_amount_cents(text: str) -> int:
     value = Decimal(cleaned)
     if value <= 0:
         raise forms.ValidationError("The amount must be more than zero.", code="not_positive")
-    if value.as_tuple().exponent < -2:
+    if -int(value.as_tuple().exponent) > 2:  # finite here: DECIMAL_RE matched
         raise forms.ValidationError(
             "Use at most two decimal places (dollars and cents).", code="too_precise"
         )

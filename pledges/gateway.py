@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import stripe
 from django.conf import settings
@@ -425,7 +425,7 @@ def payment_intent_charge_off_session(
     try:
         with stripe_timed("charge_off_session"):
             intent = _client().v1.payment_intents.create(
-                params=params, options=_options(idempotency_key)
+                params=cast(Any, params), options=cast(Any, _options(idempotency_key))
             )
     except stripe.CardError as exc:
         result = _decline_result(exc)
@@ -496,7 +496,7 @@ def payment_intent_charge_on_session(
     }
     try:
         intent = _client().v1.payment_intents.create(
-            params=params, options=_options(idempotency_key)
+            params=cast(Any, params), options=cast(Any, _options(idempotency_key))
         )
     except stripe.CardError as exc:
         return _decline_result(exc)
@@ -648,7 +648,8 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> WebhookEve
         data = _plain(event["data"]["object"])
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
         raise WebhookPayloadError("the event has no data.object") from exc
-    if not data or not event.get("id") or not event.get("type"):
+    # A stripe-python 16 Event is an object, not a dict: it has no .get().
+    if not data or not getattr(event, "id", "") or not getattr(event, "type", ""):
         raise WebhookPayloadError("the event has no id, type or data.object")
     return WebhookEvent(
         id=event.id,

@@ -182,7 +182,7 @@ def _render_pledge_page(request, *, campaign, tier, form, pledge, status=200) ->
     suggestions = form.suggestions
     cents = _chosen_cents(form)
     choice = form["amount_choice"].value() or OTHER
-    if choice == OTHER and cents in suggestions:
+    if choice == OTHER and cents is not None and cents in suggestions:
         choice = dollars_input(cents)
     return render(
         request,
@@ -205,7 +205,8 @@ def _render_pledge_page(request, *, campaign, tier, form, pledge, status=200) ->
 
 
 @require_http_methods(["GET", "POST"])
-def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
+def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # noqa: C901
+    # GET and POST of one form with its draft, account and verification branches.
     """`/c/<slug>/support/advocate|champion/`: make or change a pledge."""
     if tier not in PLEDGE_TIERS:
         raise Http404("No such tier")

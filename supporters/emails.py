@@ -86,14 +86,21 @@ def email_enqueue(
     )
 
 
-def emails_fan_out(*, task: Task, ids: Sequence[int], batch_size: int, **task_kwargs: Any) -> None:
-    """After the current transaction commits, run `task(supporter_ids=<batch>, **task_kwargs)`
+def emails_fan_out(
+    *,
+    task: Task,
+    ids: Sequence[int],
+    batch_size: int,
+    ids_kwarg: str = "supporter_ids",
+    **task_kwargs: Any,
+) -> None:
+    """After the current transaction commits, run `task(<ids_kwarg>=<batch>, **task_kwargs)`
     for each batch of `batch_size` ids, one Celery task per batch. A broker error on one batch
     neither stops the others nor loses that batch (see `task_hand_over`)."""
     for start in range(0, len(ids), batch_size):
         batch = list(ids[start : start + batch_size])
         transaction.on_commit(
-            partial(task_hand_over, task, supporter_ids=batch, **task_kwargs), robust=True
+            partial(task_hand_over, task, **{ids_kwarg: batch}, **task_kwargs), robust=True
         )
 
 

@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 
 from campaigns.models import Campaign
 from pledges.models import Pledge
+from pledges.tasks import send_pledge_emails
+from supporters.emails import email_enqueue, emails_fan_out
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +57,10 @@ def _pledge_context(pledge: Pledge) -> dict[str, Any]:
     }
 
 
-def _enqueue(*, to: list[str] | str, template: str, context: dict[str, Any]) -> None:
-    """`email_enqueue`, but a broker outage after commit is logged instead of raised: money has
-    already moved when these are sent, and a mail hiccup must never stop a settlement run."""
-    from supporters.tasks import send_email
-
-    recipients = [to] if isinstance(to, str) else list(to)
-    transaction.on_commit(
-        lambda: send_email.delay(to=recipients, template=template, context=context, headers={}),
-        robust=True,
-    )
-
-
 def pledge_notify(*, pledge: Pledge, template: str, extra: dict[str, Any] | None = None) -> None:
     """Email the supporter behind `pledge` with one of the `settlement_*` templates."""
     context = {**_pledge_context(pledge), **(extra or {})}
-    _enqueue(to=pledge.supporter.email, template=template, context=context)
+    email_enqueue(to=pledge.supporter.email, template=template, context=context)
 
 
 # Supporters emailed per task when a whole campaign's pledges move at once.
@@ -82,14 +71,13 @@ def pledges_notify_batches(*, pledge_ids: list[int], template: str) -> None:
     """After commit, hand these pledges' emails to the `emails` queue, one task per
     EMAIL_BATCH supporters: settlement never waits on mail, and mail never waits behind (or
     delays) the money tasks on `default` and `payments`."""
-    from pledges.tasks import send_pledge_emails
-
-    batches = [pledge_ids[i : i + EMAIL_BATCH] for i in range(0, len(pledge_ids), EMAIL_BATCH)]
-    for batch in batches:
-        transaction.on_commit(
-            lambda batch=batch: send_pledge_emails.delay(pledge_ids=batch, template=template),
-            robust=True,
-        )
+    emails_fan_out(
+        task=send_pledge_emails,
+        ids=pledge_ids,
+        batch_size=EMAIL_BATCH,
+        ids_kwarg="pledge_ids",
+        template=template,
+    )
 
 
 def pledges_send_emails(*, pledge_ids: list[int], template: str) -> int:
@@ -132,14 +120,14 @@ def organizers_notify(*, campaign: Campaign, template: str, extra: dict | None =
         + reverse("admin:pledges_campaignsettlement_change", args=[campaign.pk]),
         **(extra or {}),
     }
-    _enqueue(to=sorted(recipients), template=template, context=context)
+    email_enqueue(to=sorted(recipients), template=template, context=context)
 
 
 def staff_alert(*, subject: str, body: str, level: int = logging.ERROR) -> None:
     """Tell the platform's staff something needs a person (keys revoked, a double charge, a
     campaign awaiting approval)."""
     log.log(level, "staff alert: %s — %s", subject, body)
-    _enqueue(
+    email_enqueue(
         to=list(settings.STAFF_ALERT_EMAILS),
         template="settlement_staff_alert",
         context={"subject": subject, "body": body},

@@ -18,6 +18,7 @@ import enum
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -299,7 +300,8 @@ def pledge_setup_intent_ensure(*, pledge: Pledge) -> CardStep:
             if result.outcome in (ActivationOutcome.ACTIVATED, ActivationOutcome.ALREADY_DONE):
                 return CardStep(setup_intent_id=info.id, already_done=True)
     if not pledge.stripe_customer_id:
-        customer_id = stripe_customer_ensure(user=pledge.supporter.user)
+        # Pledges are made by account holders: the supporter row of a pledge has its user.
+        customer_id = stripe_customer_ensure(user=cast(User, pledge.supporter.user))
         Pledge.objects.filter(pk=pledge.pk, stripe_customer_id="").update(
             stripe_customer_id=customer_id
         )
@@ -528,7 +530,7 @@ def pledge_change(
         if locked.status not in OPEN_STATUSES:
             raise PledgeFrozen("This pledge can no longer be changed.")
         old_amount, old_tier = locked.amount_cents, locked.tier
-        updates = {"updated_at": timezone.now()}
+        updates: dict[str, Any] = {"updated_at": timezone.now()}
         if form_key:
             updates["form_key"] = form_key
         if (old_amount, old_tier) == (amount_cents, tier):

@@ -97,6 +97,7 @@ def _stray_attempts_resolve(*, now: dt.datetime) -> int:
     for attempt in stray.iterator(chunk_size=100):
         try:
             stripe_slot_acquire()
+            result: gateway.ChargeResult | None
             if attempt.stripe_payment_intent_id:
                 result = gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
             else:
