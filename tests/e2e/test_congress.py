@@ -320,7 +320,7 @@ def test_an_organizer_records_a_bill_status_and_announces_it_as_a_draft_update(
     assert "In committee (June 19, 2018)" in page.inner_text("#content")
     assert serious_violations(page) == []
     screenshot(page, "congress-bill-admin-desktop")
-    page.get_by_label("New status").select_option("passed_chamber")
+    page.get_by_label("New status:").select_option("passed_chamber")
     page.get_by_label("New status since").fill("2026-11-30")
     page.get_by_role("button", name="Save and write an update announcing the status").click()
     page.get_by_text("A draft update about H.R. 6128 is ready").wait_for()
