@@ -168,4 +168,4 @@ def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
             currency=locked.currency,
             on_session=True,
         )
-    return charge_attempt_run(pledge=locked, attempt=attempt).status
+    return charge_attempt_run(pledge=locked, attempt=attempt, source="supporter").status

@@ -816,8 +816,11 @@ def charge_attempt_run(
     attempt: PaymentAttempt,
     resumed: bool = False,
     now: dt.datetime | None = None,
+    source: str = "settlement",
 ) -> ChargeReport:
-    """Ask Stripe about a claimed attempt (new or resumed) and record the answer."""
+    """Ask Stripe about a claimed attempt (new or resumed) and record the answer. `source` is
+    who is asking: "supporter" when it is the supporter's own page request (they see any
+    3-D Secure step there, so no email is sent for it)."""
     now = now or timezone.now()
     pledge_id = pledge.pk
     try:
@@ -852,7 +855,7 @@ def charge_attempt_run(
         )
         pledge.refresh_from_db()
         return ChargeReport(pledge_id=pledge_id, status=pledge.status, detail=exc.code)
-    status = attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
+    status = attempt_record(attempt_id=attempt.pk, result=result, source=source)
     return ChargeReport(
         pledge_id=pledge_id,
         status=status,
@@ -1045,7 +1048,9 @@ def _record_requires_action(pledge, attempt, result: ChargeResult, *, source, no
         stripe_object_id=result.payment_intent_id,
         code=result.code or "authentication_required",
     )
-    if not attempt.on_session:  # on the new-card page the supporter is sent straight there
+    # The supporter's own new-card page sends them straight to 3-D Secure; any other recorder
+    # (a reconciler resuming the attempt after the page died, a webhook) must tell them.
+    if not (attempt.on_session and source == "supporter"):
         pledge_notify(pledge=pledge, template="settlement_action_required")
 
 

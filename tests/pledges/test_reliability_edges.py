@@ -509,3 +509,43 @@ def test_a_pending_refund_older_than_stripes_key_memory_is_looked_up_not_sent_ag
     assert refunds_stub.created == []
     assert refund.status == Refund.Status.SUCCEEDED
     assert pledge.refunded_cents == 500
+
+
+@pytest.mark.django_db
+def test_a_resumed_on_session_attempt_that_needs_3d_secure_emails_the_supporter(
+    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+):
+    """Issue 13 (suspected, confirmed): the new-card page's attempt is on-session, so its
+    3-D Secure request was never emailed — right while the supporter is on the page, but also
+    when the page died and the reconciler resumed the attempt: then nobody told them."""
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
+    _, attempt, _ = settlement._claim(pledge.pk, now=timezone.now())
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(on_session=True)
+    result = gateway.payment_intent_charge_on_session(
+        amount_cents=attempt.amount_cents,
+        currency=attempt.currency,
+        customer_id=pledge.stripe_customer_id,
+        payment_method_id=pledge.stripe_payment_method_id,
+        metadata={
+            "pledge_id": str(pledge.pk),
+            "campaign_id": str(pledge.campaign_id),
+            "attempt": str(attempt.number),
+        },
+        idempotency_key=attempt.idempotency_key,
+    )
+    assert result.outcome == gateway.ChargeOutcome.REQUIRES_ACTION
+    # The page's worker died before it recorded the answer.
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+        stripe_payment_intent_id=result.payment_intent_id
+    )
+    Pledge.objects.filter(pk=pledge.pk).update(
+        lease_expires_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        payments_reconcile()
+    pledge.refresh_from_db()
+    assert pledge.status == S.ACTION_REQUIRED
+    asked = [m for m in mail.outbox if pledge.supporter.email in m.to]
+    assert len(asked) == 1, [m.subject for m in mail.outbox]
+    assert_ledger_clean(chaos, campaign)
