@@ -1179,9 +1179,7 @@ def _review_check_stripe(*, pledge: Pledge, actor) -> None:
     recorded as the payment and the retry refused; one still processing refuses it too."""
     stripe_slot_acquire()
     try:
-        found = gateway.payment_intents_for_pledge(
-            pledge.pk, customer_id=pledge.stripe_customer_id
-        )
+        found = gateway.payment_intents_for_pledge(pledge.pk, customer_id=pledge.stripe_customer_id)
     except GatewayError as exc:
         raise SettlementError(
             f"Could not check Stripe for earlier payments of pledge R-{pledge.pk} ({exc}). "
