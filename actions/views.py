@@ -565,8 +565,8 @@ def call_report_member(request, slug: str, pk: int):
             campaign,
             action,
             viewer,
-            error=" ".join(form.errors.get("__all__", []))
-            or gettext("Please tell us how the call went."),
+            error=" ".join(dict.fromkeys(e for errors in form.errors.values() for e in errors))
+            or gettext("This action does not reach members of Congress."),
         )
         return render(request, "actions/detail.html", context, status=400)
     target = services.call_target_for_legislator(action=action, legislator=member)

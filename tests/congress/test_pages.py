@@ -155,6 +155,11 @@ def test_a_call_to_a_member_who_does_not_represent_the_zip_is_refused(client, ca
     for member in ("R000001", "Z999999", "not-an-id"):
         response = client.post(url, {"member": member, "zip": "94609", "outcome": "busy_no_answer"})
         assert response.status_code == 400
+        expected = "does not represent" if member != "not-an-id" else "Please choose who you"
+        assert expected in response.content.decode()
+    missing = client.post(url, {"member": "P000001", "zip": "94609"})
+    assert missing.status_code == 400
+    assert "Please tell us how the call went." in missing.content.decode()
     assert not CallOutcome.objects.exists()
     assert not CallTarget.objects.filter(legislator__isnull=False).exists()
 
