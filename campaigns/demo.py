@@ -8,11 +8,11 @@ left exactly as it is (a demo someone has been clicking through keeps its state)
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import zoneinfo
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -376,8 +376,8 @@ def _name(rng: random.Random) -> str:
 
 def demo_passwords() -> tuple[str, str]:
     return (
-        os.environ.get("DEMO_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
-        os.environ.get("DEMO_ORGANIZER_PASSWORD") or DEFAULT_ORGANIZER_PASSWORD,
+        settings.DEMO_ADMIN_PASSWORD or DEFAULT_ADMIN_PASSWORD,
+        settings.DEMO_ORGANIZER_PASSWORD or DEFAULT_ORGANIZER_PASSWORD,
     )
 
 

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("RALLYROUND_VAR_DIR", default=str(BASE_DIR / "var")))
-
+# The one reader of the environment: every setting below comes through it, and code reads
+# settings, never os.environ (each variable is listed in the README).
 env = environ.Env()
+VAR_DIR = Path(env.str("RALLYROUND_VAR_DIR", default=str(BASE_DIR / "var")))
 
 ENVIRONMENT = env.str("RALLYROUND_ENV", default="local")
 PRODUCTION = ENVIRONMENT == "production"
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "config.locale.language_context",
             ],
             "builtins": ["campaigns.templatetags.rallyround"],
         },

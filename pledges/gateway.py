@@ -470,11 +470,6 @@ def payment_intents_for_pledge(pledge_id: int, *, customer_id: str = "") -> list
     ]
 
 
-def payment_intent_for_supporter(*, payment_intent_id: str) -> ChargeResult:
-    """Re-read an intent for the on-session confirm page (client secret included)."""
-    return payment_intent_retrieve(payment_intent_id)
-
-
 def payment_intent_charge_on_session(
     *,
     amount_cents: int,

@@ -9,7 +9,6 @@ per process (each gunicorn worker counts its own share).
 from __future__ import annotations
 
 import ipaddress
-import os
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
@@ -45,7 +44,7 @@ def rate_limits_hold(app_configs=None, **kwargs) -> list[Error]:
                 )
             )
     # gunicorn reads FORWARDED_ALLOW_IPS from the environment (the Procfile no longer sets it).
-    if "*" in os.environ.get("FORWARDED_ALLOW_IPS", "").split(","):
+    if "*" in settings.FORWARDED_ALLOW_IPS:
         errors.append(
             Error(
                 "FORWARDED_ALLOW_IPS='*' makes gunicorn believe forwarded headers from anyone.",

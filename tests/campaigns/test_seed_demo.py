@@ -108,9 +108,10 @@ def test_seed_demo_accounts_can_log_in_and_the_organizer_edits_only_their_org(cl
     assert "Heat and hot water" not in html
 
 
-def test_seed_demo_passwords_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "from-env-admin-pw")
-    monkeypatch.setenv("DEMO_ORGANIZER_PASSWORD", "from-env-organizer-pw")
+def test_seed_demo_passwords_come_from_settings(settings):
+    # config/settings.py reads DEMO_ADMIN_PASSWORD / DEMO_ORGANIZER_PASSWORD from the environment
+    settings.DEMO_ADMIN_PASSWORD = "from-env-admin-pw"
+    settings.DEMO_ORGANIZER_PASSWORD = "from-env-organizer-pw"
     output = seed()
     assert "password: from-env-admin-pw" in output
     assert authenticate(email="organizer@rallyround.local", password="from-env-organizer-pw")
