@@ -41,8 +41,9 @@ REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
 BROKER_DB = int(os.environ.get("BENCH_BROKER_DB", "14"))
 CACHE_DB = int(os.environ.get("BENCH_CACHE_DB", "13"))
 # Every queue settlement uses: approval queues `collect_campaign` on `default`, which marks the
-# pledges due and sends the charges to `payments`; a worker on `payments` alone charges nothing.
-QUEUES = "default,payments"
+# pledges due and sends the charges to `payments` (a worker on `payments` alone charges nothing)
+# and the emails to `emails`.
+QUEUES_OTHER = "default,emails"
 LOCALSTRIPE = (
     "import sys, localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
     "from localstripe.server import start; "
@@ -229,7 +230,44 @@ def paid_count(env: dict) -> int:
     return int(count)
 
 
-def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (and its reaped children), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    # fields[11..14]: utime, stime, cutime, cstime (after the state field at index 0)
+    return sum(int(x) for x in fields[11:15]) / ticks
+
+
+def postgres_backends() -> list[int]:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [DB_NAME],
+        )
+        pids = [row[0] for row in cur.fetchall()]
+    conn.close()
+    return pids
+
+
+def cpu_by_role(payers, helper, others: dict[str, subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds used so far by each kind of process: the payments workers (all their pool
+    processes), the default/emails worker, PostgreSQL's backends for the bench database, and the
+    fake Stripe (localstripe) and its proxy (stripe-chaos)."""
+    return {
+        "payments workers": sum(cpu_seconds(p) for w in payers for p in process_tree(w.pid)),
+        "default+emails worker": sum(cpu_seconds(p) for p in process_tree(helper.pid)),
+        "PostgreSQL": sum(cpu_seconds(p) for p in postgres_backends()),
+        **{name: cpu_seconds(proc.pid) for name, proc in others.items()},
+    }
+
+
+def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, others: dict) -> dict:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "TEST_"))},
         "DATABASE_URL": f"{PG}/{DB_NAME}",
@@ -258,49 +296,58 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> d
     due = build(n, env)
     print(f"  {n} pledges created, frozen and approved ({due} due) in {time.monotonic() - t0:.1f}s")
 
-    worker = spawn(
-        [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            QUEUES,
-            "--pool",
-            "prefork",
-            "--concurrency",
-            str(args.concurrency),
-            "-l",
-            "warning",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env=env,
-        log=var / f"worker-{n}.log",
-    )
+    def celery_worker(queues: str, concurrency: int, name: str) -> subprocess.Popen:
+        return spawn(
+            [PY, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-n", f"{name}@%h"]
+            + ["--pool", "prefork", "--concurrency", str(concurrency), "-l", "warning"]
+            + ["--without-heartbeat", "--without-gossip", "--without-mingle"],
+            env=env,
+            log=var / f"worker-{name}-{n}.log",
+        )
+
+    # One worker for the settlement steps and emails (approval queues collect_campaign on
+    # `default`), and --workers payments workers, as the Procfile runs them.
+    helper = celery_worker(QUEUES_OTHER, 1, "default")
+    payers = [
+        celery_worker("payments", args.concurrency, f"payments{i}") for i in range(args.workers)
+    ]
+    workers = [helper, *payers]
     peak_rss: dict[int, int] = {}
     deadline = time.monotonic() + (args.timeout or max(120, 4 * n / max(1, args.rps)))
     last_report = 0.0
+    cpu_start: dict[str, float] | None = None
+    paid_start = 0
     try:
         while time.monotonic() < deadline:
-            for pid in process_tree(worker.pid):
-                peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
+            for worker in payers:
+                for pid in process_tree(worker.pid):
+                    peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
             done = paid_count(env)
+            if cpu_start is None and done:
+                # Measure CPU from the first payment on: worker start-up is not per charge.
+                cpu_start, paid_start = cpu_by_role(payers, helper, others), done
             if time.monotonic() - last_report > 15:
                 print(f"  … {done}/{n} paid")
                 last_report = time.monotonic()
             if done >= n:
                 break
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited; see {var / f'worker-{n}.log'}")
+            for worker in workers:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"a worker exited; see {var}/worker-*-{n}.log")
             time.sleep(0.5)
-        for pid in process_tree(worker.pid):
-            peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
+        cpu_end = cpu_by_role(payers, helper, others)
+        paid_end = paid_count(env)
+        for worker in payers:
+            for pid in process_tree(worker.pid):
+                peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
     finally:
-        stop(worker)
+        for worker in workers:
+            stop(worker)
+    charged = max(1, paid_end - paid_start)
+    cpu_ms = {
+        role: (cpu_end[role] - (cpu_start or {}).get(role, 0.0)) * 1000 / charged
+        for role in cpu_end
+    }
     figures = measure(env, n)
     ledger = http_json(f"{chaos_url}/_chaos/ledger?key=pledge_id")
     charged = sum(1 for pis in ledger["charges_by_metadata"].values() if pis)
@@ -316,6 +363,8 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> d
         "peak_rss_total_mb": sum(peak_rss.values()) / 1024,
         "charged_at_stripe": charged,
         "double_charged": ledger["double_charged"],
+        "cpu_ms": cpu_ms,
+        "cpu_window_charges": charged,
     }
 
 
@@ -323,7 +372,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pledges", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rps", type=int, default=int(os.environ.get("STRIPE_MAX_RPS", 20)))
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=2, help="processes per worker")
+    parser.add_argument("--workers", type=int, default=2, help="payments workers")
     parser.add_argument("--timeout", type=float, help="give up after this many seconds per size")
     args = parser.parse_args()
 
@@ -342,8 +392,12 @@ def main() -> int:
         wait_http(f"{localstripe_url}/js.stripe.com/v3/")
         wait_http(f"{chaos_url}/_chaos/health")
         for n in args.pledges:
-            print(f"Settling {n} pledges at STRIPE_MAX_RPS={args.rps}, {args.concurrency} workers")
-            results.append(run_size(n, args, chaos_url, localstripe_url, var))
+            print(
+                f"Settling {n} pledges at STRIPE_MAX_RPS={args.rps}: {args.workers} payments "
+                f"worker(s) × {args.concurrency} processes, one default+emails worker"
+            )
+            others = {"localstripe": localstripe, "stripe-chaos proxy": chaos}
+            results.append(run_size(n, args, chaos_url, localstripe_url, var, others))
     finally:
         stop(chaos)
         stop(localstripe)
@@ -362,6 +416,23 @@ def main() -> int:
             f"{len(r['double_charged']):>7}"
         )
         ok &= r["paid"] == r["pledges"] == r["charged_at_stripe"] and not r["double_charged"]
+    for r in results:
+        total = sum(r["cpu_ms"].values())
+        parts = ", ".join(f"{role} {ms:.1f}" for role, ms in r["cpu_ms"].items())
+        worker_ms = r["cpu_ms"]["payments workers"]
+        print(
+            f"CPU ms per charge, {r['pledges']} pledges (over {r['cpu_window_charges']} charges "
+            f"from the first payment on): {parts}; all {total:.1f}. One payments core sustains "
+            f"about {1000 / max(worker_ms, 1e-9):.0f} charges/s of worker CPU."
+        )
+        for rps in (100, 25):
+            hours = 1_000_000 / rps / 3600
+            cores = rps * worker_ms / 1000
+            pg_cores = rps * r["cpu_ms"]["PostgreSQL"] / 1000
+            print(
+                f"  1,000,000 charges at {rps}/s: {hours:.1f} h, needing about {cores:.1f} "
+                f"payments-worker cores (plus PostgreSQL {pg_cores:.1f})"
+            )
     if len(results) >= 2:
         small, large = results[0], results[-1]
         growth = (large["peak_rss_child_mb"] / small["peak_rss_child_mb"] - 1) * 100

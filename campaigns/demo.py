@@ -556,6 +556,11 @@ def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
                     actor_label="seed_demo",
                     note="Goal not reached by the deadline.",
                 )
+    # The demo starts past some milestones: record them as announced, so the first real
+    # sign-on does not mail everyone about rungs passed before anyone was watching.
+    from supporters.services import milestones_mark_passed
+
+    milestones_mark_passed(campaign_id=campaign.pk)
     photo = demo_images.hero_jpeg(**spec.hero)
     campaign.hero_image.save(f"{spec.slug}.jpg", ContentFile(photo), save=False)
     campaign_hero_refresh(campaign=campaign)

@@ -31,6 +31,7 @@ from pledges.selectors_settlement import (
     REPORT_GROUPS,
     settlement_csv_rows,
     settlement_pledges,
+    settlement_progress,
     settlement_report,
 )
 from pledges.services.refunds import (
@@ -217,10 +218,12 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
         page = Paginator(settlement_pledges(campaign=campaign, status=status), 100).get_page(
             request.GET.get("page")
         )
+        report = settlement_report(campaign=campaign)
         context = self._context(
             request,
             campaign,
-            report=settlement_report(campaign=campaign),
+            report=report,
+            progress=settlement_progress(campaign=campaign, report=report),
             page=page,
             status_filter=status,
             groups=list(REPORT_GROUPS),

@@ -88,7 +88,9 @@ class Pledge(TimeStamped):
             ),
         ]
         indexes = [
-            models.Index(fields=["campaign", "status"]),
+            # Keyset chunks of one campaign's pledges in one state (marking due, releasing,
+            # fan-out) read an index range, never the campaign's whole set: issue 14.
+            models.Index(fields=["campaign", "status", "id"], name="pledge_campaign_status_id"),
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["status", "lease_expires_at"]),
         ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 
 from django.db.models import Count, Max, QuerySet, Sum
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from pledges.models import PaymentAttempt, Pledge
@@ -185,3 +187,50 @@ def _csv_safe(value: str) -> str:
     """Spreadsheets run cells starting with = + - @ as formulas: defuse them."""
     value = value or ""
     return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+# States a charge of an approved campaign passes through before it has an answer.
+CHARGING_STATES = (S.ACTIVE, S.CHARGE_DUE, S.CHARGING)
+PROGRESS_WINDOW = dt.timedelta(minutes=5)
+
+
+@dataclasses.dataclass(frozen=True)
+class SettlementProgress:
+    total: int  # pledges to charge (frozen at the deadline)
+    remaining: int  # not charged yet (ACTIVE, CHARGE_DUE, CHARGING)
+    per_minute: float  # answers recorded per minute over the last PROGRESS_WINDOW
+    expected_finish: dt.datetime | None  # None while nothing has been charged recently
+
+    @property
+    def done(self) -> int:
+        return max(0, self.total - self.remaining)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 100
+
+
+def settlement_progress(
+    *, campaign: Campaign, report: SettlementReport, now: dt.datetime | None = None
+) -> SettlementProgress | None:
+    """How far charging an approved campaign has come and, at the rate of the last few minutes,
+    when it should finish. None unless the campaign is collecting. One indexed count on top of
+    the report's aggregate."""
+    if campaign.status != Campaign.Status.SUCCEEDED:
+        return None
+    counts = {status: n for status, _, n, _ in report.by_status}
+    remaining = sum(counts.get(s, 0) for s in CHARGING_STATES)
+    if not remaining:
+        return None
+    now = now or timezone.now()
+    answered = PaymentAttempt.objects.filter(
+        pledge__campaign=campaign, finished_at__gte=now - PROGRESS_WINDOW
+    ).count()
+    per_minute = answered / (PROGRESS_WINDOW.total_seconds() / 60)
+    finish = now + dt.timedelta(minutes=remaining / per_minute) if per_minute else None
+    return SettlementProgress(
+        total=max(report.backers, remaining),
+        remaining=remaining,
+        per_minute=per_minute,
+        expected_finish=finish,
+    )

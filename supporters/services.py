@@ -203,6 +203,17 @@ def milestones_record(*, campaign_id: int) -> list[Milestone]:
     return new
 
 
+def milestones_mark_passed(*, campaign_id: int) -> int:
+    """Record the milestones a campaign is already past as announced, without mailing anyone:
+    for data that arrives with its counts (demo data, an import). Milestones are news only
+    when crossed from now on. Returns how many were recorded."""
+    new = milestones_record(campaign_id=campaign_id)
+    Milestone.objects.filter(pk__in=[m.pk for m in new], notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
+    return len(new)
+
+
 def milestones_announce(*, milestone: Milestone) -> int:
     """Tell the campaign's supporters who asked for updates that a milestone was reached.
 

@@ -53,8 +53,8 @@ def test_each_chunk_hands_its_emails_to_the_emails_queue_in_batches(
     campaign = succeeded_campaign(5)
     sent = []
     monkeypatch.setattr(
-        "pledges.tasks.send_pledge_emails.delay",
-        lambda **kwargs: sent.append(kwargs),
+        "pledges.tasks.send_pledge_emails.apply_async",
+        lambda kwargs=None, **options: sent.append(kwargs),
     )
     with django_capture_on_commit_callbacks(execute=True):
         moved, _ = settlement.campaign_mark_due_chunk(campaign_id=campaign.pk, size=5)
@@ -171,3 +171,54 @@ def test_the_settlement_csv_costs_the_same_queries_per_chunk_whatever_its_size()
         assert len(rows) == 1 + Pledge.objects.filter(campaign=campaign).count()
         assert {row[12] for row in rows[1:]} == {"succeeded"}  # the last attempt's outcome
     assert counts[0] == counts[1] == 2 * 2 + 1  # two chunks of two queries, one empty look
+
+
+def test_the_admin_settlement_page_shows_progress_and_the_expected_finish_while_charging(
+    client,
+):
+    from django.utils import timezone
+
+    from pledges.models import PaymentAttempt
+    from tests.factories import UserFactory
+
+    campaign = succeeded_campaign(4)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        frozen_backer_count=4, timezone="America/Chicago"
+    )
+    first, second, *_ = Pledge.objects.filter(campaign=campaign).order_by("pk")
+    Pledge.objects.filter(pk=first.pk).update(status=S.PAID, paid_cents=first.amount_cents)
+    PaymentAttempt.objects.create(
+        pledge=first,
+        number=1,
+        idempotency_key=f"pledge-{first.pk}-attempt-1",
+        amount_cents=first.amount_cents,
+        outcome="succeeded",
+        finished_at=timezone.now(),
+    )
+    Pledge.objects.filter(pk=second.pk).update(status=S.CHARGE_DUE)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/pledges/campaignsettlement/{campaign.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "1 of 4 pledges answered (25%); 3 still to charge." in text
+    assert "expected to finish around" in text
+    assert "(America/Chicago)" in text
+
+
+@pytest.mark.postgres
+def test_a_keyset_chunk_of_one_campaigns_pledges_reads_an_index_range_without_sorting():
+    """The chunk query walks (campaign, status, id) in order: no scan of the campaign's other
+    rows, no sort, however many pledges it has (the per-chunk cost was quadratic before)."""
+    campaign = succeeded_campaign(3)
+    query = (
+        Pledge.objects.filter(campaign_id=campaign.pk, status=S.ACTIVE, pk__gt=0)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "pledge_campaign_status_id" in plan, plan
+    assert "Sort" not in plan, plan

@@ -165,3 +165,25 @@ def test_someone_who_unsubscribed_after_the_batch_was_queued_gets_nothing():
     supporter_unsubscribe(supporter=goes)
     milestone_send_batch(milestone_id=milestone.pk, supporter_ids=[stays.pk, goes.pk])
     assert [m.to for m in mail.outbox] == [[stays.email]]
+
+
+def test_a_seeded_site_announces_no_milestone_it_started_past(
+    django_capture_on_commit_callbacks, celery_eager, settings, tmp_path
+):
+    """The demo campaigns start with hundreds of supporters and some funding: the first real
+    sign-on must not mail everyone about rungs passed before anyone was watching."""
+    import io
+
+    from django.core.management import call_command
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=io.StringIO(), stderr=io.StringIO())
+    mail.outbox.clear()
+    campaign = Campaign.objects.filter(status=Campaign.Status.LIVE, supporter_count__gt=150)[0]
+    assert Milestone.objects.filter(campaign=campaign, notified_at__isnull=True).count() == 0
+    newcomer = SupporterFactory(campaign=campaign, confirmed_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert supporter_confirm(supporter=newcomer)
+    assert mail.outbox == []
