@@ -36,6 +36,8 @@ from pledges.selectors_settlement import (
 )
 from pledges.services.refunds import (
     RefundError,
+    pledge_duplicate_refund,
+    pledge_duplicates,
     pledge_next_refund_number,
     pledge_refund,
     pledge_refundable_cents,
@@ -325,6 +327,22 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
         if request.method == "POST" and request.POST.get("action") in REVIEW_ACTIONS:
             self._review(request, pledge)
             return redirect(request.path)
+        if request.method == "POST" and request.POST.get("action") == "refund_duplicate":
+            duplicate = request.POST.get("payment_intent", "")
+            try:
+                info = pledge_duplicate_refund(
+                    pledge=pledge, payment_intent_id=duplicate, actor=request.user
+                )
+            except RefundError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Duplicate payment %(pi)s refunded in full (%(refund)s).")
+                    % {"pi": duplicate, "refund": info.id},
+                    messages.SUCCESS,
+                )
+            return redirect(request.path)
         if request.method == "POST" and form.is_valid():
             try:
                 refund = pledge_refund(
@@ -354,5 +372,6 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
             refunds=pledge.refunds.select_related("created_by").order_by("pk"),
             refund_form=form if refundable else None,
             refundable_cents=refundable,
+            duplicates=pledge_duplicates(pledge),
         )
         return TemplateResponse(request, "admin/pledges/settlement/pledge.html", context)

@@ -96,6 +96,60 @@ def pledge_refund(
     return refund
 
 
+DUPLICATE_REFUNDED = "duplicate_refunded"
+
+
+def pledge_duplicates(pledge: Pledge) -> list[str]:
+    """PaymentIntents recorded as a second charge of this pledge and not refunded yet."""
+    found = pledge.events.filter(code="double_charge").values_list("stripe_object_id", flat=True)
+    done = set(
+        pledge.events.filter(code=DUPLICATE_REFUNDED).values_list("stripe_object_id", flat=True)
+    )
+    return [pi for pi in dict.fromkeys(found) if pi and pi not in done]
+
+
+def pledge_duplicate_refund(*, pledge: Pledge, payment_intent_id: str, actor) -> gateway.RefundInfo:
+    """Give back, in full, a payment that charged this pledge a second time.
+
+    Only an intent recorded as a duplicate of this pledge qualifies, and Stripe is asked first:
+    it must have succeeded, carry this pledge's id and not be the payment the pledge counts.
+    The duplicate was never counted, so the pledge and the campaign's totals do not move. The
+    key is fixed per intent, so a second click refunds nothing more."""
+    platform_staff_required(actor=actor, doing="refund a duplicate payment")
+    pledge.refresh_from_db()
+    if payment_intent_id not in pledge_duplicates(pledge):
+        raise RefundError("That payment is not a duplicate of this pledge waiting for a refund.")
+    if payment_intent_id == pledge.stripe_payment_intent_id:
+        raise RefundError("That is the payment this pledge counts; refund it with the form.")
+    try:
+        stripe_slot_acquire()
+        intent = gateway.payment_intent_retrieve(payment_intent_id)
+        of_this_pledge = intent.metadata.get("pledge_id") == str(pledge.pk)
+        if intent.outcome != gateway.ChargeOutcome.SUCCEEDED or not of_this_pledge:
+            raise RefundError("Stripe does not show that payment as a charge of this pledge.")
+        stripe_slot_acquire()
+        info = gateway.refund_create(
+            payment_intent_id=payment_intent_id,
+            amount_cents=intent.amount_cents,
+            idempotency_key=f"pledge-{pledge.pk}-duplicate-{payment_intent_id}",
+        )
+    except GatewayError as exc:
+        raise RefundError(f"Stripe did not refund it ({exc}); nothing changed.") from exc
+    if info.status in ("failed", "canceled"):
+        raise RefundError("The card network refused the refund.")
+    pledge_log(
+        pledge=pledge,
+        note=f"Duplicate payment {payment_intent_id} refunded in full "
+        f"({intent.amount_cents}¢, {info.id}, {info.status}).",
+        actor=actor,
+        actor_label="staff",
+        code=DUPLICATE_REFUNDED,
+        stripe_object_id=payment_intent_id,
+        amount_cents=intent.amount_cents,
+    )
+    return info
+
+
 def refund_submit(*, refund: Refund) -> None:
     """Send a pending refund to Stripe with its own key and record the answer.
 

@@ -907,6 +907,12 @@ def attempt_record(  # noqa: C901 -- one branch per Stripe outcome, read as a ta
             and result.payment_intent_id
             and attempt.stripe_payment_intent_id != result.payment_intent_id
         ):
+            if result.outcome == ChargeOutcome.SUCCEEDED:
+                # Money was taken by an intent this attempt does not know: it pays the pledge
+                # if nothing has, else it is recorded as a duplicate and staff are alerted.
+                _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
+                pledge.refresh_from_db(fields=["status"])
+                return pledge.status
             log.error(
                 "attempt %s is %s, not %s: answer ignored",
                 attempt.pk,
@@ -1023,7 +1029,8 @@ def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=No
     staff_alert(
         subject=f"Pledge #{pledge.pk} was charged twice",
         body=f"{result.payment_intent_id} and {pledge.stripe_payment_intent_id} both succeeded. "
-        "Refund one of them from the Stripe dashboard.",
+        f"Refund the duplicate ({result.payment_intent_id}) with one click on the pledge's "
+        "page under Settlements in the admin.",
     )
 
 

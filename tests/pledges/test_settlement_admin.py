@@ -304,3 +304,59 @@ def test_the_settlement_report_shows_one_collected_figure(admin_client):
     page = admin_client.get(_url("change", campaign.pk)).content.decode()
     assert page.count("$35") >= 2
     assert "$60" in page  # pledged at the deadline
+
+
+@pytest.mark.django_db
+def test_a_second_payment_for_a_paid_pledge_is_recorded_alerted_and_refunded_in_one_click(
+    chaos, staff, admin_client, eager_celery, django_capture_on_commit_callbacks
+):
+    """Issue 13 (suspected, confirmed): a succeeded intent that differs from the one an attempt
+    recorded was only logged — money taken and nobody told. Now it is recorded on the pledge,
+    staff are alerted, and the pledge's page refunds the duplicate in one click."""
+    from pledges import gateway
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
+    settlement.pledge_charge(pledge_id=pledge.pk)
+    pledge.refresh_from_db()
+    attempt = pledge.attempts.get()
+    # The same pledge charged again under another key (what a forgotten key replays into).
+    duplicate = gateway.payment_intent_charge_off_session(
+        amount_cents=2000,
+        currency="usd",
+        customer_id=pledge.stripe_customer_id,
+        payment_method_id=pledge.stripe_payment_method_id,
+        metadata={"pledge_id": str(pledge.pk), "attempt": "1"},
+        idempotency_key="another-key",
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        settlement.attempt_record(
+            attempt_id=attempt.pk,
+            result=gateway.payment_intent_retrieve(duplicate.payment_intent_id),
+            source="webhook",
+        )
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.stripe_payment_intent_id != duplicate.payment_intent_id
+    assert pledge.events.filter(
+        code="double_charge", stripe_object_id=duplicate.payment_intent_id
+    ).exists()
+    assert any("charged twice" in m.subject for m in mail.outbox)
+
+    page_url = _url("pledge", campaign.pk, pledge.pk)
+    assert f"Refund duplicate payment {duplicate.payment_intent_id}" in (
+        admin_client.get(page_url).content.decode()
+    )
+    form = {"action": "refund_duplicate", "payment_intent": duplicate.payment_intent_id}
+    admin_client.post(page_url, form)
+    admin_client.post(page_url, form)  # a second click refunds nothing more
+    ledger = chaos.ledger()
+    assert ledger["payment_intents"][duplicate.payment_intent_id]["refunded"] == 2000
+    assert ledger["payment_intents"][pledge.stripe_payment_intent_id].get("refunded", 0) == 0
+    assert len(ledger["refunds"]) == 1
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 0, 2000)
+    assert f"Refund duplicate payment {duplicate.payment_intent_id}" not in (
+        admin_client.get(page_url).content.decode()
+    )
