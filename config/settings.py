@@ -97,7 +97,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
-                "config.locale.language_context",
             ],
             "builtins": ["campaigns.templatetags.rallyround"],
         },
@@ -190,8 +189,13 @@ SIGN_ON_RATE_LIMITS = {
 # so a direct hit with a forged header is counted against its own address. allauth's limits use
 # the same rule (supporters/throttle.py client_ip, via our account adapter).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# gunicorn reads this itself; read here too so the system check can refuse "*".
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
 ALLAUTH_TRUSTED_PROXY_COUNT = 0
 LOGIN_REDIRECT_URL = "/me/"
+# `manage.py seed_demo` gives the demo admin and organizer these passwords (printed by make run).
+DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")
+DEMO_ORGANIZER_PASSWORD = env.str("DEMO_ORGANIZER_PASSWORD", default="")
 LOGIN_URL = "/accounts/login/"
 
 # --- i18n / time -------------------------------------------------------------------------------
