@@ -32,6 +32,9 @@ COMPACT_PATH = Path(__file__).resolve().parent / "data" / "us-congress.json.gz"
 COMPACT_FORMAT = 1
 LEGISLATORS_FILE = "legislators-current.yaml"
 ZCCD_FILE = "zccd.csv"
+# Optional: members' district and state offices (the same upstream project).
+OFFICES_FILE = "legislators-district-offices.yaml"
+MAX_LOCAL_OFFICES = 10
 ZCCD_HEADER = ["state_fips", "state_abbr", "zcta", "cd"]
 
 _STATE_LIST = (
@@ -180,6 +183,38 @@ def parse_legislators(raw: bytes) -> list[dict]:
     return legislators
 
 
+def parse_offices(raw: bytes) -> dict[str, list[dict]]:
+    """Each member's local offices that have a phone: {bioguide: [{"city", "phone"}, …]}."""
+    try:
+        entries = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 — safe loader
+    except yaml.YAMLError as exc:
+        raise CongressDataError(
+            _("%(file)s is not valid YAML: %(error)s") % {"file": OFFICES_FILE, "error": exc}
+        ) from None
+    if not isinstance(entries, list):
+        raise CongressDataError(_("%(file)s should be a list of members.") % {"file": OFFICES_FILE})
+    result: dict[str, list[dict]] = {}
+    for i, entry in enumerate(entries):
+        bioguide = (
+            _text(((entry or {}).get("id") or {}).get("bioguide"))
+            if isinstance(entry, dict)
+            else ""
+        )
+        offices = entry.get("offices") if isinstance(entry, dict) else None
+        if not BIOGUIDE_RE.match(bioguide) or not isinstance(offices, list):
+            raise CongressDataError(
+                _("Entry %(n)d of %(file)s needs a bioguide id and a list of offices.")
+                % {"n": i + 1, "file": OFFICES_FILE}
+            )
+        rows = [
+            {"city": _text(o.get("city"))[:100], "phone": _text(o.get("phone"))[:30]}
+            for o in offices
+            if isinstance(o, dict) and _text(o.get("phone"))
+        ]
+        result[bioguide] = rows[:MAX_LOCAL_OFFICES]
+    return result
+
+
 def parse_zccd(raw: bytes) -> dict[str, str]:
     try:
         text = raw.decode("utf-8-sig")
@@ -231,9 +266,16 @@ def read_source_dir(directory: Path) -> CongressData:
     """Parse and check the upstream files in `directory` (the same names as upstream)."""
     raw_legislators = _read(Path(directory) / LEGISLATORS_FILE)
     raw_zccd = _read(Path(directory) / ZCCD_FILE)
-    digest = hashlib.sha256(raw_legislators + b"\0" + raw_zccd).hexdigest()
+    offices_path = Path(directory) / OFFICES_FILE
+    raw_offices = _read(offices_path) if offices_path.exists() else b""
+    digest = hashlib.sha256(raw_legislators + b"\0" + raw_zccd + b"\0" + raw_offices).hexdigest()
+    legislators = parse_legislators(raw_legislators)
+    if raw_offices:
+        offices = parse_offices(raw_offices)
+        for x in legislators:
+            x["local_offices"] = offices.get(x["bioguide"], [])
     return CongressData(
-        legislators=parse_legislators(raw_legislators),
+        legislators=legislators,
         zips=parse_zccd(raw_zccd),
         source=str(directory),
         sha256=digest,
@@ -287,6 +329,7 @@ def write_compact(data: CongressData, path: Path = COMPACT_PATH) -> None:
         "source": data.source,
         "sources": {
             LEGISLATORS_FILE: "https://github.com/unitedstates/congress-legislators (CC0 1.0)",
+            OFFICES_FILE: "https://github.com/unitedstates/congress-legislators (CC0 1.0)",
             ZCCD_FILE: "https://github.com/OpenSourceActivismTech/us-zipcodes-congress "
             "(US Government work)",
         },

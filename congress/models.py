@@ -44,6 +44,8 @@ class Legislator(models.Model):
     website = models.URLField(_("website"), max_length=300, blank=True)
     office = models.CharField(_("office address"), max_length=300, blank=True)
     in_office = models.BooleanField(_("in office"), default=True)
+    # [{"city": "Oakland", "phone": "510-763-0370"}, …]: district and state offices with a phone.
+    local_offices = models.JSONField(_("local offices"), default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -87,6 +89,10 @@ class Legislator(models.Model):
     @property
     def tel(self) -> str:
         return phone_for_tel(self.phone)
+
+    @property
+    def local_office_links(self) -> list[dict]:
+        return [{**o, "tel": phone_for_tel(o.get("phone", ""))} for o in self.local_offices or []]
 
     @property
     def contact_link(self) -> str:

@@ -30,6 +30,7 @@ LEGISLATOR_FIELDS = [
     "website",
     "office",
     "in_office",
+    "local_offices",
 ]
 
 
@@ -60,7 +61,11 @@ def congress_data_load(*, data: CongressData, allow_shrink: bool = False) -> Con
     with transaction.atomic():
         existing = set(Legislator.objects.select_for_update().values_list("bioguide", flat=True))
         rows = [
-            Legislator(**{**{f: x.get(f) or "" for f in LEGISLATOR_FIELDS}, **_keys(x)})
+            Legislator(
+                **{f: x.get(f) or "" for f in LEGISLATOR_FIELDS if f not in _NOT_TEXT},
+                **_keys(x),
+                local_offices=x.get("local_offices") or [],
+            )
             for x in data.legislators
         ]
         new = [r for r in rows if r.bioguide not in existing]
@@ -85,6 +90,9 @@ def congress_data_load(*, data: CongressData, allow_shrink: bool = False) -> Con
 
 def _keys(x: dict) -> dict:
     return {"bioguide": x["bioguide"], "district": x.get("district"), "in_office": True}
+
+
+_NOT_TEXT = {"district", "in_office", "local_offices"}
 
 
 def campaign_page_touch(*, campaign_id: int) -> None:

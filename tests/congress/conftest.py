@@ -98,8 +98,24 @@ ZCCD_ROWS = [
 ]
 
 
-def write_source(directory: Path, legislators=None, rows=None) -> Path:
+OFFICES = [
+    {
+        "id": {"bioguide": "S000001"},
+        "offices": [
+            {"id": "S000001-oakland", "city": "Oakland", "state": "CA", "phone": "510-763-0370"},
+            {"id": "S000001-nophone", "city": "Berkeley", "state": "CA"},
+        ],
+    },
+    {"id": {"bioguide": "Z000009"}, "offices": []},  # not a current member: ignored
+]
+
+
+def write_source(directory: Path, legislators=None, rows=None, offices=OFFICES) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    if offices is not None:
+        (directory / "legislators-district-offices.yaml").write_text(
+            yaml.safe_dump(offices, sort_keys=False)
+        )
     (directory / "legislators-current.yaml").write_text(
         yaml.safe_dump(LEGISLATORS if legislators is None else legislators, sort_keys=False)
     )

@@ -106,6 +106,11 @@ BAD_FILES = {
         "  terms: [{type: sen, state: DC}]\n",
     ),
     "a csv with another header": ("zccd.csv", "zip,district\n94609,12\n"),
+    "offices that are not a list": ("legislators-district-offices.yaml", "offices: none\n"),
+    "an office entry without an id": (
+        "legislators-district-offices.yaml",
+        "- offices: [{city: Oakland, phone: 510-763-0370}]\n",
+    ),
     "a csv row with a bad zip": ("zccd.csv", "state_fips,state_abbr,zcta,cd\n06,CA,9460,12\n"),
     "a csv row with text for a district": (
         "zccd.csv",
@@ -178,3 +183,12 @@ def test_if_empty_leaves_loaded_data_alone(congress_loaded):
     call_command("congress_load", if_empty=True)
     assert state_of_db() == before
     assert COMPACT_PATH.exists()
+
+
+def test_local_offices_are_loaded_when_the_offices_file_is_there(tmp_path, congress_loaded):
+    simmons = Legislator.objects.get(pk="S000001")
+    assert simmons.local_offices == [{"city": "Oakland", "phone": "510-763-0370"}]
+    assert Legislator.objects.get(pk="P000001").local_offices == []
+    # The offices file is optional: without it members simply have none.
+    call_command("congress_load", source=write_source(tmp_path / "v2", offices=None))
+    assert Legislator.objects.get(pk="S000001").local_offices == []

@@ -70,6 +70,7 @@ def test_the_supporters_own_members_are_shown_with_phones_and_their_script(clien
     assert "Representative Lana Simmons" in html
     assert 'Hello <strong class="script__value">Senator Alma Padilla</strong>, my name is' in html
     assert "https://www.padilla.senate.gov/contact" in html
+    assert 'href="tel:5107630370"' in html  # the representative's Oakland office
     # The fixed target is still there, under "Also call".
     assert "UN Mission" in html
     assert "Also call" in html
