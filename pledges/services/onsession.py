@@ -24,13 +24,20 @@ from pledges.services.settlement import (
     charge_attempt_run,
     pledge_intent_close,
 )
-from pledges.services.transitions import pledge_transition
+from pledges.services.transitions import pledge_log, pledge_transition
 
 S = Pledge.Status
 
 
 class PaymentPageError(Exception):
     """Something the supporter is told in a sentence on the page."""
+
+
+NEW_CARD_PURPOSE = "settlement_new_card"
+NEW_CARD_SETUP_CODE = "new_card_setup"
+# Give the page's own POST a head start; look at the few latest cards the page offered.
+NEW_CARD_CHECK_AFTER = dt.timedelta(minutes=5)
+NEW_CARD_CHECK_LATEST = 3
 
 
 PAYMENT_CHANGED = (
@@ -89,16 +96,31 @@ def pledge_new_card_prepare(*, pledge: Pledge) -> gateway.SetupIntentInfo:
     if not pledge_payable_on_session(pledge):
         raise PaymentPageError("This pledge cannot be paid here any more.")
     stripe_slot_acquire()
-    return gateway.setup_intent_create(
+    info = gateway.setup_intent_create(
         customer_id=pledge.stripe_customer_id,
-        metadata={"pledge_id": str(pledge.pk), "purpose": "settlement_new_card"},
+        metadata={"pledge_id": str(pledge.pk), "purpose": NEW_CARD_PURPOSE},
     )
+    # Remembered so that a card saved here whose page POST never arrives is still found and
+    # charged (the reconciler's `pledges_new_cards_check`, or the setup_intent webhook).
+    pledge_log(
+        pledge=pledge,
+        note="New-card page opened.",
+        actor_label="supporter",
+        stripe_object_id=info.id,
+        code=NEW_CARD_SETUP_CODE,
+    )
+    return info
 
 
-def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
+def pledge_pay_with_new_card(
+    *, pledge: Pledge, setup_intent_id: str, source: str = "supporter"
+) -> str:
     """The supporter saved a new card on the page: charge it now, on-session, as a NEW attempt
     with the next deterministic key. Returns the pledge's status afterwards (PAID,
-    ACTION_REQUIRED when the bank wants 3-D Secure, NEEDS_NEW_METHOD when declined)."""
+    ACTION_REQUIRED when the bank wants 3-D Secure, NEEDS_NEW_METHOD when declined).
+
+    `source` is "supporter" from the page; "reconciler" or "webhook" when the page's POST never
+    arrived (then a 3-D Secure request is emailed, since nobody is on the page)."""
     stripe_slot_acquire()
     info = gateway.setup_intent_retrieve(setup_intent_id)
     if (
@@ -156,7 +178,7 @@ def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
                 "card_exp_month": card.exp_month,
                 "card_exp_year": card.exp_year,
             },
-            actor_label="supporter",
+            actor_label=source,
             note=f"New card ({card.brand} ending {card.last4}); attempt {number} on-session.",
             stripe_object_id=info.id,
         )
@@ -168,4 +190,50 @@ def pledge_pay_with_new_card(*, pledge: Pledge, setup_intent_id: str) -> str:
             currency=locked.currency,
             on_session=True,
         )
-    return charge_attempt_run(pledge=locked, attempt=attempt, source="supporter").status
+    return charge_attempt_run(pledge=locked, attempt=attempt, source=source).status
+
+
+def pledges_new_cards_check(*, now: dt.datetime | None = None) -> int:
+    """Charge the new cards supporters saved on the new-card page whose POST never arrived (a
+    closed tab, a lost connection): every few minutes, ask Stripe about the page's latest
+    SetupIntents of each pledge still waiting; a succeeded one is charged as the page would
+    have. At most every half hour per pledge, so waiting supporters never starve charges."""
+    from django.core.cache import cache
+
+    now = now or timezone.now()
+    waiting = (
+        Pledge.objects.filter(
+            status__in=AWAITING_SUPPORTER,
+            events__code=NEW_CARD_SETUP_CODE,
+            events__created_at__lte=now - NEW_CARD_CHECK_AFTER,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    charged = 0
+    for pledge in waiting.iterator(chunk_size=100):
+        if not pledge_payable_on_session(pledge, now=now):
+            continue
+        if not cache.add(f"reconcile:new-card-check:{pledge.pk}", 1, timeout=30 * 60):
+            continue
+        last_attempt = pledge.attempts.order_by("-number").values_list("created_at", flat=True)
+        since = last_attempt.first()
+        pages = pledge.events.filter(code=NEW_CARD_SETUP_CODE)
+        if since is not None:
+            pages = pages.filter(created_at__gt=since)
+        for setup_intent_id in pages.order_by("-pk").values_list("stripe_object_id", flat=True)[
+            :NEW_CARD_CHECK_LATEST
+        ]:
+            try:
+                stripe_slot_acquire()
+                info = gateway.setup_intent_retrieve(setup_intent_id)
+                if info.status != "succeeded":
+                    continue
+                pledge_pay_with_new_card(
+                    pledge=pledge, setup_intent_id=setup_intent_id, source="reconciler"
+                )
+            except (PaymentPageError, gateway.GatewayError, TimeoutError):
+                continue
+            charged += 1
+            break
+    return charged

@@ -81,6 +81,9 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
     summary["attempts_resolved"] = _stray_attempts_resolve(now=now)
     summary["confirmed_by_supporter"] = _action_required_check(now=now)
     summary["refunds"] = _pending_refunds_retry(now=now)
+    from pledges.services.onsession import pledges_new_cards_check
+
+    summary["new_cards_charged"] = pledges_new_cards_check()
     return summary
 
 

@@ -236,3 +236,28 @@ def test_no_new_charge_while_stripe_will_not_close_the_earlier_request(chaos, st
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
     assert_ledger_clean(chaos, campaign)
+
+
+def test_a_new_card_saved_whose_page_post_is_lost_is_charged_by_the_reconciler(chaos, staff):
+    """Issue 13 (suspected, confirmed): the supporter saved a new card on the page, and the
+    page's POST never arrived (tab closed, connection lost). Nobody looked: the pledge waited
+    until its grace ran out. The reconciler now finds the saved card and charges it, once."""
+    from pledges.services.reconcile import payments_reconcile
+
+    campaign, pledge = _needing(staff, DECLINE_CARD)
+    for days in (2, 6):
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days)):
+            settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=6, hours=1), tick=True):
+        page = Client().get(_new_card_url(pledge)).content.decode()
+        _save_card_in_page(page, OK_CARD)  # ... and the POST is lost
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=6, hours=2), tick=True):
+        payments_reconcile()
+        payments_reconcile()  # a second run charges nothing more
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.card_last4 == "4242"
+    assert pledge.attempts.count() == 4
+    assert_ledger_clean(chaos, campaign)
