@@ -16,7 +16,7 @@ from PIL import Image
 
 from campaigns.models import Campaign, Organization
 from tests.campaigns.test_admin import form_data
-from tests.factories import CampaignFactory, SupporterFactory, UserFactory
+from tests.factories import CampaignFactory, SupporterFactory, UserFactory, verified_user
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +131,7 @@ def _update_image(client, upload):
 
 def _frame_photo(client, upload):
     campaign = CampaignFactory()
-    user = UserFactory(email="champion@example.org")
+    user = verified_user(email="champion@example.org")  # /me/ pages need a proven address
     SupporterFactory(campaign=campaign, user=user, email=user.email, tier="champion")
     champion = Client()
     champion.force_login(user)
