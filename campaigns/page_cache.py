@@ -39,10 +39,13 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
 
 # Cookies that are the same for everyone or carry nothing the page shows (the source-tracking
 # cookie is read only when someone signs on or pledges).
-NEUTRAL_COOKIES = frozenset({"csrftoken", "rr_src"})
+# The language cookie only chooses the URL (config/locale.py redirects before this middleware);
+# the page's language comes from its path and is part of the key.
+NEUTRAL_COOKIES = frozenset({"csrftoken", "rr_src", settings.LANGUAGE_COOKIE_NAME})
 # Where a visitor came from never changes the page: ignored for the key (the source-tracking
 # middleware, outside this one, remembers it in a cookie), so every click on a shared link is
 # served from the cache.
@@ -183,7 +186,7 @@ class PageCacheMiddleware:
     def _plan(request: HttpRequest) -> tuple[str, str] | None:
         if settings.PAGE_CACHE_SECONDS <= 0 or not _anonymous_and_cookieless(request):
             return None
-        route = _cached_route(request.path_info)
+        route = _cached_route(request.path_info, get_language())
         if route is None or not _cacheable_query(request, route[1]):
             return None
         prefix, _, version_key = route
@@ -195,10 +198,12 @@ class PageCacheMiddleware:
 
 
 @lru_cache(maxsize=2048)
-def _cached_route(path_info: str) -> tuple[str, frozenset[str], str] | None:
+def _cached_route(path_info: str, language: str) -> tuple[str, frozenset[str], str] | None:
     """The page key prefix, allowed parameters and version key of a cacheable path, or None.
-    Remembered per path: the URL map is fixed for the life of the process, and resolving a
-    path costs more than everything else a hit does."""
+    Remembered per path and language (the locale middleware, outside this one, has activated
+    the path's language; /es/ paths resolve only under it): the URL map is fixed for the life
+    of the process, and resolving a path costs more than everything else a hit does. The key
+    names the language, so one language's copy is never served for the other."""
     try:
         match = resolve(path_info)
     except Resolver404:
@@ -208,4 +213,4 @@ def _cached_route(path_info: str) -> tuple[str, frozenset[str], str] | None:
         return None
     scope = policy.scope(*match.args, **match.kwargs)
     path_digest = hashlib.sha256(path_info.encode()).hexdigest()
-    return f"page:{match.view_name}:{path_digest}", policy.params, _version_key(scope)
+    return f"page:{language}:{match.view_name}:{path_digest}", policy.params, _version_key(scope)

@@ -1,9 +1,10 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
-from config import health, metrics
+from config import health, locale, metrics
 
 admin.site.site_header = "Rallyround"
 admin.site.site_title = "Rallyround admin"
@@ -14,6 +15,12 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),  # Prometheus; staff or METRICS_TOKEN
     path("admin/", include("config.admin")),  # throttled login, guarded "view on site"
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),  # /api/v1/ (OSDI) and /api/docs/: never prefixed
+    path("language/<str:language>/", locale.language_switch, name="language_switch"),
+]
+# The public pages: English at /c/<slug>/, Spanish at /es/c/<slug>/ (config/locale.py).
+# The Stripe webhook (pledges.urls) answers under both; the signature, not the URL, matters.
+urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("", include("supporters.urls")),
     path("", include("pledges.urls")),
@@ -21,9 +28,9 @@ urlpatterns = [
     path("", include("actions.urls")),
     path("", include("congress.urls")),
     path("", include("organizers.urls")),
-    path("", include("api.urls")),  # /api/v1/ (OSDI) and /api/docs/
     path("", include("campaigns.urls")),
-]
+    prefix_default_language=False,
+)
 
 if not settings.PRODUCTION:
     # Uploaded images; production serves MEDIA_ROOT from the front web server or object storage.

@@ -467,6 +467,9 @@ def update_image_clean(*, update) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         img = Image.open(io.BytesIO(data))
+        # A JPEG decodes at 1/2, 1/4 or 1/8 scale for free; both sides stay >= the width kept,
+        # whichever way the camera's rotation turns it.
+        img.draft("RGB", (UPDATE_IMAGE_WIDTH, UPDATE_IMAGE_WIDTH))
         img.load()
     fmt = "PNG" if img.format == "PNG" else "JPEG"
     img = ImageOps.exif_transpose(img)

@@ -267,3 +267,24 @@ def _outbox_in_memory(settings):
 
 def chromium_available() -> bool:
     return shutil.which(CHROMIUM) is not None or Path(CHROMIUM).exists()
+
+
+def pytest_sessionstart(session):
+    """The Spanish catalogs are built from the committed .po files, as `make install` does."""
+    from campaigns.management.commands.compile_catalogs import compile_catalogs
+
+    compile_catalogs()
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks inline, in the process that queued them. Tasks are still queued only
+    from on_commit callbacks (run them with django_capture_on_commit_callbacks(execute=True), or
+    transaction=True in browser tests), so ordering against commits stays real; use it where a
+    test reads what the task did (the outbox, a charge) and no worker runs."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -119,3 +119,31 @@ def test_a_user_frames_only_so_many_photos_an_hour(champion_client, settings):
     html = answers[-1].content.decode()
     assert "framed several photos" in html
     assert "data:image/png" not in html
+
+
+def test_a_large_update_photo_is_decoded_at_a_reduced_scale(settings, tmp_path, monkeypatch):
+    """An update's photo is stored at most 1600 px wide: a 4800 px JPEG decodes at 1/2 scale."""
+    from django.core.files.base import ContentFile
+
+    from outreach import images
+    from outreach.models import CampaignUpdate
+
+    settings.MEDIA_ROOT = tmp_path
+    buf = io.BytesIO()
+    Image.new("RGB", (4800, 3600), (200, 150, 100)).save(buf, "JPEG")
+    update = CampaignUpdate(campaign=CampaignFactory(), title="Rally", body="We marched.")
+    update.image.save("rally.jpg", ContentFile(buf.getvalue()), save=False)
+    update.save()
+    seen = []
+    real_resize = Image.Image.resize
+
+    def spy(self, size, *args, **kwargs):
+        seen.append(self.size)
+        return real_resize(self, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    images.update_image_clean(update=update)
+    assert seen
+    assert seen[0][0] <= 2400
+    with Image.open(update.image.path) as stored:
+        assert stored.width == images.UPDATE_IMAGE_WIDTH
