@@ -40,6 +40,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
+    # Campaign texts in English and Spanish (title_en, title_es…); must come before admin.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -69,6 +71,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Remembers ?source=/utm_* in a signed cookie (no session), on cached pages too.
     "supporters.middleware.SourceTrackingMiddleware",
+    # The page's language, from its /es/ prefix; an unprefixed public page is redirected to
+    # /es/ for a visitor whose language cookie or first-visit Accept-Language says Spanish.
+    # Before the page cache, so a cached copy is always of the language the visitor gets.
+    "config.locale.PreferredLanguageMiddleware",
     # Anonymous copies of the campaign and discover pages: a hit skips the rest of the stack.
     "campaigns.page_cache.PageCacheMiddleware",
     # Web requests wait at most STRIPE_WEB_SLOT_WAIT_SECONDS for a Stripe rate-limit slot.
@@ -97,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "config.locale.language_context",
             ],
             "builtins": ["campaigns.templatetags.rallyround"],
         },
@@ -199,7 +206,20 @@ DEMO_ORGANIZER_PASSWORD = env.str("DEMO_ORGANIZER_PASSWORD", default="")
 LOGIN_URL = "/accounts/login/"
 
 # --- i18n / time -------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# English is the default and unprefixed (/c/<slug>/); Spanish pages live under /es/. Catalogs
+# are in locale/ (the .po files are committed; `manage.py compile_catalogs` builds the .mo).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "rr_lang"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "es")
+# A missing translation reads as empty in the model; pages fall back to the campaign's own
+# language field by field (campaigns/translation.py), not to a global language.
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ()}
+MODELTRANSLATION_AUTO_POPULATE = False
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

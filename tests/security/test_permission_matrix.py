@@ -101,6 +101,15 @@ def check_healthz(w):
     return answers(w, "/healthz", 200, roles=["anonymous"])
 
 
+def check_language_switch(w):
+    # Anyone may switch; the redirect stays on this site (tests/i18n/test_language_choice.py).
+    problems = answers(w, "/language/es/?next=/", 302)
+    response = w.client("anonymous").get("/language/es/?next=//evil.example/")
+    if response["Location"] != "/es/":
+        problems.append(f"language switch sent a visitor to {response['Location']}")
+    return problems
+
+
 def check_metrics(w):
     # Platform staff (or a scraper with METRICS_TOKEN, see tests/security/test_metrics.py).
     return answers(w, "/metrics", 404, roles=ROLES[:-1]) + answers(
@@ -780,6 +789,7 @@ CHECKS = {
     **API_CHECKS,
     "healthz": check_healthz,
     "metrics": check_metrics,
+    "language_switch": check_language_switch,
     "media/<path:path>": check_media,
     "campaigns:discover": check_discover,
     "campaigns:detail": check_campaign_detail,
