@@ -241,7 +241,7 @@ class ActionAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     def total(self, obj):
         from actions.selectors import action_total_label
 
-        return action_total_label(obj) or "—"
+        return action_total_label(obj, invite=False) or "—"
 
     @admin.display(description="Who did it")
     def who_did_it(self, obj):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from actions.models import Action, ActionCompletion, ActionLink, CallOutcome, CallTarget
 from campaigns.models import Campaign, Tier
@@ -113,27 +114,44 @@ def my_call_outcomes(*, supporter: Supporter | None, action: Action) -> dict[int
     )
 
 
-def action_total_label(action: Action) -> str:
-    """The total a page shows next to an action: "1,204 calls made", "312 emails sent"..."""
+# Below this many, a count reads as a reason not to act ("0 have signed"): the page invites
+# instead ("Be among the first to sign").
+COUNT_SHOWN_FROM = 5
+
+
+def action_total_label(action: Action, *, invite: bool = True) -> str:
+    """The total a page shows next to an action: "1,204 calls made", "312 emails sent"..., or
+    with `invite`, an invitation while the count is under COUNT_SHOWN_FROM (staff screens and
+    closed actions pass invite=False: they report, they do not invite)."""
+    n = action.outcome_count if action.kind == Action.Kind.CALL else action.completed_count
+    invite = invite and n < COUNT_SHOWN_FROM
     if action.kind == Action.Kind.CALL:
-        n = action.outcome_count
-        return f"{intcomma(n)} call{'' if n == 1 else 's'} made"
-    n = action.completed_count
+        if invite:
+            return gettext("Be among the first to call")
+        return ngettext("%(n)s call made", "%(n)s calls made", n) % {"n": intcomma(n)}
     if action.kind == Action.Kind.EMAIL:
-        return f"{intcomma(n)} email{'' if n == 1 else 's'} sent"
+        if invite:
+            return gettext("Be among the first to write")
+        return ngettext("%(n)s email sent", "%(n)s emails sent", n) % {"n": intcomma(n)}
     if action.kind == Action.Kind.PETITION:
-        return f"{intcomma(n)} {'has' if n == 1 else 'have'} signed"
+        if invite:
+            return gettext("Be among the first to sign")
+        return ngettext("%(n)s has signed", "%(n)s have signed", n) % {"n": intcomma(n)}
     if action.kind == Action.Kind.EVENT:
-        return f"{intcomma(n)} going"
+        if invite:
+            return gettext("Be among the first to say you are going")
+        return gettext("%(n)s going") % {"n": intcomma(n)}
     return ""
 
 
 def petition_count_line(action: Action) -> dict[str, int]:
-    """ "N have signed. Let's get to M!" with how far along the way to M we are."""
+    """ "N have signed. Let's get to M!" with how far along the way to M we are; `shown` is
+    false under COUNT_SHOWN_FROM, where the page invites instead."""
     count = action.completed_count
     target = next_supporter_milestone(count)
     return {
         "count": count,
+        "shown": count >= COUNT_SHOWN_FROM,
         "next_milestone": target,
         "percent_to_next": min(100, count * 100 // target) if target else 100,
     }

@@ -123,7 +123,9 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
         "early": action.state == State.EARLY,
         "done": completion is not None and completion.counted_at is not None,
         "waiting": completion is not None and completion.counted_at is None,
-        "total": action_total_label(action),
+        "total": action_total_label(
+            action, invite=action.state in {State.OPEN, State.EARLY, State.HIDDEN}
+        ),
         "links": list(action.links.all()),
         "ends_display": (
             local_datetime_display(action.ends_at, campaign.tz) if action.ends_at else ""

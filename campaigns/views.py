@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
+from actions.selectors import COUNT_SHOWN_FROM
 from campaigns.models import Campaign
 from campaigns.page_cache import anonymous_page_cache, campaign_page_scope, is_tracking_param
 from campaigns.selectors import (
@@ -22,6 +23,7 @@ from campaigns.selectors import (
     issue_areas_in_use,
     user_can_edit_campaign,
 )
+from supporters.selectors import supporter_standing
 from supporters.services import next_supporter_milestone
 
 PAGE_SIZE = 12
@@ -106,5 +108,10 @@ def detail(request, slug: str):
             "sections": [s for s in campaign.sections.all() if s.body.strip()],
             "issue_areas": list(campaign.issue_areas.all()),
             "can_edit": request.user.is_staff and user_can_edit_campaign(request.user, campaign),
+            "count_shown_from": COUNT_SHOWN_FROM,
+            # Signed-in visitors only: their pages are never cached (campaigns/page_cache.py).
+            "standing": supporter_standing(user=request.user, campaign=campaign)
+            if request.user.is_authenticated
+            else None,
         },
     )

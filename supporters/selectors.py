@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Tier
 from campaigns.selectors import user_is_platform_staff
 from supporters.models import Supporter, normalize_email
 from supporters.services import next_supporter_milestone
@@ -269,3 +269,37 @@ def daily_chart_html(campaign_id: int, days: int = 30) -> str:
     return render_to_string(
         "supporters/admin/daily_chart.html", {"chart": daily_signups(campaign_id, days=days)}
     )
+
+
+def supporter_standing(*, user, campaign: Campaign) -> dict[str, Any] | None:
+    """Where a signed-in person stands on `campaign`, for the campaign page and its tier
+    buttons: their confirmed, current Supporter row (found through `supporters_for_user`, so
+    only a proven address counts) and their live pledge, if any. None for anyone else.
+    Never called for anonymous visitors: their pages are shared through the page cache."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    from pledges.models import Pledge
+    from pledges.services.pledging import LIVE_STATUSES
+
+    supporter = (
+        supporters_for_user(user=user)
+        .filter(campaign=campaign, confirmed_at__isnull=False, left_at__isnull=True)
+        .order_by("-pk")
+        .first()
+    )
+    if supporter is None:
+        return None
+    pledge = (
+        Pledge.objects.filter(supporter=supporter, status__in=LIVE_STATUSES)
+        .order_by("-created_at")
+        .first()
+    )
+    kind = pledge.tier if pledge else supporter.tier
+    tier = campaign.tiers.filter(kind=kind).first()
+    return {
+        "supporter": supporter,
+        "tier": kind,
+        # The campaign's own name for the tier, with its article: "an Advocate", "a Champion".
+        "tier_with_article": tier.name_with_article if tier else Tier.Kind(kind).label,
+        "pledge": pledge,
+    }

@@ -414,10 +414,15 @@ def test_ics_is_a_valid_calendar_that_parses_back():
 
 def test_counted_kinds_and_labels():
     from actions.selectors import action_total_label
+    from tests.actions.factories import petition_action
 
     call = ActionFactory(outcome_count=1204)
     assert action_total_label(call) == "1,204 calls made"
-    assert action_total_label(email_action(completed_count=1)) == "1 email sent"
+    assert action_total_label(email_action(completed_count=5)) == "5 emails sent"
+    assert action_total_label(email_action(completed_count=4)) == "Be among the first to write"
+    assert action_total_label(petition_action(completed_count=0)) == "Be among the first to sign"
+    # Staff screens report the real figure.
+    assert action_total_label(email_action(completed_count=1), invite=False) == "1 email sent"
     assert Action.Kind.LEARN not in Action.COUNTED_KINDS
 
 

@@ -48,7 +48,8 @@ def test_dashboard_lists_linked_rows_and_rows_signed_on_with_my_verified_email(c
     assert stranger.campaign.title not in body
     assert "$28" in body
     assert pledge.get_status_display() in body
-    assert f"/c/{linked.campaign.slug}/support/champion/" in body
+    # "Change or cancel my pledge" lands on the page that manages it (issue 16).
+    assert f"/pledges/{pledge.token}/" in body
 
 
 def test_logging_in_links_rows_signed_on_with_my_verified_email(client):
