@@ -16,11 +16,12 @@ from allauth.account.models import EmailAddress
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.test import Client
 
 from actions.models import CallTarget, CongressTargets
+from campaigns.roles import roles_ensure
 from congress.data import read_compact
 from congress.models import Bill, CampaignResource, Legislator
 from tests.actions.factories import ActionFactory, CallTargetFactory
@@ -96,6 +97,7 @@ def login(pg, live_server, user) -> None:
 
 @pytest.fixture
 def congress_campaign():
+    roles_ensure(Group, Permission)  # transactional tests flush the migration's groups
     call_command("congress_load")
     campaign = CampaignFactory(title="End child detention", slug="end-child-detention")
     action = ActionFactory(
