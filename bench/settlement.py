@@ -255,15 +255,24 @@ def postgres_backends() -> list[int]:
     return pids
 
 
-def cpu_by_role(payers, helper, others: dict[str, subprocess.Popen]) -> dict[str, float]:
-    """CPU seconds used so far by each kind of process: the payments workers (all their pool
-    processes), the default/emails worker, PostgreSQL's backends for the bench database, and the
-    fake Stripe (localstripe) and its proxy (stripe-chaos)."""
+def cpu_by_role(payers, helper, others: dict[str, subprocess.Popen]) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by each process, grouped by kind: the payments workers (all their
+    pool processes), the default/emails worker, PostgreSQL's backends for the bench database,
+    and the fake Stripe (localstripe) and its proxy (stripe-chaos)."""
     return {
-        "payments workers": sum(cpu_seconds(p) for w in payers for p in process_tree(w.pid)),
-        "default+emails worker": sum(cpu_seconds(p) for p in process_tree(helper.pid)),
-        "PostgreSQL": sum(cpu_seconds(p) for p in postgres_backends()),
-        **{name: cpu_seconds(proc.pid) for name, proc in others.items()},
+        "payments workers": {p: cpu_seconds(p) for w in payers for p in process_tree(w.pid)},
+        "default+emails worker": {p: cpu_seconds(p) for p in process_tree(helper.pid)},
+        "PostgreSQL": {p: cpu_seconds(p) for p in postgres_backends()},
+        **{name: {proc.pid: cpu_seconds(proc.pid)} for name, proc in others.items()},
+    }
+
+
+def cpu_used(start: dict[str, dict[int, float]], end: dict[str, dict[int, float]]) -> dict:
+    """CPU seconds per kind between two samples (processes that ended meanwhile are left out;
+    ones that started count from zero)."""
+    return {
+        role: sum(t - start.get(role, {}).get(pid, 0.0) for pid, t in pids.items())
+        for role, pids in end.items()
     }
 
 
@@ -283,7 +292,8 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
         "EMAIL_URL": "dummymail://",
         "RALLYROUND_VAR_DIR": str(var),
         "LOG_LEVEL": "WARNING",
-        "CONN_MAX_AGE": "60",
+        # Connections kept for the run, so PostgreSQL's CPU per backend can be followed.
+        "CONN_MAX_AGE": "3600",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     http_json(f"{chaos_url}/_chaos/reset", "POST")
@@ -315,7 +325,8 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
     peak_rss: dict[int, int] = {}
     deadline = time.monotonic() + (args.timeout or max(120, 4 * n / max(1, args.rps)))
     last_report = 0.0
-    cpu_start: dict[str, float] | None = None
+    cpu_start: dict[str, dict[int, float]] = {}
+    pg_seen: dict[int, float] = {}
     paid_start = 0
     try:
         while time.monotonic() < deadline:
@@ -323,9 +334,13 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
                 for pid in process_tree(worker.pid):
                     peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
             done = paid_count(env)
-            if cpu_start is None and done:
+            if not cpu_start and done:
                 # Measure CPU from the first payment on: worker start-up is not per charge.
                 cpu_start, paid_start = cpu_by_role(payers, helper, others), done
+            elif cpu_start:
+                # PostgreSQL backends come and go with the workers' connections: remember the
+                # last CPU figure of each, so one that ends before the run still counts.
+                pg_seen.update({pid: cpu_seconds(pid) for pid in postgres_backends()})
             if time.monotonic() - last_report > 15:
                 print(f"  … {done}/{n} paid")
                 last_report = time.monotonic()
@@ -336,6 +351,7 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
                     raise RuntimeError(f"a worker exited; see {var}/worker-*-{n}.log")
             time.sleep(0.5)
         cpu_end = cpu_by_role(payers, helper, others)
+        cpu_end["PostgreSQL"] = {**pg_seen, **cpu_end["PostgreSQL"]}
         paid_end = paid_count(env)
         for worker in payers:
             for pid in process_tree(worker.pid):
@@ -344,13 +360,10 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
         for worker in workers:
             stop(worker)
     charged = max(1, paid_end - paid_start)
-    cpu_ms = {
-        role: (cpu_end[role] - (cpu_start or {}).get(role, 0.0)) * 1000 / charged
-        for role in cpu_end
-    }
+    cpu_ms = {role: t * 1000 / charged for role, t in cpu_used(cpu_start, cpu_end).items()}
     figures = measure(env, n)
     ledger = http_json(f"{chaos_url}/_chaos/ledger?key=pledge_id")
-    charged = sum(1 for pis in ledger["charges_by_metadata"].values() if pis)
+    at_stripe = sum(1 for pis in ledger["charges_by_metadata"].values() if pis)
     rate = figures["paid"] / figures["seconds"] if figures["seconds"] else 0.0
     return {
         "pledges": n,
@@ -361,7 +374,7 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
         "rps_limit": args.rps,
         "peak_rss_child_mb": max(peak_rss.values()) / 1024 if peak_rss else 0,
         "peak_rss_total_mb": sum(peak_rss.values()) / 1024,
-        "charged_at_stripe": charged,
+        "charged_at_stripe": at_stripe,
         "double_charged": ledger["double_charged"],
         "cpu_ms": cpu_ms,
         "cpu_window_charges": charged,

@@ -60,7 +60,8 @@ def _run(args: list[str], env: dict[str, str], seconds: int) -> str:
 
 def test_the_settlement_benchmark_charges_every_pledge_once_in_a_tiny_run():
     out = _run(
-        ["bench/settlement.py", "--pledges", "4", "--concurrency", "1", "--timeout", "90"],
+        ["bench/settlement.py", "--pledges", "4", "--workers", "1", "--concurrency", "1"]
+        + ["--timeout", "90"],
         _bench_env("settlement"),
         seconds=240,
     )

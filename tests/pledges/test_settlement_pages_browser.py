@@ -40,11 +40,6 @@ def serious_violations(pg) -> list[str]:
 pytestmark = [pytest.mark.e2e, pytest.mark.stripe, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def staff():
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
-
-
 def _fill_card(pg, number: str) -> None:
     pg.locator("#card-element input[placeholder=number]").fill(number)
     pg.locator("#card-element input[placeholder=exp_month]").fill("12")
@@ -151,3 +146,40 @@ def test_staff_read_the_settlement_report_and_a_pledge_history(
     pledges[0].refresh_from_db()
     assert pledges[0].refunded_cents == 500
     assert_ledger_clean(chaos, campaign)
+
+
+def test_staff_see_charging_progress_and_the_expected_finish(live_server, page, phone_page):
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+    from pledges.models import PaymentAttempt
+    from tests.factories import CampaignFactory, PledgeFactory
+
+    staff = UserFactory(email="staff.progress@example.org", is_staff=True, is_superuser=True)
+    campaign = CampaignFactory(goal_cents=100, timezone="America/Los_Angeles")
+    pledges = [PledgeFactory(campaign=campaign, status=S.CHARGE_DUE) for _ in range(8)]
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=Campaign.Status.SUCCEEDED, frozen_backer_count=8, frozen_pledged_cents=16_000
+    )
+    for pledge in pledges[:3]:
+        Pledge.objects.filter(pk=pledge.pk).update(status=S.PAID, paid_cents=pledge.amount_cents)
+        PaymentAttempt.objects.create(
+            pledge=pledge,
+            number=1,
+            idempotency_key=f"pledge-{pledge.pk}-attempt-1",
+            amount_cents=pledge.amount_cents,
+            outcome="succeeded",
+            finished_at=timezone.now(),
+        )
+    url = live_server.url + reverse("admin:pledges_campaignsettlement_change", args=[campaign.pk])
+    for pg, name in (
+        (page, "settlement-progress-desktop"),
+        (phone_page, "settlement-progress-phone"),
+    ):
+        _login(pg, live_server, staff)
+        pg.goto(url)
+        expect(pg.get_by_role("heading", name="Charging")).to_be_visible()
+        expect(pg.get_by_text("3 of 8 pledges answered (37%); 5 still to charge.")).to_be_visible()
+        expect(pg.get_by_text("(America/Los_Angeles)")).to_be_visible()
+        screenshot(pg, name)
+        assert serious_violations(pg) == []
