@@ -162,6 +162,7 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
         )
     elif action.kind == Action.Kind.PETITION:
         context["count"] = petition_count_line(action)
+        context["proven_viewer"] = _proven_viewer(viewer)
         if "petition_form" in extra:
             context["petition_form"] = extra.pop("petition_form")
         else:
@@ -440,6 +441,10 @@ def petition_sign(request, slug: str, pk: int):
     action = _action(request, campaign, pk, viewer)
     if action.kind != Action.Kind.PETITION:
         raise Http404("No such action.")
+    if _proven_viewer(viewer):
+        # They proved who they are on this campaign already (their account, or the emailed
+        # link): never asked again (issue 16). A typed address alone still gets the form.
+        return _petition_sign_as_viewer(request, campaign, action, viewer)
     verified = _verified(request)
     form = AllySignOnForm(
         request.POST, campaign=campaign, fixed_email=request.user.email if verified else None
@@ -487,6 +492,31 @@ def petition_sign(request, slug: str, pk: int):
         messages.success(request, "Thank you for signing! Your signature is counted.")
     else:
         messages.info(request, "You have already signed this petition. Thank you!")
+    return redirect(_detail_url(action, "do-it"))
+
+
+def _proven_viewer(viewer: Viewer) -> bool:
+    """A visitor acting as a row whose address is proven: a signed-in owner, or a browser that
+    opened the emailed link (a merely typed row is dropped once proven, see identity.py)."""
+    return viewer.known and viewer.supporter.confirmed_at is not None
+
+
+def _petition_sign_as_viewer(request, campaign, action, viewer):
+    try:
+        services.report_throttle(supporter_id=viewer.supporter.pk, ip=client_ip(request))
+    except services.RateLimited:
+        context = _detail_context(request, campaign, action, viewer, error=RATE_LIMITED)
+        return render(request, "actions/detail.html", context, status=429)
+    try:
+        counted = services.action_complete(
+            action=action, supporter=viewer.supporter, early_access=viewer.early_access
+        )
+    except services.ActionUnavailable:
+        return _unavailable(request, campaign, action, viewer)
+    if counted:
+        messages.success(request, gettext("Thank you for signing! Your signature is counted."))
+    else:
+        messages.info(request, gettext("You have already signed this petition. Thank you!"))
     return redirect(_detail_url(action, "do-it"))
 
 

@@ -397,3 +397,32 @@ def test_sign_ons_are_rate_limited_per_network_and_create_nobody(client, setting
     assert response.status_code == 429
     assert "Too many sign-ons from your network" in response.content.decode()
     assert not Supporter.objects.filter(email="second@example.org").exists()
+
+
+def test_a_proven_visitor_signs_the_petition_without_retyping_their_email(client):
+    """Issue 16: a person who gave name, email and ZIP once (and opened the emailed link) is
+    not asked again. The petition used to show an empty email field and answer 400."""
+    call = ActionFactory()
+    CallTargetFactory(action=call)
+    petition = petition_action(campaign=call.campaign)
+    identify(client, call)  # name, email, ZIP once, then the emailed link
+    html = client.get(detail(petition)).content.decode()
+    assert 'name="email"' not in html
+    assert "Signing as <strong>Rosa Parks</strong>" in html
+    response = client.post(detail(petition) + "sign/", {})
+    assert response.status_code == 302
+    petition.refresh_from_db()
+    assert petition.completed_count == 1
+    assert ActionCompletion.objects.get(action=petition).supporter.email == "rosa@example.org"
+
+
+def test_a_visitor_who_only_typed_an_address_is_asked_for_it_again(client):
+    """A typed address proves nothing: the petition does not act from it alone."""
+    call = ActionFactory()
+    petition = petition_action(campaign=call.campaign)
+    identify(client, call, confirm=False)
+    assert 'name="email"' in client.get(detail(petition)).content.decode()
+    response = client.post(detail(petition) + "sign/", {"name": "Rosa Parks"})
+    assert response.status_code == 400
+    petition.refresh_from_db()
+    assert petition.completed_count == 0
