@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
@@ -176,7 +177,7 @@ class BillAdmin(OwnCampaignAdmin):
 
     @admin.display(description=_("Status"))
     def current_status(self, obj):
-        return f"{obj.get_status_display()} ({obj.status_date:%B %-d, %Y})"
+        return f"{obj.get_status_display()} ({dateformat.format(obj.status_date, 'F j, Y')})"
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "sponsors":

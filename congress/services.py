@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
@@ -135,7 +135,7 @@ def bill_status_announce(*, bill: Bill, user=None):
         change = bill.status_changes.order_by("-created_at", "-id").first()
         status_label = Bill.Status(bill.status).label
         title = _("%(number)s: %(status)s") % {"number": bill.number, "status": status_label}
-        when = bill.status_date.strftime("%B %-d, %Y")
+        when = dateformat.format(bill.status_date, "F j, Y")  # month in the active language
         lines = [
             _("%(number)s, %(title)s, changed status on %(date)s: %(status)s.")
             % {"number": bill.number, "title": bill.title, "date": when, "status": status_label},
