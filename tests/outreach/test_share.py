@@ -15,7 +15,7 @@ from PIL import Image
 from campaigns.models import Campaign
 from outreach.images import share_image_step
 from supporters.models import Supporter
-from tests.factories import CampaignFactory, SupporterFactory, UserFactory
+from tests.factories import CampaignFactory, SupporterFactory, verified_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def assert_not_blank(img: Image.Image) -> None:
 
 
 def login_as(client, campaign, tier, **kwargs):
-    user = UserFactory()
+    user = verified_user()  # supporter pages trust only a proven address (issue 12)
     supporter = SupporterFactory(
         campaign=campaign, user=user, email=user.email, tier=tier, **kwargs
     )

@@ -16,7 +16,7 @@ from outreach.services import (
     update_send_batch,
 )
 from supporters.models import Supporter
-from tests.factories import CampaignFactory, SupporterFactory, UserFactory
+from tests.factories import CampaignFactory, SupporterFactory, verified_user
 
 pytestmark = pytest.mark.django_db
 
@@ -221,7 +221,7 @@ def detail_url(update):
 
 
 def login_as(client, campaign, tier):
-    user = UserFactory()
+    user = verified_user()  # supporter pages trust only a proven address (issue 12)
     SupporterFactory(campaign=campaign, user=user, email=user.email, tier=tier)
     client.force_login(user)
     return user
