@@ -101,16 +101,3 @@ def call(url: str, *, key: str | None = None, method: str = "GET", body=None, he
         return status, head, json.loads(text)
     except ValueError:
         return status, head, text
-
-
-@pytest.fixture
-def celery_eager():
-    """Run Celery tasks inline, in the process that enqueued them (after commit: tasks are only
-    enqueued from on_commit callbacks). The tests check what is sent, signed how, how often and
-    when; time-machine moves the clock between the beat sweeps they call."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous

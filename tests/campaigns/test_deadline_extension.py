@@ -37,16 +37,6 @@ LA = zoneinfo.ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
-def celery_eager():
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def platform_staff():
     """Platform staff by group membership (not a superuser)."""
     user = UserFactory(email="pat.platform@example.org", is_staff=True)

@@ -256,18 +256,6 @@ def test_every_kind_of_action_page_passes_axe_at_both_widths(live_server, page, 
     screenshot(page, "action-email-filled-desktop")
 
 
-@pytest.fixture
-def celery_eager():
-    """The confirmation email is sent by a Celery task after the signature commits; there is
-    no worker here, so tasks run inline (on_commit still fires on the real commit)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def test_a_petition_signature_counts_once_confirmed_by_email(live_server, phone_page, celery_eager):
     from django.core import mail
 

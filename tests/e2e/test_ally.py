@@ -17,19 +17,6 @@ from tests.factories import CampaignFactory, PledgeFactory, SupporterFactory, Us
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def celery_eager():
-    """The confirmation email is sent by a Celery task after the sign-on commits. There is no
-    worker process in this test, so tasks run inline in the web server thread; the commit
-    ordering stays real (transaction=True: on_commit fires on the actual commit)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def confirm_link(live_server_url: str) -> str:
     (message,) = [m for m in mail.outbox if "Confirm your support" in m.subject]
     path = re.search(r"https?://[^/\s]+(/c/[^\s]+/confirm/[^\s/]+/)", message.body).group(1)

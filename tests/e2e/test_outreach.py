@@ -13,21 +13,15 @@ from django.utils import timezone
 
 from outreach.models import CampaignUpdate
 from tests.conftest import SCREENSHOTS, free_port, screenshot, spawn, stop, wait_http
-from tests.factories import CampaignFactory, OrganizationFactory, SupporterFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    OrganizationFactory,
+    SupporterFactory,
+    UserFactory,
+    verified_user,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def celery_eager():
-    """The update email is sent by Celery tasks queued after commit; with no worker in this
-    test they run inline in the server thread (commit ordering stays real)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def serious_violations(pg) -> list[str]:
@@ -70,7 +64,7 @@ def login_cookie(user) -> dict:
 
 
 def member(campaign, tier, name="Maria Gonzalez"):
-    user = UserFactory()
+    user = verified_user()  # supporter pages trust only a proven address (issue 12)
     SupporterFactory(
         campaign=campaign, user=user, email=user.email, tier=tier, name=name, consent_updates=True
     )

@@ -23,18 +23,6 @@ PASSWORD = "a long and unusual passphrase 42"
 
 
 @pytest.fixture
-def celery_eager():
-    """Pledge emails are sent by a Celery task after the pledge commits; with no worker in this
-    test, tasks run inline in the server thread (commit ordering stays real)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def campaign():
     return CampaignFactory(title="Clean air near every school", slug="clean-air")
 

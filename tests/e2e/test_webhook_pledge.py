@@ -23,17 +23,6 @@ from tests.factories import CampaignFactory, UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def celery_eager():
-    """The server thread runs the after-commit webhook task inline (no worker in this test)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def test_a_pledge_made_in_the_browser_arrives_signed_once(
     live_server, page, stripe_local, celery_eager
 ):

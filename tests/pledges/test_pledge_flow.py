@@ -19,7 +19,7 @@ from campaigns.models import Campaign
 from pledges.models import Pledge
 from pledges.services.pledging import pledge_activate_from_setup_intent
 from supporters.models import Supporter, User
-from tests.factories import CampaignFactory, UserFactory, verified_user
+from tests.factories import CampaignFactory, verified_user
 from tests.pledges.stripe_browser import (
     CARD_3DS,
     CARD_DECLINED_AT_SETUP,
@@ -31,17 +31,6 @@ from tests.pledges.stripe_browser import (
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "a long and unusual passphrase 42"
-
-
-@pytest.fixture
-def celery_eager():
-    """Run the email task inline (it is still only enqueued when the transaction commits)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def form_key(client, campaign, tier) -> str:

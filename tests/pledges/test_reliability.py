@@ -21,12 +21,10 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from config.celery import app as celery_app
 from pledges import gateway
 from pledges.models import PaymentAttempt, Pledge
 from pledges.services import settlement
 from pledges.services.reconcile import payments_reconcile
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
     active_pledge,
@@ -40,20 +38,6 @@ S = Pledge.Status
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHARGE = {"method": "POST", "path_regex": "^/v1/payment_intents$"}
 pytestmark = pytest.mark.stripe
-
-
-@pytest.fixture
-def eager_celery():
-    """The test process is the worker: queued charges and emails run where the test can see
-    them (the races under test are the database's, which eager mode does not hide)."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -238,7 +222,7 @@ def test_a_reconciler_slowed_by_a_hanging_stripe_reads_the_clock_for_each_pledge
 
 @pytest.mark.django_db
 def test_stripe_refusing_our_key_stops_the_run_and_alerts_staff(
-    chaos, staff, settings, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, settings, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, pledges = charge_due_campaign(staff, count=3)
     settings.STRIPE_SECRET_KEY = "rk_revoked"
@@ -275,7 +259,7 @@ def _queue_and_run(django_capture_on_commit_callbacks) -> None:
 
 @pytest.mark.django_db
 def test_after_a_halt_is_lifted_everything_due_is_charged_within_minutes(
-    chaos, staff, settings, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, settings, celery_eager, django_capture_on_commit_callbacks
 ):
     """Issue 13, defect 3. Stripe refuses our key: the queued chunk stops at its first pledge.
     An operator fixes the key and runs `manage.py settlement_resume`: within minutes every
@@ -309,7 +293,7 @@ def test_after_a_halt_is_lifted_everything_due_is_charged_within_minutes(
 
 @pytest.mark.django_db
 def test_a_rate_limiter_timeout_stops_the_chunk_and_strands_nothing(
-    chaos, staff, settings, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, settings, celery_eager, django_capture_on_commit_callbacks
 ):
     """Issue 13, defect 3. No Stripe slot comes within the wait budget: the chunk stops, the
     pledge it was on waits for the reconciler (same key), and the rest are due again at once
@@ -415,7 +399,7 @@ def test_worker_killed_mid_charge_then_another_run_finishes_with_nobody_charged_
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_and_two_beats_at_once_charge_every_pledge_exactly_once(
-    chaos, staff, eager_celery
+    chaos, staff, celery_eager
 ):
     campaign, pledges = charge_due_campaign(staff, count=16)
     barrier = threading.Barrier(4)
@@ -451,7 +435,7 @@ def test_two_runs_and_two_beats_at_once_charge_every_pledge_exactly_once(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_beats_freezing_the_same_campaign_at_once_freeze_it_once(chaos, eager_celery):
+def test_two_beats_freezing_the_same_campaign_at_once_freeze_it_once(chaos, celery_eager):
     campaign = campaign_ending(goal_cents=100_000)
     card = saved_card()
     pledges = [active_pledge(campaign, card=card) for _ in range(5)]

@@ -25,7 +25,6 @@ from pledges.services import settlement
 from pledges.services.grace import payments_remind_and_expire
 from pledges.services.pledging import PledgeFrozen, pledge_cancel
 from pledges.services.reconcile import payments_reconcile
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
     THREE_DS_CARD,
@@ -40,19 +39,6 @@ from tests.pledges.settlement_support import (
 
 S = Pledge.Status
 pytestmark = pytest.mark.stripe
-
-
-@pytest.fixture
-def eager_celery():
-    """The test process is the worker: emails and queued charges run where the test sees them."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
 
 def _charged_not_recorded(staff, number="4242424242424242"):
@@ -88,7 +74,7 @@ def _paid_once(pledge, campaign):
 # --- webhooks against the task ---------------------------------------------------------------
 @pytest.mark.django_db
 def test_success_webhook_before_the_task_writes_is_counted_once(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, pledge, attempt, result = _charged_not_recorded(staff)
     client = Client()
@@ -218,7 +204,7 @@ def test_cancel_a_second_before_the_deadline_counts_and_a_second_after_is_refuse
 
 @pytest.mark.django_db
 def test_deadline_passing_while_workers_are_down_is_settled_by_the_next_beat(
-    chaos, eager_celery, django_capture_on_commit_callbacks
+    chaos, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign = campaign_ending(goal_cents=10_000)
     pledge = active_pledge(campaign, amount_cents=2000)
@@ -237,7 +223,7 @@ def test_deadline_passing_while_workers_are_down_is_settled_by_the_next_beat(
 
 @pytest.mark.django_db
 def test_approval_hands_charges_to_the_payments_queue(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     route = celery_app.amqp.router.route({}, "pledges.tasks.charge_pledges")
     assert route["queue"].name == "payments"
@@ -258,7 +244,7 @@ def test_approval_hands_charges_to_the_payments_queue(
 # --- the grace period -------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_supporter_who_never_acts_gets_reminders_every_48_hours_then_is_marked_unpaid(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
     t0 = timezone.now().replace(microsecond=0)
@@ -513,7 +499,7 @@ def test_a_pending_refund_older_than_stripes_key_memory_is_looked_up_not_sent_ag
 
 @pytest.mark.django_db
 def test_a_resumed_on_session_attempt_that_needs_3d_secure_emails_the_supporter(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     """Issue 13 (suspected, confirmed): the new-card page's attempt is on-session, so its
     3-D Secure request was never emailed — right while the supporter is on the page, but also

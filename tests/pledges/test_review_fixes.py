@@ -20,7 +20,6 @@ from pledges import gateway
 from pledges.gateway import ChargeOutcome
 from pledges.models import Pledge
 from pledges.services import settlement
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     assert_ledger_clean,
     charge_due_campaign,
@@ -29,11 +28,6 @@ from tests.pledges.settlement_support import (
 from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: F401 - fixture
 
 S = Pledge.Status
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
 
 # --- disputes ---------------------------------------------------------------------------------
@@ -476,16 +470,6 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
 
 
 # --- a retry is not charged before its time ---------------------------------------------------
-@pytest.fixture
-def eager_celery():
-    """The queued charge task runs in the test process (there is no worker here)."""
-    from config.celery import app as celery_app
-
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
 def _payment_intent_posts(chaos) -> int:
     return chaos.stats()["requests"].get("POST /v1/payment_intents", 0)
 
@@ -493,7 +477,7 @@ def _payment_intent_posts(chaos) -> int:
 @pytest.mark.django_db
 @pytest.mark.stripe
 def test_a_redelivered_charge_task_does_not_retry_a_decline_before_its_day(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     import time_machine
     from django.utils import timezone
@@ -613,7 +597,7 @@ def test_a_retry_whose_decline_time_was_not_recorded_waits_from_its_last_write(s
 @pytest.mark.django_db
 @pytest.mark.stripe
 def test_marking_a_pledge_unpaid_first_cancels_its_3d_secure_request(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     """After the "unpaid" email the supporter cannot pay from the old link; while Stripe will
     not confirm the cancel, the pledge is not marked unpaid (nor emailed) — next hour it is."""

@@ -11,12 +11,10 @@ from django.core import mail
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from config.celery import app as celery_app
 from pledges import tasks
 from pledges.gateway import ChargeOutcome, ChargeResult
 from pledges.models import PaymentAttempt, Pledge
 from pledges.services import settlement
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
     THREE_DS_CARD,
@@ -30,26 +28,12 @@ S = Pledge.Status
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
 
 
-@pytest.fixture
-def eager_celery():
-    """Emails are sent by a Celery task after commit; run it in this process so the test can
-    read the outbox (the ordering under test is the database's, not the broker's)."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def staff():
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
-
-
 def _after_deadline(campaign, minutes=1):
     return time_machine.travel(campaign.deadline + dt.timedelta(minutes=minutes), tick=True)
 
 
 def test_campaign_short_of_goal_fails_releases_everyone_and_charges_nobody(
-    chaos, eager_celery, django_capture_on_commit_callbacks
+    chaos, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign = campaign_ending(goal_cents=10_000)
     card = saved_card()
@@ -76,7 +60,7 @@ def test_campaign_short_of_goal_fails_releases_everyone_and_charges_nobody(
 
 
 def test_goal_met_waits_for_approval_then_every_pledge_is_charged_once(
-    chaos, eager_celery, staff, django_capture_on_commit_callbacks
+    chaos, celery_eager, staff, django_capture_on_commit_callbacks
 ):
     campaign = campaign_ending(goal_cents=5000)
     card = saved_card()
@@ -131,7 +115,7 @@ def test_approval_is_refused_for_a_campaign_that_missed_its_goal(chaos, staff):
 
 
 def test_staff_rejection_fails_the_campaign_and_releases_pledges(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign = campaign_ending(goal_cents=1000)
     pledge = active_pledge(campaign, amount_cents=2000)
@@ -183,7 +167,7 @@ def _succeeded_campaign(staff, *cards_and_amounts):
 
 
 def test_soft_declines_retry_after_one_then_three_days_then_ask_for_a_new_card(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, (pledge,) = _succeeded_campaign(staff, (DECLINE_CARD, 2000))
     start = campaign.deadline + dt.timedelta(minutes=2)
@@ -225,7 +209,7 @@ def test_soft_declines_retry_after_one_then_three_days_then_ask_for_a_new_card(
 
 
 def test_card_needing_3d_secure_asks_the_supporter_to_confirm(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, (pledge,) = _succeeded_campaign(staff, (THREE_DS_CARD, 2000))
     with _after_deadline(campaign, 2), django_capture_on_commit_callbacks(execute=True):

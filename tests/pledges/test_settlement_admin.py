@@ -12,11 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from campaigns.models import Campaign
-from config.celery import app as celery_app
 from pledges.models import Pledge, Refund
 from pledges.services import settlement
 from pledges.services.refunds import RefundError, pledge_refund
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     active_pledge,
     assert_ledger_clean,
@@ -30,19 +28,6 @@ from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: F401 
 
 S = Pledge.Status
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
-
-
-@pytest.fixture
-def eager_celery():
-    """Queued charges and emails run in the test process (no worker here)."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def staff():
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -67,7 +52,7 @@ def _awaiting_approval(goal_cents=3000, amounts=(2000, 2000)):
 
 
 def test_staff_approve_from_the_admin_and_every_pledge_is_charged(
-    chaos, admin_client, eager_celery, django_capture_on_commit_callbacks
+    chaos, admin_client, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, pledges = _awaiting_approval()
     listing = admin_client.get(_url("changelist"))
@@ -139,7 +124,7 @@ def test_report_is_for_staff_only(chaos, staff):
 
 
 def test_partial_then_full_refund_from_the_admin_each_happen_once(
-    chaos, admin_client, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, admin_client, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
     settlement.pledge_charge(pledge_id=pledge.pk)
@@ -209,7 +194,7 @@ def test_refund_webhooks_count_only_money_we_did_not_know_about(chaos, staff):
 
 
 def test_dispute_webhook_marks_the_pledge_disputed_and_alerts_staff(
-    chaos, staff, eager_celery, django_capture_on_commit_callbacks, stripe_disputes
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks, stripe_disputes
 ):
     campaign, (pledge,) = charge_due_campaign(staff, count=1)
     settlement.pledge_charge(pledge_id=pledge.pk)
@@ -237,7 +222,7 @@ def test_dispute_webhook_marks_the_pledge_disputed_and_alerts_staff(
 
 
 def test_request_stripe_rejects_goes_to_review_and_staff_can_charge_again_or_write_off(
-    chaos, admin_client, staff, eager_celery, django_capture_on_commit_callbacks
+    chaos, admin_client, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, pledges = charge_due_campaign(staff, count=2)
     good_card = pledges[0].stripe_payment_method_id
@@ -308,7 +293,7 @@ def test_the_settlement_report_shows_one_collected_figure(admin_client):
 
 @pytest.mark.django_db
 def test_a_second_payment_for_a_paid_pledge_is_recorded_alerted_and_refunded_in_one_click(
-    chaos, staff, admin_client, eager_celery, django_capture_on_commit_callbacks
+    chaos, staff, admin_client, celery_eager, django_capture_on_commit_callbacks
 ):
     """Issue 13 (suspected, confirmed): a succeeded intent that differs from the one an attempt
     recorded was only logged — money taken and nobody told. Now it is recorded on the pledge,

@@ -12,7 +12,6 @@ from django.core.management import CommandError, call_command
 
 from campaigns.models import Campaign
 from pledges.models import PaymentAttempt, Pledge, PledgeEvent
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
     active_pledge,
@@ -24,11 +23,6 @@ from tests.pledges.settlement_support import (
 
 S = Pledge.Status
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
-
-
-@pytest.fixture
-def staff():
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
 
 def _run(*args) -> str:

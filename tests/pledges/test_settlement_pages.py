@@ -15,7 +15,6 @@ from django.urls import reverse
 from pledges import gateway
 from pledges.models import PaymentAttempt, Pledge
 from pledges.services import settlement
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
     OK_CARD,
@@ -28,11 +27,6 @@ from tests.pledges.settlement_support import (
 
 S = Pledge.Status
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
-
-
-@pytest.fixture
-def staff():
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
 
 def _confirm_url(pledge):

@@ -264,11 +264,6 @@ from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: E402,
 S = Pledge.Status
 
 
-@pytest.fixture
-def staff(db):
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
-
-
 def _paid(staff, amount_cents=2000):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=amount_cents)
     settlement.pledge_charge(pledge_id=pledge.pk)

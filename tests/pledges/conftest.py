@@ -1,0 +1,13 @@
+"""Fixtures the pledges tests share."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def staff():
+    """Platform staff (a superuser) who approves collection and decides reviews."""
+    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
