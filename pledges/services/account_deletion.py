@@ -18,26 +18,51 @@ from supporters.models import Supporter
 from supporters.selectors import supporters_for_user
 from supporters.services import supporter_leave
 
+DELETED_NAME = "Deleted supporter"
+# A pledge in one of these may still move money and email its payer about it.
+UNSETTLED = frozenset(
+    {
+        Pledge.Status.ACTIVE,
+        Pledge.Status.CHARGE_DUE,
+        Pledge.Status.CHARGING,
+        Pledge.Status.RETRY_DUE,
+        Pledge.Status.ACTION_REQUIRED,
+        Pledge.Status.NEEDS_NEW_METHOD,
+        Pledge.Status.NEEDS_REVIEW,
+    }
+)
+
 
 def account_delete(*, user) -> dict[str, int]:
     """Erase a person's personal data at their request, keeping the money trail.
 
     The account is deactivated and its email and names replaced; each Supporter row of theirs
     (linked, or signed on with one of their verified addresses) loses name, email, phone,
-    postal code, consents and listing, and stops counting. Pledges, payment attempts and their
-    history stay (financial records), now pointing at the anonymized supporter. Active pledges
+    postal code, consents and listing, and stops counting — except the email of a row whose
+    payment is still being collected, kept until it is settled so the payer can still be told
+    what to do. Pledges, payment attempts and their history stay (financial records), now
+    pointing at the anonymized supporter. Active pledges
     on campaigns still before their deadline are canceled first, so nobody is charged later
     for a promise they withdrew.
     """
     supporters = list(supporters_for_user(user=user).select_related("campaign"))
     canceled = _cancel_open_pledges(supporters=supporters, user=user)
+    # A payment still being collected needs a way to reach its payer (a card to replace, a
+    # 3-D Secure request): that row keeps its address, and only that, until it is settled
+    # (deleted_supporters_erase_settled erases it then).
+    reachable = set(
+        Pledge.objects.filter(supporter__in=supporters, status__in=UNSETTLED).values_list(
+            "supporter_id", flat=True
+        )
+    )
     with transaction.atomic():
         for supporter in supporters:
             supporter_leave(supporter=supporter)
+            keep_email = supporter.pk in reachable
             Supporter.objects.filter(pk=supporter.pk).update(
                 user=user,
-                name="Deleted supporter",
-                email=f"deleted-{supporter.pk}@deleted.invalid",
+                name=DELETED_NAME,
+                email=supporter.email if keep_email else _erased_email(supporter.pk),
                 phone="",
                 postal_code="",
                 display_name="",
@@ -60,6 +85,28 @@ def account_delete(*, user) -> dict[str, int]:
         user.set_unusable_password()
         user.save()
     return {"supporters": len(supporters), "pledges_canceled": canceled}
+
+
+def _erased_email(supporter_id: int) -> str:
+    return f"deleted-{supporter_id}@deleted.invalid"
+
+
+def deleted_supporters_erase_settled() -> int:
+    """Erase the addresses kept after an account deletion once the payments they were kept for
+    are settled (paid, unpaid, refunded, released...). Runs with the hourly grace sweep."""
+    kept = Supporter.objects.filter(name=DELETED_NAME, user__is_active=False).exclude(
+        email__endswith="@deleted.invalid"
+    )
+    erased = 0
+    for supporter_id in kept.values_list("pk", flat=True):
+        if Pledge.objects.filter(supporter_id=supporter_id, status__in=UNSETTLED).exists():
+            continue
+        erased += (
+            Supporter.objects.filter(pk=supporter_id, name=DELETED_NAME)
+            .exclude(email__endswith="@deleted.invalid")
+            .update(email=_erased_email(supporter_id), updated_at=timezone.now())
+        )
+    return erased
 
 
 def _cancel_open_pledges(*, supporters: list[Supporter], user) -> int:

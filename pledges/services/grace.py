@@ -26,8 +26,12 @@ REMINDER_EVERY = dt.timedelta(hours=48)
 
 
 def payments_remind_and_expire(*, now: dt.datetime | None = None) -> dict[str, int]:
+    from pledges.services.account_deletion import deleted_supporters_erase_settled
+
     now = now or timezone.now()
-    return {"reminded": _remind(now=now), "unpaid": _expire(now=now)}
+    summary = {"reminded": _remind(now=now), "unpaid": _expire(now=now)}
+    summary["addresses_erased"] = deleted_supporters_erase_settled()
+    return summary
 
 
 def _remind(*, now: dt.datetime) -> int:

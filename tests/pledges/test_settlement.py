@@ -283,3 +283,45 @@ def test_a_pledge_activated_a_moment_before_the_freeze_is_charged_not_released_a
     settlement.campaign_mark_pledges_due(campaign_id=campaign.pk)
     pledge.refresh_from_db()
     assert pledge.status == Pledge.Status.CHARGE_DUE
+
+
+@pytest.mark.django_db
+def test_a_deleted_account_is_still_reached_about_payments_until_they_are_settled(
+    celery_eager, django_capture_on_commit_callbacks
+):
+    """Issue 13 (suspected, confirmed): deleting an account replaced the supporter's address by
+    deleted-N@deleted.invalid at once, so a pledge still being collected (a card to replace, a
+    3-D Secure request) could only end unpaid. The address is kept for payment notices until
+    every payment of that supporter is settled, then erased; everything else goes at once."""
+    from allauth.account.models import EmailAddress
+
+    from pledges.services.account_deletion import account_delete
+    from pledges.services.grace import payments_remind_and_expire
+    from supporters.models import Supporter
+    from tests.factories import CampaignFactory, PledgeFactory, SupporterFactory, UserFactory
+
+    user = UserFactory(email="rosa@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    campaign = CampaignFactory(status=Campaign.Status.SUCCEEDED)
+    supporter = SupporterFactory(campaign=campaign, email=user.email, user=user, name="Rosa Parks")
+    pledge = PledgeFactory(
+        campaign=campaign,
+        supporter=supporter,
+        status=Pledge.Status.NEEDS_NEW_METHOD,
+        grace_ends_at=timezone.now() + dt.timedelta(days=5),
+        last_reminder_at=timezone.now() - dt.timedelta(days=3),
+    )
+    account_delete(user=user)
+    supporter.refresh_from_db()
+    assert supporter.name == "Deleted supporter"
+    assert supporter.email == "rosa@example.org"  # still reachable about the payment
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        payments_remind_and_expire()
+    assert [m.to for m in mail.outbox] == [["rosa@example.org"]]
+
+    Pledge.objects.filter(pk=pledge.pk).update(status=Pledge.Status.UNPAID)
+    payments_remind_and_expire()
+    supporter.refresh_from_db()
+    assert supporter.email == f"deleted-{supporter.pk}@deleted.invalid"
+    assert not Supporter.objects.filter(email="rosa@example.org").exists()
