@@ -200,6 +200,7 @@ class SettlementProgress:
     remaining: int  # not charged yet (ACTIVE, CHARGE_DUE, CHARGING)
     per_minute: float  # answers recorded per minute over the last PROGRESS_WINDOW
     expected_finish: dt.datetime | None  # None while nothing has been charged recently
+    expected_finish_display: str  # in the campaign's time zone, like its deadline
 
     @property
     def done(self) -> int:
@@ -233,4 +234,5 @@ def settlement_progress(
         remaining=remaining,
         per_minute=per_minute,
         expected_finish=finish,
+        expected_finish_display=campaign.local_display(finish) if finish else "",
     )

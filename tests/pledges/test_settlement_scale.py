@@ -4,6 +4,7 @@ whatever the campaign's size, emails in batches on their own queue, leases that 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -202,7 +203,7 @@ def test_the_admin_settlement_page_shows_progress_and_the_expected_finish_while_
     text = page.content.decode()
     assert "1 of 4 pledges answered (25%); 3 still to charge." in text
     assert "expected to finish around" in text
-    assert "(America/Chicago)" in text
+    assert re.search(r"expected to finish around \w+day, \w+ \d+ \d{4} \d+:\d\d [AP]M C[SD]T", text)
 
 
 @pytest.mark.postgres
