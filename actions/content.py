@@ -78,10 +78,10 @@ def mailto_url(*, to: str, subject: str, body: str) -> str:
 
 
 def local_datetime_display(value: dt.datetime, tz) -> str:
-    """ "Saturday, June 30 2018 10:00 AM PDT" in the given zone."""
-    d = value.astimezone(tz)
-    hour = d.hour % 12 or 12
-    return f"{d:%A, %B} {d.day} {d.year} {hour}:{d:%M %p %Z}"
+    """ "Saturday, June 30 2018 10:00 AM PDT" in the given zone, in the active language."""
+    from campaigns.formatting import datetime_display
+
+    return datetime_display(value, tz)
 
 
 def event_when_display(action: Action) -> str:
@@ -94,8 +94,9 @@ def event_when_display(action: Action) -> str:
         return start
     s, e = action.event_starts_at.astimezone(tz), action.event_ends_at.astimezone(tz)
     if s.date() == e.date():
-        hour = e.hour % 12 or 12
-        return f"{start.rsplit(' ', 1)[0]} – {hour}:{e:%M %p %Z}"
+        from campaigns.formatting import time_display
+
+        return f"{start.rsplit(' ', 1)[0]} – {time_display(action.event_ends_at, tz)}"
     return f"{start} – {local_datetime_display(action.event_ends_at, tz)}"
 
 

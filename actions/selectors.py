@@ -91,6 +91,19 @@ def action_for_page(
     return None if action.state == State.HIDDEN and not preview else action
 
 
+def action_upcoming(*, campaign: Campaign, pk: int, now: dt.datetime) -> Action | None:
+    """A published action that has not opened yet (to this visitor): its page is a teaser
+    that says when it opens (and that Advocates and Champions start first), never a 404."""
+    action = (
+        Action.objects.filter(campaign=campaign, pk=pk, published=True, starts_at__gt=now)
+        .exclude(ends_at__lte=now)
+        .first()
+    )
+    if action is not None:
+        action.campaign = campaign
+    return action
+
+
 def completions_by_action(
     *, supporter: Supporter | None, action_ids: list[int]
 ) -> dict[int, ActionCompletion]:

@@ -17,7 +17,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from actions.models import (
     ADVOCATES_FIRST_MAX_HOURS,
@@ -198,17 +198,20 @@ def _actor_link_send(*, supporter: Supporter, action_id: int) -> None:
     """Email the address the link that proves it and continues as its supporter row."""
     campaign = supporter.campaign
     token = actor_link_token(supporter=supporter)
-    email_enqueue(
-        to=supporter.email,
-        template="action_actor_link",
-        context={
+    with translation.override(supporter.language):
+        context = {
             "campaign_title": campaign.title,
             "link_url": settings.SITE_URL
             + reverse(
                 "actions:actor_continue",
                 kwargs={"slug": campaign.slug, "pk": action_id, "token": token},
             ),
-        },
+        }
+    email_enqueue(
+        to=supporter.email,
+        template="action_actor_link",
+        context=context,
+        language=supporter.language,
     )
 
 
@@ -472,10 +475,13 @@ def petition_sign(
             supporter_confirm(supporter=supporter)
             counted = _count_completion(completion, now=now)
             return completion, "signed" if counted else "already"
+        with translation.override(supporter.language):
+            context = _petition_email_context(action=action, supporter=supporter)
         email_enqueue(
             to=email,
             template="action_petition_confirm",
-            context=_petition_email_context(action=action, supporter=supporter),
+            context=context,
+            language=supporter.language,
         )
     return completion, "confirm_sent"
 
@@ -623,11 +629,6 @@ def action_send_email_batch(*, action_id: int, kind: str, supporter_ids: list[in
     """Send one batch of advocates-first or event-reminder emails, one message per person.
     Who may receive it is checked again here (someone who left or unsubscribed, or cancelled
     their RSVP, after the batch was queued gets nothing). Returns messages sent."""
-    from actions.content import (
-        event_location_line,
-        event_when_display,
-        local_datetime_display,
-    )
 
     action = Action.objects.select_related("campaign").get(pk=action_id)
     if kind == "advocates_first":
@@ -645,32 +646,44 @@ def action_send_email_batch(*, action_id: int, kind: str, supporter_ids: list[in
         raise ValueError(f"unknown batch kind {kind!r}")
     base = settings.SITE_URL
     slug = action.campaign.slug
-    action_url = base + reverse("actions:detail", kwargs={"slug": slug, "pk": action.pk})
     sent = 0
     for supporter in recipients.filter(pk__in=supporter_ids).iterator():
-        context = {
-            "name": supporter.name,
-            "action_title": action.title,
-            "campaign_title": action.campaign.title,
-            "action_url": action_url,
-            "opens_to_everyone": (
-                local_datetime_display(action.starts_at, action.campaign.tz)
-                if action.starts_at
-                else ""
-            ),
-            "when": event_when_display(action),
-            "where": event_location_line(action),
-            "ics_url": base + reverse("actions:ics", kwargs={"slug": slug, "pk": action.pk}),
-            "unsubscribe_url": base
-            + reverse(
-                "supporters:unsubscribe", kwargs={"slug": slug, "token": supporter.confirm_token}
-            ),
-        }
+        with translation.override(supporter.language):
+            context = _batch_email_context(action, supporter, base, slug)
         sent += email_send_once(
             key=f"action-{kind}-sent:{action_id}:{supporter.pk}",
             memory_seconds=EMAIL_SENT_MEMORY_SECONDS,
             to=supporter.email,
             template=template,
             context=context,
+            language=supporter.language,
         )
     return sent
+
+
+def _batch_email_context(action: Action, supporter: Supporter, base: str, slug: str) -> dict:
+    """An advocates-first or event-reminder email's context, in the active language."""
+    from actions.content import (
+        event_location_line,
+        event_when_display,
+        local_datetime_display,
+    )
+
+    action_url = base + reverse("actions:detail", kwargs={"slug": slug, "pk": action.pk})
+    context = {
+        "name": supporter.name,
+        "action_title": action.title,
+        "campaign_title": action.campaign.title,
+        "action_url": action_url,
+        "opens_to_everyone": (
+            local_datetime_display(action.starts_at, action.campaign.tz) if action.starts_at else ""
+        ),
+        "when": event_when_display(action),
+        "where": event_location_line(action),
+        "ics_url": base + reverse("actions:ics", kwargs={"slug": slug, "pk": action.pk}),
+        "unsubscribe_url": base
+        + reverse(
+            "supporters:unsubscribe", kwargs={"slug": slug, "token": supporter.confirm_token}
+        ),
+    }
+    return context

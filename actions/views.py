@@ -31,13 +31,14 @@ from actions.selectors import (
     State,
     action_for_page,
     action_total_label,
+    action_upcoming,
     campaign_action_section,
     completions_by_action,
     my_call_outcomes,
     petition_count_line,
 )
 from campaigns.models import Campaign
-from campaigns.selectors import user_can_edit_campaign
+from campaigns.selectors import campaign_is_open, user_can_edit_campaign
 from supporters.forms import AllySignOnForm
 from supporters.middleware import tracking_for
 from supporters.models import Supporter
@@ -192,10 +193,30 @@ def _outcome_label(value: str | None) -> str:
 def action_detail(request, slug: str, pk: int):
     campaign = _campaign(request, slug)
     viewer = viewer_for(request, campaign)
-    action = _action(request, campaign, pk, viewer)
+    try:
+        action = _action(request, campaign, pk, viewer)
+    except Http404:
+        upcoming = action_upcoming(campaign=campaign, pk=pk, now=timezone.now())
+        if upcoming is None:
+            raise
+        return render(request, "actions/teaser.html", _teaser_context(campaign, upcoming))
     return render(
         request, "actions/detail.html", _detail_context(request, campaign, action, viewer)
     )
+
+
+def _teaser_context(campaign: Campaign, action: Action) -> dict:
+    return {
+        "campaign": campaign,
+        "action": action,
+        "opens_display": local_datetime_display(action.starts_at, campaign.tz),
+        "advocates_display": (
+            local_datetime_display(action.advocates_open_at, campaign.tz)
+            if action.advocates_first_hours
+            else ""
+        ),
+        "campaign_open": campaign_is_open(campaign),
+    }
 
 
 @require_POST

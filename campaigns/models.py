@@ -14,6 +14,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class TimeStamped(models.Model):
@@ -97,13 +98,13 @@ class CampaignQuerySet(models.QuerySet):
 
 class Campaign(TimeStamped):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        IN_REVIEW = "in_review", "In review"
-        LIVE = "live", "Live"
-        SETTLING = "settling", "Settling"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CLOSED = "closed", "Closed"
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        LIVE = "live", _("Live")
+        SETTLING = "settling", _("Settling")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CLOSED = "closed", _("Closed")
 
     class Type(models.TextChoices):
         LOCAL = "local", "Local"
@@ -234,10 +235,11 @@ class Campaign(TimeStamped):
         return self.local_display(self.deadline)
 
     def local_display(self, when) -> str:
-        """Any moment written like `deadline_display`, in the campaign's own time zone."""
-        d = when.astimezone(self.tz)
-        hour = d.hour % 12 or 12
-        return f"{d:%A, %B} {d.day} {d.year} {hour}:{d:%M %p %Z}"
+        """Any moment written like `deadline_display`, in the campaign's own time zone and the
+        active language ("martes, 15 de diciembre de 2026, 5:00 p.m. PST" in Spanish)."""
+        from campaigns.formatting import datetime_display
+
+        return datetime_display(when, self.tz)
 
     @property
     def shown_pledged_cents(self) -> int:
@@ -296,9 +298,9 @@ class Section(models.Model):
 
 class Tier(models.Model):
     class Kind(models.TextChoices):
-        ALLY = "ally", "Ally"
-        ADVOCATE = "advocate", "Advocate"
-        CHAMPION = "champion", "Champion"
+        ALLY = "ally", _("Ally")
+        ADVOCATE = "advocate", _("Advocate")
+        CHAMPION = "champion", _("Champion")
 
     DEFAULT_MINIMUMS = {Kind.ALLY: 0, Kind.ADVOCATE: 1500, Kind.CHAMPION: 2800}
     RANK = {Kind.ALLY: 0, Kind.ADVOCATE: 1, Kind.CHAMPION: 2}

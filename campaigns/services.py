@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from api.events import event_emit
 from campaigns.models import Campaign, CampaignEvent
@@ -316,6 +316,7 @@ def campaign_extend_deadline(*, campaign: Campaign, new_deadline: dt.datetime, a
         if new_deadline > now + DEADLINE_EXTENSION_MAX:
             raise DeadlineNotExtendable("The new deadline must be within a year from now.")
         old_text, new_text = locked.deadline_display, locked.local_display(new_deadline)
+        old_deadline_at = locked.deadline
         Campaign.objects.filter(pk=locked.pk).update(deadline=new_deadline, updated_at=now)
         event = CampaignEvent.objects.create(
             campaign=locked,
@@ -333,8 +334,9 @@ def campaign_extend_deadline(*, campaign: Campaign, new_deadline: dt.datetime, a
                 task_hand_over,
                 send_deadline_extended_fan_out,
                 event_id=event.pk,
-                old_deadline=old_text,
-                new_deadline=new_text,
+                # As moments, not text: each email writes them in its reader's language.
+                old_deadline=old_deadline_at.isoformat(),
+                new_deadline=new_deadline.isoformat(),
             ),
             robust=True,
         )
@@ -378,6 +380,16 @@ def deadline_extended_fan_out(
     return ids[-1] if len(ids) == DEADLINE_FAN_OUT_CHUNK else None
 
 
+def _moment_display(campaign: Campaign, value: str) -> str:
+    """An ISO moment written in the campaign's zone and the active language (a message queued
+    before deadlines travelled as moments carries the English text: kept as it is)."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return campaign.local_display(moment)
+
+
 def deadline_extended_send_batch(
     *, event_id: int, supporter_ids: list[int], old_deadline: str, new_deadline: str
 ) -> int:
@@ -408,15 +420,13 @@ def deadline_extended_send_batch(
         if not cache.add(sent_key, 1, timeout=DEADLINE_SENT_MEMORY_SECONDS):
             continue
         pledge = open_pledges.get(supporter.pk)
-        email_enqueue(
-            to=supporter.email,
-            template="deadline_extended",
-            context={
+        with translation.override(supporter.language):
+            context = {
                 "name": supporter.name,
                 "campaign_title": campaign.title,
                 "campaign_url": f"{settings.SITE_URL}{campaign.get_absolute_url()}",
-                "old_deadline": old_deadline,
-                "new_deadline": new_deadline,
+                "old_deadline": _moment_display(campaign, old_deadline),
+                "new_deadline": _moment_display(campaign, new_deadline),
                 "pledge_url": (
                     settings.SITE_URL + reverse("pledges:detail", kwargs={"token": pledge.token})
                     if pledge
@@ -424,7 +434,12 @@ def deadline_extended_send_batch(
                 ),
                 "amount": money(pledge.amount_cents, pledge.currency) if pledge else "",
                 "card_saved": bool(pledge and pledge.status == Pledge.Status.ACTIVE),
-            },
+            }
+        email_enqueue(
+            to=supporter.email,
+            template="deadline_extended",
+            context=context,
+            language=supporter.language,
         )
         queued += 1
     return queued

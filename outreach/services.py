@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from campaigns.templatetags.rallyround import render_markdown
 from outreach.models import CampaignUpdate, UpdateDelivery
@@ -98,18 +99,21 @@ def update_send_batch(*, update_id: int, supporter_ids: list[int]) -> int:
                 delivery = UpdateDelivery.objects.create(update=update, supporter=supporter)
         except IntegrityError:
             continue  # already emailed by an earlier run
-        unsubscribe = unsubscribe_url(supporter=supporter)
+        with translation.override(supporter.language):  # links and texts in their language
+            unsubscribe = unsubscribe_url(supporter=supporter)
+            context = update_email_context(
+                update=update, supporter=supporter, unsubscribe_url=unsubscribe
+            )
         try:
             email_send_now(
                 to=[supporter.email],
                 template="outreach_update",
-                context=update_email_context(
-                    update=update, supporter=supporter, unsubscribe_url=unsubscribe
-                ),
+                context=context,
                 headers={
                     "List-Unsubscribe": f"<{unsubscribe}>",
                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 },
+                language=supporter.language,
             )
         except OSError:
             # Release the claim so a later run can try this person again.
@@ -139,8 +143,8 @@ def update_email_context(
         "image_alt": update.image_alt,
         "audience": update.audience,
         "audience_label": {
-            CampaignUpdate.Audience.ADVOCATES: "For Advocates and Champions",
-            CampaignUpdate.Audience.CHAMPIONS: "For Champions only",
+            CampaignUpdate.Audience.ADVOCATES: gettext("For Advocates and Champions"),
+            CampaignUpdate.Audience.CHAMPIONS: gettext("For Champions only"),
         }.get(update.audience, ""),
         "colour": campaign.accent_colour,
         "unsubscribe_url": unsubscribe_url,

@@ -5,6 +5,11 @@ when the transaction commits (so a rolled-back change never mails anyone), and t
 and sends it. Templates: `templates/emails/<name>.txt` and `<name>.html`, both extending
 `emails/base.*`; `subject` is rendered from the first line of `<name>.subject.txt` if present.
 
+Every message is rendered in its recipient's language (`language`: a supporter's
+`Supporter.language`, carried to the worker with the message; English when not given). A caller
+that formats dates or builds links for the context does so inside `translation.override` of the
+same language (see `_supporter_email_context`), so links go to the /es/ pages.
+
 Mail to many people goes through `emails_fan_out`: one Celery task per batch of ids, each handed
 to the broker after commit by `task_hand_over`, which sends the batch here and now when the
 broker refuses it. The claim that decided "these people are due" (milestone, update, deadline
@@ -26,18 +31,30 @@ from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from supporters.tasks import send_email
 
 logger = logging.getLogger(__name__)
 
 
-def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    """Return (subject, text, html) for `template` with `context`."""
-    context = {"site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"emails/{template}.subject.txt", context).strip().splitlines()[0]
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
+def email_language(language: str | None) -> str:
+    """A supported language code for rendering (English for anything else)."""
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def email_render(
+    *, template: str, context: dict[str, Any], language: str | None = None
+) -> tuple[str, str, str]:
+    """Return (subject, text, html) for `template` with `context`, in `language`."""
+    language = email_language(language)
+    context = {"site_url": settings.SITE_URL, **context, "language": language}
+    with translation.override(language):
+        subject = (
+            render_to_string(f"emails/{template}.subject.txt", context).strip().splitlines()[0]
+        )
+        text = render_to_string(f"emails/{template}.txt", context)
+        html = render_to_string(f"emails/{template}.html", context)
     return subject, text, html
 
 
@@ -47,9 +64,10 @@ def email_send_now(
     template: str,
     context: dict[str, Any],
     headers: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> None:
     """Render and send one message (called by the Celery task, or directly by tasks)."""
-    subject, text, html = email_render(template=template, context=context)
+    subject, text, html = email_render(template=template, context=context, language=language)
     message = EmailMultiAlternatives(
         subject=f"[Rallyround] {subject}",
         body=text,
@@ -67,9 +85,10 @@ def email_enqueue(
     template: str,
     context: dict[str, Any],
     headers: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> None:
-    """Send after the current transaction commits, through Celery. Context must be JSON-safe
-    (ids, strings, numbers): the worker receives it as a message."""
+    """Send after the current transaction commits, through Celery, rendered in `language`.
+    Context must be JSON-safe (ids, strings, numbers): the worker receives it as a message."""
     recipients = [to] if isinstance(to, str) else list(to)
     # robust: the change this email reports has committed; a broker hiccup must not turn the
     # supporter's successful request into an error page (Django logs the failure instead).
@@ -81,6 +100,7 @@ def email_enqueue(
             template=template,
             context=context,
             headers=headers or {},
+            language=email_language(language),
         ),
         robust=True,
     )
@@ -125,6 +145,7 @@ def email_send_once(
     template: str,
     context: dict[str, Any],
     headers: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> bool:
     """Send one message of a batch unless `key` says it was sent (a batch redelivered after a
     worker crash, or run twice, skips the people it already mailed). A message the mail server
@@ -133,7 +154,9 @@ def email_send_once(
     if not cache.add(key, 1, timeout=memory_seconds):
         return False
     try:
-        email_send_now(to=[to], template=template, context=context, headers=headers)
+        email_send_now(
+            to=[to], template=template, context=context, headers=headers, language=language
+        )
     except OSError:
         cache.delete(key)
         logger.exception("%s: sending failed", key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
@@ -93,6 +94,13 @@ class Supporter(TimeStamped):
         default=False, help_text="Champions only: show my name on the campaign page."
     )
     display_name = models.CharField(max_length=120, blank=True)
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text="The language of the page they signed on or pledged in: every email to them "
+        "is written in it.",
+    )
 
     source = models.CharField(max_length=80, blank=True)
     referrer = models.URLField(max_length=500, blank=True)

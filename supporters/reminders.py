@@ -23,7 +23,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.models import Campaign, Tier
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
@@ -136,7 +136,8 @@ def reminder_send_batch(*, campaign_id: int, kind: str, supporter_ids: list[int]
     for reminder in reminders:
         supporter = reminder.supporter
         is_ally = supporter.tier == Tier.Kind.ALLY
-        context = reminder_email_context(campaign=campaign, supporter=supporter, kind=kind)
+        with translation.override(supporter.language):
+            context = reminder_email_context(campaign=campaign, supporter=supporter, kind=kind)
         if email_send_once(
             key=f"reminder-sent:{reminder.pk}",
             memory_seconds=REMINDER_SENT_MEMORY_SECONDS,
@@ -144,6 +145,7 @@ def reminder_send_batch(*, campaign_id: int, kind: str, supporter_ids: list[int]
             template="deadline_reminder_ally" if is_ally else "deadline_reminder_pledger",
             context=context,
             headers={"List-Unsubscribe": f"<{context['unsubscribe_url']}>"},
+            language=supporter.language,
         ):
             Reminder.objects.filter(pk=reminder.pk, sent_at__isnull=True).update(
                 sent_at=timezone.now()
@@ -170,7 +172,8 @@ def reminder_email_context(*, campaign: Campaign, supporter: Supporter, kind: st
         "deadline": campaign.local_display(campaign.deadline),
         "percent_funded": campaign.percent_funded,
         "supporter_count": campaign.supporter_count,
-        "upgrade_url": f"{base}/c/{campaign.slug}/support/advocate/",
+        "upgrade_url": base
+        + reverse("pledges:pledge", kwargs={"slug": campaign.slug, "tier": "advocate"}),
         "share_url": campaign_share_url(campaign=campaign, share_code=share_code),
         "unsubscribe_url": base + reverse("supporters:unsubscribe", kwargs=kwargs),
     }
@@ -210,10 +213,8 @@ def card_warnings_claim(*, campaign: Campaign, now: dt.datetime | None = None) -
             )
             if not created:
                 continue
-            email_enqueue(
-                to=supporter.email,
-                template="card_expiring",
-                context={
+            with translation.override(supporter.language):
+                context = {
                     "name": supporter.name,
                     "campaign_title": campaign.title,
                     "amount_cents": pledge.amount_cents,
@@ -222,7 +223,12 @@ def card_warnings_claim(*, campaign: Campaign, now: dt.datetime | None = None) -
                     "deadline": campaign.local_display(campaign.deadline),
                     "pledge_url": settings.SITE_URL
                     + reverse("pledges:detail", kwargs={"token": pledge.token}),
-                },
+                }
+            email_enqueue(
+                to=supporter.email,
+                template="card_expiring",
+                context=context,
+                language=supporter.language,
             )
             queued += 1
     return queued

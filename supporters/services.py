@@ -11,12 +11,12 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from api.events import event_emit
 from campaigns.models import Campaign, Tier
 from campaigns.selectors import campaign_is_open
-from supporters.emails import email_enqueue, email_send_once, emails_fan_out
+from supporters.emails import email_enqueue, email_language, email_send_once, emails_fan_out
 from supporters.models import Milestone, Supporter, normalize_email
 from supporters.tasks import send_milestone_batch
 
@@ -63,13 +63,17 @@ def supporter_upsert(
     consent_org: bool | None = None,
     consent_org_text: str = "",
     tracking: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> tuple[Supporter, bool]:
     """Find or create the one Supporter row for (campaign, email). Returns (supporter, created).
 
     Signing on twice is harmless: details are refreshed, consents only change when the caller
-    passes a value (True or False), source tracking keeps the first touch.
+    passes a value (True or False), source tracking keeps the first touch. The supporter's
+    language is the one they acted in (`language`, else the request's active language): every
+    email to them is written in it.
     """
     email = normalize_email(email)
+    language = email_language(language or translation.get_language())
     now = timezone.now()
     with transaction.atomic():
         supporter = (
@@ -82,6 +86,7 @@ def supporter_upsert(
                 if hasattr(supporter, key) and value:
                     setattr(supporter, key, value[: Supporter._meta.get_field(key).max_length])
         supporter.name = name or supporter.name
+        supporter.language = language
         if user is not None and supporter.user_id is None:
             supporter.user = user
         if postal_code:
@@ -278,7 +283,8 @@ def milestone_send_batch(*, milestone_id: int, supporter_ids: list[int]) -> int:
     recipients = milestone_recipients(campaign_id=campaign.pk).filter(pk__in=supporter_ids)
     sent = 0
     for supporter in recipients.iterator():
-        context = milestone_email_context(milestone=milestone, supporter=supporter)
+        with translation.override(supporter.language):
+            context = milestone_email_context(milestone=milestone, supporter=supporter)
         sent += email_send_once(
             key=f"milestone-sent:{milestone.pk}:{supporter.pk}",
             memory_seconds=MILESTONE_SENT_MEMORY_SECONDS,
@@ -286,6 +292,7 @@ def milestone_send_batch(*, milestone_id: int, supporter_ids: list[int]) -> int:
             template="milestone",
             context=context,
             headers={"List-Unsubscribe": f"<{context['unsubscribe_url']}>"},
+            language=supporter.language,
         )
     return sent
 
@@ -298,7 +305,7 @@ def milestone_email_context(*, milestone: Milestone, supporter: Supporter) -> di
     return {
         "name": supporter.name,
         "campaign_title": campaign.title,
-        "campaign_url": f"{settings.SITE_URL}/c/{campaign.slug}/",
+        "campaign_url": settings.SITE_URL + campaign.get_absolute_url(),
         "kind": milestone.kind,
         "threshold": milestone.threshold,
         "supporter_count": campaign.supporter_count,
@@ -351,6 +358,7 @@ def supporter_sign_on(
             to=email,
             template="ally_already",
             context=_supporter_email_context(existing),
+            language=existing.language,
         )
         return existing, "already"
     supporter, _created = supporter_upsert(
@@ -368,9 +376,19 @@ def supporter_sign_on(
     )
     if owner_is_acting:
         if supporter_confirm(supporter=supporter):
-            email_enqueue(to=email, template="welcome", context=_supporter_email_context(supporter))
+            email_enqueue(
+                to=email,
+                template="welcome",
+                context=_supporter_email_context(supporter),
+                language=supporter.language,
+            )
         return supporter, "confirmed"
-    email_enqueue(to=email, template="ally_confirm", context=_supporter_email_context(supporter))
+    email_enqueue(
+        to=email,
+        template="ally_confirm",
+        context=_supporter_email_context(supporter),
+        language=supporter.language,
+    )
     return supporter, "confirm_sent"
 
 
@@ -382,7 +400,10 @@ def supporter_confirm_by_token(*, campaign: Campaign, token: str) -> tuple[Suppo
     counted = supporter_confirm(supporter=supporter)
     if counted:
         email_enqueue(
-            to=supporter.email, template="welcome", context=_supporter_email_context(supporter)
+            to=supporter.email,
+            template="welcome",
+            context=_supporter_email_context(supporter),
+            language=supporter.language,
         )
     return supporter, counted
 
@@ -401,6 +422,12 @@ def supporter_unsubscribe(*, supporter: Supporter) -> bool:
 
 
 def _supporter_email_context(supporter: Supporter) -> dict:
+    """What the sign-on emails say, with links to the pages in the supporter's language."""
+    with translation.override(supporter.language):
+        return _supporter_email_context_in_language(supporter)
+
+
+def _supporter_email_context_in_language(supporter: Supporter) -> dict:
     from django.conf import settings
 
     campaign = supporter.campaign
@@ -410,10 +437,11 @@ def _supporter_email_context(supporter: Supporter) -> dict:
         "name": supporter.name,
         "campaign_title": campaign.title,
         "organization_name": campaign.organization.name,
-        "campaign_url": f"{base}/c/{campaign.slug}/",
+        "campaign_url": base + campaign.get_absolute_url(),
         "confirm_url": base + reverse("supporters:ally_confirm", kwargs=kwargs),
         "unsubscribe_url": base + reverse("supporters:unsubscribe", kwargs=kwargs),
-        "advocate_url": f"{base}/c/{campaign.slug}/support/advocate/",
+        "advocate_url": base
+        + reverse("pledges:pledge", kwargs={"slug": campaign.slug, "tier": "advocate"}),
         "dashboard_url": base + reverse("supporters:dashboard"),
         "supporter_count": campaign.supporter_count,
         "next_milestone": next_supporter_milestone(campaign.supporter_count),

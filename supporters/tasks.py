@@ -6,11 +6,18 @@ from celery import shared_task
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_email(*, to: list[str], template: str, context: dict, headers: dict | None = None):
-    """Render and send one email (SMTP hiccups are retried with backoff)."""
+def send_email(
+    *,
+    to: list[str],
+    template: str,
+    context: dict,
+    headers: dict | None = None,
+    language: str | None = None,
+):
+    """Render and send one email in `language` (SMTP hiccups are retried with backoff)."""
     from supporters.emails import email_send_now
 
-    email_send_now(to=to, template=template, context=context, headers=headers)
+    email_send_now(to=to, template=template, context=context, headers=headers, language=language)
 
 
 @shared_task

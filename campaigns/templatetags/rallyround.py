@@ -7,6 +7,8 @@ import nh3
 from django import template
 from django.utils.safestring import mark_safe
 
+from campaigns.formatting import money_display
+
 register = template.Library()
 
 _ALLOWED_TAGS = {
@@ -34,12 +36,8 @@ def money(cents: int | None, currency: str = "usd") -> str:
     """1234567 → "$12,345.67"; whole dollars drop the cents: 150000 → "$1,500"."""
     if cents is None:
         return ""
-    cents = int(cents)
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    symbol = "$" if (currency or "usd").lower() == "usd" else f"{currency.upper()} "
-    text = f"{dollars:,}" if rest == 0 else f"{dollars:,}.{rest:02d}"
-    return f"{sign}{symbol}{text}"
+    # Written for the active language (campaigns/formatting.py); English output is unchanged.
+    return money_display(int(cents), currency)
 
 
 def render_markdown(text: str) -> str:

@@ -11,8 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Tier
+from campaigns.templatetags.rallyround import money
 from pledges.models import Pledge
 from pledges.tasks import send_pledge_emails
 from supporters.emails import email_enqueue, emails_fan_out
@@ -23,8 +26,7 @@ log = logging.getLogger(__name__)
 def _when(campaign: Campaign, moment) -> str:
     if moment is None:
         return ""
-    local = moment.astimezone(campaign.tz)
-    return local.strftime("%A, %B %-d %Y %-I:%M %p %Z")
+    return campaign.local_display(moment)  # in the active language (the supporter's)
 
 
 def pledge_links(pledge: Pledge) -> dict[str, str]:
@@ -38,29 +40,50 @@ def pledge_links(pledge: Pledge) -> dict[str, str]:
     }
 
 
-def _pledge_context(pledge: Pledge) -> dict[str, Any]:
-    campaign = pledge.campaign
-    return {
-        "name": pledge.supporter.name,
-        "campaign_title": campaign.title,
-        "amount_cents": pledge.amount_cents,
-        "paid_cents": pledge.paid_cents,
-        "refunded_cents": pledge.refunded_cents,
-        "currency": pledge.currency,
-        "card": f"{pledge.card_brand.title()} ending {pledge.card_last4}".strip()
-        if pledge.card_last4
-        else "your saved card",
-        "grace_ends": _when(campaign, pledge.grace_ends_at),
-        "paid_at": _when(campaign, pledge.paid_at),
-        "reference": f"R-{pledge.pk}",
-        **pledge_links(pledge),
+def pledge_card_text(pledge: Pledge) -> str:
+    """ "Visa ending 4242", or "your saved card" before one is saved."""
+    if not pledge.card_last4:
+        return gettext("your saved card")
+    return gettext("%(brand)s ending %(last4)s") % {
+        "brand": (pledge.card_brand or "card").title(),
+        "last4": pledge.card_last4,
     }
+
+
+def pledge_email_context(pledge: Pledge) -> dict[str, Any]:
+    """What any pledge email may say (the pledging and the settlement emails share it), written
+    — dates, money, links — in the supporter's language."""
+    with translation.override(pledge.supporter.language):
+        campaign = pledge.campaign
+        return {
+            "name": pledge.supporter.name,
+            "campaign_title": campaign.title,
+            "pledge_url": settings.SITE_URL
+            + reverse("pledges:detail", kwargs={"token": pledge.token}),
+            "amount": money(pledge.amount_cents, pledge.currency),
+            "amount_cents": pledge.amount_cents,
+            "paid_cents": pledge.paid_cents,
+            "refunded_cents": pledge.refunded_cents,
+            "currency": pledge.currency,
+            "tier": str(Tier.Kind(pledge.tier).label),
+            "deadline": campaign.deadline_display,
+            "card": pledge_card_text(pledge),
+            "grace_ends": _when(campaign, pledge.grace_ends_at),
+            "paid_at": _when(campaign, pledge.paid_at),
+            "reference": f"R-{pledge.pk}",
+            **pledge_links(pledge),
+        }
 
 
 def pledge_notify(*, pledge: Pledge, template: str, extra: dict[str, Any] | None = None) -> None:
     """Email the supporter behind `pledge` with one of the `settlement_*` templates."""
-    context = {**_pledge_context(pledge), **(extra or {})}
-    email_enqueue(to=pledge.supporter.email, template=template, context=context)
+    context = {**pledge_email_context(pledge), **(extra or {})}
+    email_enqueue(
+        to=pledge.supporter.email,
+        template=template,
+        context=context,
+        language=pledge.supporter.language,
+    )
 
 
 # Supporters emailed per task when a whole campaign's pledges move at once.
@@ -89,14 +112,17 @@ def pledges_send_emails(*, pledge_ids: list[int], template: str) -> int:
 
     sent = 0
     for pledge in Pledge.objects.filter(pk__in=pledge_ids).select_related("supporter", "campaign"):
-        context = _pledge_context(pledge)
+        context = pledge_email_context(pledge)
         to = [pledge.supporter.email]
+        language = pledge.supporter.language
         try:
-            email_send_now(to=to, template=template, context=context, headers={})
+            email_send_now(to=to, template=template, context=context, headers={}, language=language)
             sent += 1
         except OSError:
             log.warning("email %s to pledge %s failed; retrying alone", template, pledge.pk)
-            send_email.delay(to=to, template=template, context=context, headers={})
+            send_email.delay(
+                to=to, template=template, context=context, headers={}, language=language
+            )
     return sent
 
 

@@ -22,9 +22,8 @@ from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.urls import reverse
-from django.utils import dateformat, timezone
-from django.utils.translation import gettext_lazy
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from api.events import event_emit
 from campaigns.models import Campaign, Tier
@@ -32,6 +31,7 @@ from campaigns.selectors import campaign_is_open
 from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.models import OPEN_STATUSES, Pledge, PledgeEvent
+from pledges.services.notify import pledge_card_text, pledge_email_context
 from pledges.services.transitions import pledge_log, pledge_transition
 from supporters.emails import email_enqueue
 from supporters.models import Supporter, User
@@ -44,7 +44,6 @@ S = Pledge.Status
 LIVE_STATUSES = frozenset(S) - {S.CANCELED}
 # SetupIntent states in which the browser may still confirm it.
 SETUP_USABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
-DEADLINE_FORMAT = "l, F j Y g:i A T"
 
 
 class PledgeError(Exception):
@@ -55,15 +54,10 @@ class PledgeFrozen(PledgeError):
     """The campaign's deadline passed or it is no longer live: pledges cannot move."""
 
 
-def deadline_display(campaign: Campaign) -> str:
-    """ "Friday, November 22 2019 7:59 PM PST", in the campaign's own time zone."""
-    return dateformat.format(timezone.localtime(campaign.deadline, campaign.tz), DEADLINE_FORMAT)
-
-
 def _frozen_message(campaign: Campaign) -> str:
     if timezone.now() >= campaign.deadline:
         return (
-            f"This campaign's deadline passed on {deadline_display(campaign)}. "
+            f"This campaign's deadline passed on {campaign.deadline_display}. "
             "Pledges can no longer be made, changed or canceled."
         )
     return "This campaign is closed. Pledges can no longer be made, changed or canceled."
@@ -414,7 +408,13 @@ def pledge_activate_from_setup_intent(
                 actor_label=actor_label,
                 stripe_object_id=info.id,
             )
-            _email(locked, "pledge_changed", change=f"Your card is now {_card_text(locked)}.")
+            _email(
+                locked,
+                "pledge_changed",
+                change=lambda: (
+                    gettext("Your card is now %(card)s.") % {"card": pledge_card_text(locked)}
+                ),
+            )
             changed = Activation(outcome=ActivationOutcome.CARD_CHANGED, pledge=locked)
         else:
             return Activation(outcome=ActivationOutcome.ALREADY_DONE, pledge=locked)
@@ -559,10 +559,17 @@ def pledge_change(
             _email(
                 locked,
                 "pledge_changed",
-                change=(
-                    f"Your pledge changed from {money(old_amount)} as "
-                    f"{Tier.Kind(old_tier).label} to {money(amount_cents)} as "
-                    f"{Tier.Kind(tier).label}."
+                change=lambda: (
+                    gettext(
+                        "Your pledge changed from %(old_amount)s as %(old_tier)s to %(amount)s as "
+                        "%(tier)s."
+                    )
+                    % {
+                        "old_amount": money(old_amount),
+                        "old_tier": Tier.Kind(old_tier).label,
+                        "amount": money(amount_cents),
+                        "tier": Tier.Kind(tier).label,
+                    }
                 ),
             )
     pledge.refresh_from_db()
@@ -614,31 +621,14 @@ def _card_forget(*, payment_method_id: str) -> None:
 
 
 # --- emails -----------------------------------------------------------------------------------
-def _card_text(pledge: Pledge) -> str:
-    if not pledge.card_last4:
-        return "your saved card"
-    return f"{(pledge.card_brand or 'card').title()} ending {pledge.card_last4}"
-
-
-def _email(pledge: Pledge, template: str, **extra: str) -> None:
-    """Queue one of the pledge emails (sent by Celery after this transaction commits)."""
-    from django.conf import settings
-
-    campaign = pledge.campaign
+def _email(pledge: Pledge, template: str, **extra) -> None:
+    """Queue one of the pledge emails (sent by Celery after this transaction commits), written
+    in the supporter's language: its amounts, deadline, links and `extra` (callables, so their
+    sentences are translated in that language too)."""
     supporter = pledge.supporter
+    context = pledge_email_context(pledge)
+    with translation.override(supporter.language):
+        context.update({key: value() if callable(value) else value for key, value in extra.items()})
     email_enqueue(
-        to=supporter.email,
-        template=template,
-        context={
-            "name": supporter.name,
-            "campaign_title": campaign.title,
-            "campaign_url": f"{settings.SITE_URL}/c/{campaign.slug}/",
-            "pledge_url": settings.SITE_URL
-            + reverse("pledges:detail", kwargs={"token": pledge.token}),
-            "amount": money(pledge.amount_cents, pledge.currency),
-            "tier": Tier.Kind(pledge.tier).label,
-            "deadline": deadline_display(campaign),
-            "card": _card_text(pledge),
-            **extra,
-        },
+        to=supporter.email, template=template, context=context, language=supporter.language
     )

@@ -281,11 +281,20 @@ def test_logged_in_owner_signs_at_once(client):
 
 
 # --- visibility -------------------------------------------------------------------------------
-def test_unpublished_and_not_yet_open_actions_are_404(client):
+def test_unpublished_actions_are_404_and_not_yet_open_ones_a_teaser(client):
     unpublished = ActionFactory(published=False)
     later = ActionFactory(starts_at=timezone.now() + dt.timedelta(hours=2), advocates_first_hours=4)
     assert client.get(detail(unpublished)).status_code == 404
-    assert client.get(detail(later)).status_code == 404
+    # Issue 16: everyone sees when it opens (and that Advocates start first), never a 404.
+    teaser = client.get(detail(later))
+    assert teaser.status_code == 200
+    html = teaser.content.decode()
+    assert later.title in html
+    assert "Opens to everyone on" in html
+    assert "PST" in html or "PDT" in html  # in the campaign's zone, named
+    assert "Advocates and Champions start" in html
+    assert later.call_script[:20] not in html  # the action itself stays closed
+    assert client.post(detail(later) + "sent/").status_code == 404
     logged_in_supporter(client, later.campaign, tier="advocate")
     html = client.get(detail(later)).content.decode()
     assert "Advocates first" in html

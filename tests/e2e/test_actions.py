@@ -147,8 +147,12 @@ def test_an_ally_cannot_see_an_advocates_first_action_before_it_opens_to_everyon
     assert "Secret strategy call" not in ally_page.inner_text("main")
     ally_page.goto(f"{live_server.url}/c/{campaign.slug}/")
     assert "Secret strategy call" not in ally_page.inner_text("main")
+    # Issue 16: a teaser with the opening time, never a 404; the action itself stays shut.
     response = ally_page.goto(f"{act_url}{early.pk}/")
-    assert response.status == 404
+    assert response.status == 200
+    assert "Opens to everyone on" in ally_page.inner_text("main")
+    assert "Advocates and Champions start first" in ally_page.inner_text("main")
+    assert ally_page.get_by_test_id("call-script").count() == 0
 
     advocate_context = browser.new_context(viewport={"width": 1280, "height": 900})
     advocate_page = advocate_context.new_page()

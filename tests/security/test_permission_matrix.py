@@ -416,9 +416,25 @@ def check_action_list(w):
 
 
 def check_action_detail(w):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from actions.models import Action
+
     a = w.a
+    # Issue 16: an advocates-first action not open yet is a teaser for everyone, never a 404.
+    upcoming = Action.objects.create(
+        campaign=a.campaign,
+        kind=Action.Kind.LEARN,
+        title="Opens next week",
+        published=True,
+        starts_at=timezone.now() + dt.timedelta(days=7),
+        advocates_first_hours=24,
+    )
     return (
-        answers(w, f"/c/{a.campaign.slug}/act/{a.action.pk}/", 200)
+        answers(w, f"/c/{a.campaign.slug}/act/{upcoming.pk}/", 200, content=[])
+        + answers(w, f"/c/{a.campaign.slug}/act/{a.action.pk}/", 200)
         + answers(w, f"/c/{a.campaign.slug}/act/{a.hidden_action.pk}/", 404, roles=OUTSIDERS)
         + answers(w, f"/c/{a.campaign.slug}/act/{a.hidden_action.pk}/", 200, roles=EDITORS)
         + answers(w, f"/c/{a.campaign.slug}/act/{w.b.action.pk}/", 404)
