@@ -24,18 +24,6 @@ from tests.factories import (
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def celery_eager():
-    """The update email is sent by Celery tasks queued after commit; with no worker in this
-    test they run inline in the server thread (commit ordering stays real)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def serious_violations(pg) -> list[str]:
     """Serious and critical axe-core findings on the page (no rule disabled)."""
     from axe_playwright_python.sync_playwright import Axe
