@@ -22,17 +22,6 @@ VICTIM = "victoria@example.org"
 STRANGER_PASSWORD = "mallory's own passphrase 77"
 
 
-@pytest.fixture
-def celery_eager():
-    """Emails are sent by Celery tasks after commit; no worker here, so they run inline."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def serious_axe_violations(page) -> list[str]:
     results = Axe().run(page)
     return [
