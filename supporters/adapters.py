@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.html import escape, urlize
 from django.utils.safestring import mark_safe
+
+# What allauth's templates read as `current_site.name` and `.domain`.
+SITE = SimpleNamespace(name="Rallyround", domain="Rallyround")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -20,7 +25,9 @@ class AccountAdapter(DefaultAccountAdapter):
     def render_mail(self, template_prefix, email, context, headers=None):
         """Render allauth's text message as usual, and add an HTML part in our email layout
         (allauth ships text only). Links and codes stay exactly as in the text."""
-        context = {"site_url": settings.SITE_URL, **context}
+        # Without django.contrib.sites allauth names the site by the request's host ("an
+        # account on 127.0.0.1:8000"); its messages name Rallyround instead.
+        context = {"site_url": settings.SITE_URL, **context, "current_site": SITE}
         message = super().render_mail(template_prefix, email, context, headers=headers)
         if not getattr(message, "alternatives", None):
             text = message.body

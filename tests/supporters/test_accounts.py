@@ -130,3 +130,14 @@ def test_daily_chart_fragment_renders_for_the_campaign_admin():
     html = daily_chart_html(campaign.pk, days=14)
     assert "<svg" in html
     assert "Last 14 days: 1 new supporter, 0 new pledges" in html
+
+
+def test_account_emails_name_the_site_not_its_host(client):
+    """Issue 16: "register an account on 127.0.0.1:8000" named the host, not Rallyround."""
+    client.post(
+        "/accounts/signup/",
+        {"email": "host@example.org", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    (message,) = mail.outbox
+    assert "an account on Rallyround" in message.body
+    assert "account on testserver" not in message.body
