@@ -42,7 +42,7 @@ def time_display(when: datetime, tz: tzinfo) -> str:
     return format_datetime(local, "h:mm a z", tzinfo=tz, locale=locale)
 
 
-def money_display(cents: int, currency: str = "usd") -> str:
+def money_display(cents: int, currency: str) -> str:
     """1234567 → "$12,345.67"; whole amounts drop the cents: 150000 → "$1,500"."""
     sign = "-" if cents < 0 else ""
     dollars, rest = divmod(abs(cents), 100)

@@ -73,6 +73,8 @@ class IssueArea(models.Model):
 
 
 DEFAULT_COLOUR = "#1f5f8b"
+# Every campaign collects in this currency today; sums across campaigns are shown in it.
+PLATFORM_CURRENCY = "usd"
 
 
 class CampaignQuerySet(models.QuerySet):

@@ -88,7 +88,7 @@ class PledgeEventInline(admin.TabularInline):
 
     @admin.display(description="amount")
     def amount_display(self, obj):
-        return money(obj.amount_cents) if obj.amount_cents is not None else "—"
+        return money(obj.amount_cents, obj.pledge.currency) if obj.amount_cents is not None else "—"
 
     @admin.display(description="by")
     def who(self, obj):

@@ -75,15 +75,16 @@ class RefundForm(forms.Form):
     )
     number = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, refundable_cents: int, **kwargs):
+    def __init__(self, *args, refundable_cents: int, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.refundable_cents = refundable_cents
+        self.currency = currency
 
     def clean_amount(self) -> int:
         cents = parse_amount_cents(self.cleaned_data["amount"])
         if cents > self.refundable_cents:
             raise forms.ValidationError(
-                f"At most {money(self.refundable_cents)} can still be refunded."
+                f"At most {money(self.refundable_cents, self.currency)} can still be refunded."
             )
         return cents
 
@@ -319,6 +320,7 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
         form = RefundForm(
             request.POST or None,
             refundable_cents=refundable,
+            currency=pledge.currency,
             initial={
                 "number": pledge_next_refund_number(pledge),
                 "amount": f"{refundable / 100:.2f}",
@@ -357,7 +359,8 @@ class CampaignSettlementAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Refund {refund.idempotency_key}: {money(refund.amount_cents)} "
+                    f"Refund {refund.idempotency_key}: "
+                    f"{money(refund.amount_cents, pledge.currency)} "
                     f"{refund.get_status_display().lower()}.",
                     messages.SUCCESS,
                 )

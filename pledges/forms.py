@@ -171,7 +171,8 @@ class PledgeForm(forms.Form):
             self.add_error(
                 "amount",
                 forms.ValidationError(
-                    f"The minimum for {self.tier.name} is {money(self.tier.min_cents)}.",
+                    f"The minimum for {self.tier.name} is "
+                    f"{money(self.tier.min_cents, self.campaign.currency)}.",
                     code="below_minimum",
                 ),
             )
@@ -179,7 +180,8 @@ class PledgeForm(forms.Form):
             self.add_error(
                 "amount",
                 forms.ValidationError(
-                    f"The most you can pledge here is {money(settings.PLEDGE_MAX_CENTS)}.",
+                    f"The most you can pledge here is "
+                    f"{money(settings.PLEDGE_MAX_CENTS, self.campaign.currency)}.",
                     code="above_maximum",
                 ),
             )

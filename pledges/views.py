@@ -209,7 +209,7 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # 
     """`/c/<slug>/support/advocate|champion/`: make or change a pledge."""
     if tier not in PLEDGE_TIERS:
         raise Http404("No such tier")
-    campaign = get_object_or_404(
+    campaign: Campaign = get_object_or_404(
         Campaign.objects.select_related("organization"), slug=slug, status__in=PUBLIC_STATUSES
     )
     tier_obj = get_object_or_404(Tier, campaign=campaign, kind=tier)
@@ -296,7 +296,7 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # 
         if result.outcome == StartOutcome.CHANGED:
             messages.success(
                 request,
-                f"Your pledge is now {money(result.pledge.amount_cents)} "
+                f"Your pledge is now {money(result.pledge.amount_cents, result.pledge.currency)} "
                 f"as {Tier.Kind(result.pledge.tier).label}. We emailed you a confirmation.",
             )
         return redirect("pledges:detail", token=result.pledge.token)

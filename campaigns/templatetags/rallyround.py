@@ -32,8 +32,9 @@ _ALLOWED_TAGS = {
 
 
 @register.filter
-def money(cents: int | None, currency: str = "usd") -> str:
-    """1234567 → "$12,345.67"; whole dollars drop the cents: 150000 → "$1,500"."""
+def money(cents: int | None, currency: str) -> str:
+    """1234567 → "$12,345.67"; whole dollars drop the cents: 150000 → "$1,500". The currency
+    is required (`{{ x|money:campaign.currency }}`): an amount never shows without its own."""
     if cents is None:
         return ""
     # Written for the active language (campaigns/formatting.py); English output is unchanged.

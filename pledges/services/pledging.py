@@ -217,7 +217,10 @@ def pledge_start(
             )
             pledge_log(
                 pledge=pledge,
-                note=f"Pledge started: {money(amount_cents)} as {tier.name}; waiting for card.",
+                note=(
+                    f"Pledge started: {money(amount_cents, campaign.currency)} as {tier.name}; "
+                    "waiting for card."
+                ),
                 kind=PledgeEvent.Kind.PLEDGE_CHANGED,
                 actor=user,
                 amount_cents=amount_cents,
@@ -546,8 +549,8 @@ def pledge_change(
         pledge_log(
             pledge=locked,
             note=(
-                f"Changed from {money(old_amount)} ({Tier.Kind(old_tier).label}) "
-                f"to {money(amount_cents)} ({Tier.Kind(tier).label})."
+                f"Changed from {money(old_amount, locked.currency)} ({Tier.Kind(old_tier).label}) "
+                f"to {money(amount_cents, locked.currency)} ({Tier.Kind(tier).label})."
             ),
             kind=PledgeEvent.Kind.PLEDGE_CHANGED,
             actor=actor,
@@ -565,9 +568,9 @@ def pledge_change(
                         "%(tier)s."
                     )
                     % {
-                        "old_amount": money(old_amount),
+                        "old_amount": money(old_amount, locked.currency),
                         "old_tier": Tier.Kind(old_tier).label,
-                        "amount": money(amount_cents),
+                        "amount": money(amount_cents, locked.currency),
                         "tier": Tier.Kind(tier).label,
                     }
                 ),

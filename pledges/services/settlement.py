@@ -1240,9 +1240,10 @@ class RunSummary:
     by_status: dict[str, int] = dataclasses.field(default_factory=dict)
     charged_cents: int = 0
     halted: str = ""
+    no_slot: str = ""  # stopped: no Stripe rate-limit slot within STRIPE_SLOT_WAIT_SECONDS
 
 
-def settle_run(
+def settle_run(  # noqa: C901 -- one loop over the run's phases (freeze, approve, charge), each a short branch
     *,
     campaign: Campaign | None = None,
     progress: Callable[[int, int, ChargeReport], None] | None = None,

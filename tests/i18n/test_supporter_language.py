@@ -23,12 +23,12 @@ pytestmark = pytest.mark.django_db
 def test_money_and_dates_are_written_for_the_active_language():
     campaign = CampaignFactory(timezone="America/Los_Angeles")
     moment = dt.datetime(2026, 12, 16, 1, 30, tzinfo=dt.UTC)
-    assert money(150000) == "$1,500"
-    assert money(1234567) == "$12,345.67"
+    assert money(150000, "usd") == "$1,500"
+    assert money(1234567, "usd") == "$12,345.67"
     assert campaign.local_display(moment) == "Tuesday, December 15 2026 5:30 PM PST"
     with translation.override("es"):
-        assert money(150000) == "$1,500"
-        assert money(1234567) == "$12,345.67"
+        assert money(150000, "usd") == "$1,500"
+        assert money(1234567, "usd") == "$12,345.67"
         assert campaign.local_display(moment) == "martes, 15 de diciembre de 2026, 5:30 p.m. PST"
 
 

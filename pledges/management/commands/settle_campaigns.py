@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.models import Campaign
+from campaigns.models import PLATFORM_CURRENCY, Campaign
 from campaigns.templatetags.rallyround import money
 from pledges.services.settlement import settle_predict, settle_run
 
@@ -47,7 +47,12 @@ class Command(BaseCommand):
             (status.replace("_", " "), str(n)) for status, n in sorted(summary.by_status.items())
         ]
         self._table("Pledges this run", rows or [("nothing due", "0")])
-        self.stdout.write(f"Charged this run: {money(summary.charged_cents)}")
+        self.stdout.write(f"Charged this run: {money(summary.charged_cents, PLATFORM_CURRENCY)}")
+        if summary.no_slot:
+            raise CommandError(
+                "Stopped: no Stripe rate-limit slot came in time (the shared limit is in use, "
+                "or its counter is stuck). Nothing was charged twice; run this again shortly."
+            )
         if summary.halted:
             raise CommandError(
                 f"Stopped: Stripe refused our credentials ({summary.halted}). Staff were alerted; "
@@ -80,13 +85,17 @@ class Command(BaseCommand):
         for p in predictions:
             self.stdout.write(f"{p.campaign.title} ({p.campaign.slug}): {p.verdict}")
             self.stdout.write(
-                f"  {p.pledge_count} pledges, {money(p.total_cents)}"
+                f"  {p.pledge_count} pledges, {money(p.total_cents, p.campaign.currency)}"
                 + (" would be charged" if p.verdict == "charging" else "")
             )
             for pledge_id, email, cents in p.pledges:
-                self.stdout.write(f"    #{pledge_id:<8} {email:<40} {money(cents):>12}")
+                self.stdout.write(
+                    f"    #{pledge_id:<8} {email:<40} {money(cents, p.campaign.currency):>12}"
+                )
             if p.pledge_count > len(p.pledges):
                 self.stdout.write(f"    … and {p.pledge_count - len(p.pledges)} more")
             if p.verdict == "charging":
                 grand += p.total_cents
-        self.stdout.write(f"Dry run: would charge {money(grand)} now. Nothing was written.")
+        self.stdout.write(
+            f"Dry run: would charge {money(grand, PLATFORM_CURRENCY)} now. Nothing was written."
+        )
