@@ -92,6 +92,7 @@ def seed(pledges: int, supporters: int, others: int) -> dict[str, str]:
     django.setup()
     import datetime as dt
 
+    from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
@@ -130,14 +131,21 @@ def seed(pledges: int, supporters: int, others: int) -> dict[str, str]:
                   (created_at, updated_at, campaign_id, email, name, postal_code, phone, tier,
                    confirmed_at, confirm_token, consent_updates, consent_updates_text, consent_org,
                    consent_org_text, public_listing, display_name, source, referrer, utm_source,
-                   utm_medium, utm_campaign)
+                   utm_medium, utm_campaign, language)
                 SELECT now(), now(), %s, 'p' || g || '@bench.example', 'Person ' || g, '94609', '',
                        CASE WHEN g %% %s = 0 THEN 'champion' ELSE 'advocate' END,
                        now(), %s || '-' || g, true, 'updates', false, '', g %% %s = 0,
-                       'Person ' || g, '', '', '', '', ''
+                       'Person ' || g, '', '', '', '', '', %s
                 FROM generate_series(1, %s) AS g
                 """,
-                [campaign.pk, champion_every, f"bench{campaign.pk}", champion_every, n_supporters],
+                [
+                    campaign.pk,
+                    champion_every,
+                    f"bench{campaign.pk}",
+                    champion_every,
+                    settings.LANGUAGE_CODE,
+                    n_supporters,
+                ],
             )
             # One live pledge per supporter, then earlier canceled ones up to n_pledges.
             extra = max(0, n_pledges - n_supporters)
