@@ -40,9 +40,9 @@ KIND_FIELDS = {
 }
 
 
-KIND_SECTIONS = {
 CONGRESS_SECTION = _("Members of Congress and key messages (call and email actions)")
 
+KIND_SECTIONS = {
     "Call a decision maker": Action.Kind.CALL,
     "Email a decision maker": Action.Kind.EMAIL,
     "Petition": Action.Kind.PETITION,
@@ -68,8 +68,8 @@ class CallTargetInline(OwnActionInlineMixin, admin.TabularInline):
         "talked_count",
         "voicemail_count",
         "busy_count",
-    ]
         "legislator",
+    ]
     readonly_fields = ["talked_count", "voicemail_count", "busy_count", "legislator"]
     verbose_name_plural = "Who to call (call actions; in order of position)"
 
@@ -139,7 +139,6 @@ class ActionAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
                 "description": "Times are in UTC.",
             },
         ),
-        ("Call a decision maker", {"fields": KIND_FIELDS[Action.Kind.CALL]}),
         (
             CONGRESS_SECTION,
             {
@@ -150,6 +149,7 @@ class ActionAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
                 ),
             },
         ),
+        ("Call a decision maker", {"fields": KIND_FIELDS[Action.Kind.CALL]}),
         ("Email a decision maker", {"fields": KIND_FIELDS[Action.Kind.EMAIL]}),
         ("Petition", {"fields": KIND_FIELDS[Action.Kind.PETITION]}),
         ("Event", {"fields": KIND_FIELDS[Action.Kind.EVENT]}),
@@ -183,9 +183,9 @@ class ActionAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
         if obj is None:
             return self.fieldsets
         hide = {title for title, kind in KIND_SECTIONS.items() if kind != obj.kind}
-        return [fs for fs in self.fieldsets if fs[0] not in hide]
         if obj.kind not in {Action.Kind.CALL, Action.Kind.EMAIL}:
             hide.add(CONGRESS_SECTION)
+        return [fs for fs in self.fieldsets if fs[0] not in hide]
 
     def get_readonly_fields(self, request, obj=None):
         # What supporters did was recorded against this kind of action: it cannot change.
