@@ -218,3 +218,36 @@ def calls_per_office(*, campaign: Campaign) -> list[CallTarget]:
         .order_by("action__position", "action_id", "position", "id")
     )
     return sorted(targets, key=lambda t: -t.reported_count)
+
+
+def supporter_next_steps(
+    *,
+    campaign: Campaign,
+    supporter: Supporter | None,
+    share_code: str = "",
+    after_action_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
+    """What a thank-you page offers next (Action Network's "ladder"): share links carrying the
+    supporter's own `?source=` code (so who they bring in counts as theirs in the organizer's
+    referral figures), the next open action they have not done yet, and for an Ally the
+    upgrade to a pledge. Three queries at most."""
+    from campaigns.selectors import campaign_is_open
+    from outreach.selectors import share_links
+
+    now = now or timezone.now()
+    early = supporter_has_early_access(supporter)
+    actions = [
+        a
+        for a in actions_visible(campaign=campaign, now=now, early_access=early)
+        if a.pk != after_action_id
+    ]
+    done = completions_by_action(supporter=supporter, action_ids=[a.pk for a in actions])
+    next_action = next((a for a in actions if a.pk not in done), None)
+    is_open = campaign_is_open(campaign)
+    return {
+        "links": share_links(campaign=campaign, share_code=share_code),
+        "counted": bool(share_code),
+        "next_action": next_action,
+        "upgrade": is_open and (supporter is None or supporter.tier == Tier.Kind.ALLY),
+    }

@@ -36,6 +36,7 @@ from actions.selectors import (
     completions_by_action,
     my_call_outcomes,
     petition_count_line,
+    supporter_next_steps,
 )
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_is_open, user_can_edit_campaign
@@ -135,6 +136,17 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
             local_datetime_display(action.starts_at, campaign.tz) if action.starts_at else ""
         ),
     }
+    if context["done"]:
+        # The thank-you: what to do next (issue 16), with their own share code once proven.
+        from outreach.services import supporter_ensure_share_code
+
+        proven = _proven_viewer(viewer)
+        context["next"] = supporter_next_steps(
+            campaign=campaign,
+            supporter=supporter,
+            share_code=supporter_ensure_share_code(supporter=supporter) if proven else "",
+            after_action_id=action.pk,
+        )
     if not viewer.known and action.kind in {Action.Kind.CALL, Action.Kind.EMAIL, Action.Kind.EVENT}:
         fixed = request.user.email if _verified(request) else None
         initial = {}

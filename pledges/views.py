@@ -446,10 +446,22 @@ def pledge_detail(request: HttpRequest, token: str) -> HttpResponse:
     """The supporter's own pledge: status, amount, card, and what they can still do."""
     pledge = _own_pledge(request, token)
     campaign = pledge.campaign
+    next_steps = None
+    if pledge.status == Pledge.Status.ACTIVE:
+        # After pledging, the next step (issue 16): share with their own code, next action.
+        from actions.selectors import supporter_next_steps
+        from outreach.services import supporter_ensure_share_code
+
+        next_steps = supporter_next_steps(
+            campaign=campaign,
+            supporter=pledge.supporter,
+            share_code=supporter_ensure_share_code(supporter=pledge.supporter),
+        )
     return render(
         request,
         "pledges/detail.html",
         {
+            "next": next_steps,
             "pledge": pledge,
             "campaign": campaign,
             "tier_label": Tier.Kind(pledge.tier).label,

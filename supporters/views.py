@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -161,6 +160,12 @@ def ally_thanks(request, slug: str):
     pk = request.session.get("rr_confirmed")
     if pk:
         supporter = Supporter.objects.filter(pk=pk, campaign=campaign).first()
+    from actions.selectors import supporter_next_steps
+    from outreach.services import supporter_ensure_share_code
+
+    # The session's row was proven (the confirm button, or a verified account): their own
+    # share code, so the people they bring in count as their referrals.
+    code = supporter_ensure_share_code(supporter=supporter) if supporter else ""
     return render(
         request,
         "supporters/ally_thanks.html",
@@ -168,7 +173,7 @@ def ally_thanks(request, slug: str):
             "campaign": campaign,
             "supporter": supporter,
             "count": supporter_count_line(campaign=campaign),
-            "share_url": f"{settings.SITE_URL}/c/{campaign.slug}/?source=share",
+            "next": supporter_next_steps(campaign=campaign, supporter=supporter, share_code=code),
         },
     )
 
