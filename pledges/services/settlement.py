@@ -1282,6 +1282,9 @@ def settle_run(  # noqa: C901 -- one loop over the run's phases (freeze, approve
                         progress(done, total, report)
     except SettlementHalted as exc:
         summary.halted = str(exc)
+    except TimeoutError as exc:
+        # The pledge it was on stays CHARGING for the reconciler (same key); the rest stay due.
+        summary.no_slot = str(exc)
     # Staff get this run's one digest now (the beat would send it within a minute).
     if campaign is not None:
         settlement_digest_send(campaign_id=campaign.pk)

@@ -73,3 +73,32 @@ def test_reconcile_payments_reports_what_it_resolved(chaos):
     call_command("reconcile_payments", stdout=out)
     assert "charges resumed (expired leases)" in out.getvalue()
     assert "refunds retried" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_foreground_run_without_a_stripe_slot_stops_with_a_sentence_not_a_traceback(
+    chaos, staff, settings
+):
+    """Issue 13, defect 3 (the rate limiter's timeout was not caught): no slot within the wait
+    budget stops the foreground run with a sentence; a later run charges everyone once."""
+    import time
+
+    from django.core.cache import cache
+
+    campaign, pledges = charge_due_campaign(staff, count=2)
+    settings.STRIPE_MAX_RPS = 1
+    settings.STRIPE_SLOT_WAIT_SECONDS = 0.3
+    now = int(time.time())
+    for second in range(now - 1, now + 30):
+        cache.set(f"stripe-rps:{second}", 10**6, timeout=60)
+    with pytest.raises(CommandError, match="rate-limit slot"):
+        _run("--campaign", campaign.slug)
+    for second in range(now - 1, now + 30):
+        cache.delete(f"stripe-rps:{second}")
+    settings.STRIPE_MAX_RPS = 0
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11), tick=True):
+        _run("--campaign", campaign.slug)
+    assert set(Pledge.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
+        Pledge.Status.PAID
+    }
+    assert_ledger_clean(chaos, campaign)
