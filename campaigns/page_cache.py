@@ -3,9 +3,10 @@
 A campaign page is read far more often than it changes, and on deadline day a crowd of
 anonymous people arrives from shared links. A cached copy must cost little more than a view that
 returns a constant string, so a hit is served by `PageCacheMiddleware` near the top of the
-stack with **one cache round trip and no database query**: the page and the current version of
-what it depends on are fetched together (`get_many`), and the copy is served only if it was
-rendered at that version.
+stack with **one small cache read and no database query**: the current version of what the
+page depends on is read from the shared cache and compared with the copy this process kept the
+last time it served the page (the shared copy, tens of kB, is fetched only when this process
+has none at that version); a copy is served only if it was rendered at that version.
 
 Versions live in the cache, not in the database: every write to a campaign row bumps its
 page's version after the transaction commits (`page_versions_bump`, called by the Campaign
@@ -28,7 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -151,6 +154,29 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     )
 
 
+# This process's copies of the pages it served last (each checked against the shared version on
+# every request, so never stale): a bounded LRU, a few MB at most.
+_LOCAL_COPIES = 256
+_local: OrderedDict[str, tuple] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _local_copy(key: str) -> tuple | None:
+    with _local_lock:
+        entry = _local.get(key)
+        if entry is not None:
+            _local.move_to_end(key)
+        return entry
+
+
+def _local_keep(key: str, entry: tuple) -> None:
+    with _local_lock:
+        _local[key] = entry
+        _local.move_to_end(key)
+        while len(_local) > _LOCAL_COPIES:
+            _local.popitem(last=False)
+
+
 class PageCacheMiddleware:
     """Serve cached pages of views marked with `anonymous_page_cache`. Sits right after
     SecurityMiddleware and WhiteNoise, so a hit skips the session, CSRF, auth and CSP work a
@@ -164,8 +190,14 @@ class PageCacheMiddleware:
         if plan is None:
             return self.get_response(request)
         page_key, version_key = plan
-        found = cache.get_many([page_key, version_key])
-        entry, version = found.get(page_key), found.get(version_key)
+        # Usually one tiny GET: the version, checked against this process's own copy. The
+        # shared copy (tens of kB) is fetched only when this process has none at that version.
+        version = cache.get(version_key)
+        entry = _local_copy(page_key)
+        if version is not None and (entry is None or entry[0] != version):
+            entry = cache.get(page_key)
+            if entry is not None and entry[0] == version:
+                _local_keep(page_key, entry)
         if entry is not None and version is not None and entry[0] == version:
             _, headers, content = entry
             response = HttpResponse(content)
