@@ -21,7 +21,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from pledges import gateway
-from pledges.models import StripeEvent
+from pledges.models import AWAITING_SUPPORTER, StripeEvent
+from pledges.services.onsession import PaymentPageError, pledge_pay_with_new_card
 from pledges.services.pledging import pledge_activate_from_setup_intent, pledge_note_setup_failure
 from pledges.services.settlement_webhooks import SETTLEMENT_WEBHOOK_HANDLERS
 
@@ -35,7 +36,18 @@ def handle_setup_intent_succeeded(event: gateway.WebhookEvent) -> str:
     result = pledge_activate_from_setup_intent(
         setup_intent_id=event.object_id, actor_label="webhook"
     )
-    pledge_id = result.pledge.pk if result.pledge else "-"
+    pledge = result.pledge
+    if pledge is not None and pledge.status in AWAITING_SUPPORTER:
+        # A card saved on the new-card page after a failed charge: if the page's own POST has
+        # not charged it (a closed tab), charge it now, exactly as the page would.
+        try:
+            status = pledge_pay_with_new_card(
+                pledge=pledge, setup_intent_id=event.object_id, source="webhook"
+            )
+        except PaymentPageError as exc:
+            return f"new card not charged pledge={pledge.pk}: {exc}"
+        return f"new card pledge={pledge.pk} now {status}"
+    pledge_id = pledge.pk if pledge else "-"
     return f"{result.outcome} pledge={pledge_id}"
 
 

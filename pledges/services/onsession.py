@@ -126,6 +126,9 @@ def pledge_pay_with_new_card(
     if (
         info.metadata.get("pledge_id") != str(pledge.pk)
         or info.customer_id != pledge.stripe_customer_id
+        # Without the supporter's page, only a card saved on the new-card page is charged
+        # (never, say, the pledge's first card finishing late).
+        or (source != "supporter" and info.metadata.get("purpose") != NEW_CARD_PURPOSE)
     ):
         raise PaymentPageError("That card was saved for another payment. Please try again.")
     if info.status != "succeeded":

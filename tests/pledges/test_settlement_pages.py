@@ -255,3 +255,30 @@ def test_a_new_card_saved_whose_page_post_is_lost_is_charged_by_the_reconciler(c
     assert pledge.card_last4 == "4242"
     assert pledge.attempts.count() == 4
     assert_ledger_clean(chaos, campaign)
+
+
+def test_a_new_card_saved_whose_page_post_is_lost_is_charged_when_its_webhook_arrives(chaos, staff):
+    """The same lost POST, reported by Stripe's setup_intent.succeeded webhook: the card is
+    charged at once (the page's later POST, if it comes, charges nothing more)."""
+    from tests.pledges.settlement_support import signed_webhook
+
+    campaign, pledge = _needing(staff, DECLINE_CARD)
+    for days in (2, 6):
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days)):
+            settlement.settle_run(campaign=campaign)
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=6, hours=1), tick=True):
+        client = Client()
+        page = client.get(_new_card_url(pledge)).content.decode()
+        setup_intent_id = _save_card_in_page(page, OK_CARD)
+        answer = signed_webhook(
+            Client(),
+            event_id="evt_new_card",
+            type="setup_intent.succeeded",
+            obj={"id": setup_intent_id, "object": "setup_intent"},
+        )
+        assert answer.content.decode() == f"new card pledge={pledge.pk} now paid"
+        client.post(_new_card_url(pledge), {"setup_intent": setup_intent_id})  # late POST
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert pledge.attempts.count() == 4
+    assert_ledger_clean(chaos, campaign)
