@@ -389,7 +389,11 @@ def call_report(request, slug: str, pk: int):
     elif result == "unchanged":
         messages.info(request, f"We already have your call to {target.name}. Thank you!")
     else:
-        messages.success(request, f"Thank you for calling {target.name}! Your call is counted.")
+        messages.success(
+            request,
+            gettext("Thank you for calling %(who)s! You reported: “%(outcome)s”.")
+            % {"who": target.name, "outcome": _outcome_label(form.cleaned_data["outcome"])},
+        )
     return redirect(_detail_url(action, f"target-{target.pk}"))
 
 
@@ -608,8 +612,9 @@ def call_report_member(request, slug: str, pk: int):
     if error:
         return error
     form = MemberCallOutcomeForm(request.POST)
-    block = None
-    if form.is_valid() and action.congress_targets:
+    block = member = None
+    form.is_valid()  # fills cleaned_data with what is valid, so a missing outcome keeps the member
+    if action.congress_targets and {"member", "zip"} <= set(form.cleaned_data):
         block = congress_block(
             action=action, viewer=viewer, typed_zip=form.cleaned_data["zip"], district_key=""
         )
@@ -625,14 +630,25 @@ def call_report_member(request, slug: str, pk: int):
                 None, gettext("That member of Congress does not represent your ZIP code.")
             )
     if not form.is_valid() or not action.congress_targets:
-        context = _detail_context(
-            request,
-            campaign,
-            action,
-            viewer,
-            error=" ".join(dict.fromkeys(e for errors in form.errors.values() for e in errors))
-            or gettext("This action does not reach members of Congress."),
-        )
+        messages_ = list(dict.fromkeys(e for errors in form.errors.values() for e in errors))
+        if block is not None and member is not None and set(form.errors) == {"outcome"}:
+            # Only the outcome is missing: say so next to that member's radios (issue 16).
+            context = _detail_context(
+                request,
+                campaign,
+                action,
+                viewer,
+                member_error={"pk": member.pk, "text": " ".join(messages_)},
+            )
+        else:
+            context = _detail_context(
+                request,
+                campaign,
+                action,
+                viewer,
+                error=" ".join(messages_)
+                or gettext("This action does not reach members of Congress."),
+            )
         return render(request, "actions/detail.html", context, status=400)
     target = services.call_target_for_legislator(action=action, legislator=member)
     try:
@@ -654,7 +670,9 @@ def call_report_member(request, slug: str, pk: int):
         )
     else:
         messages.success(
-            request, gettext("Thank you for calling %(who)s! Your call is counted.") % {"who": who}
+            request,
+            gettext("Thank you for calling %(who)s! You reported: “%(outcome)s”.")
+            % {"who": who, "outcome": _outcome_label(form.cleaned_data["outcome"])},
         )
     query = urlencode({"zip": block.zip_code, "district": form.cleaned_data["district"]})
     url = reverse("actions:detail", kwargs={"slug": campaign.slug, "pk": action.pk})

@@ -99,7 +99,7 @@ def test_signing_on_fills_the_script_and_the_call_counts_once(client):
     open_emailed_link(client, action, "rosa@example.org")
     html = client.get(detail(action)).content.decode()
     assert "Be among the first to call" in html  # under the threshold: an invitation
-    assert "You reported: i left a voicemail" in html
+    assert "You reported: “I left a voicemail”" in html
     target.refresh_from_db()
     assert target.voicemail_count == 1
 

@@ -144,7 +144,7 @@ def test_a_call_to_a_member_is_counted_for_that_office_once(client, call_action)
     assert call_action.outcome_count == 1
     assert call_action.completed_count == 1
     html = client.get(detail(call_action)).content.decode()
-    assert "You reported: i talked to staff" in html
+    assert "You reported: “I talked to staff”" in html
     assert "1 call reported to this office" in html
     # The office's target is not listed again among the fixed targets.
     assert html.count("Senator Alma Padilla</h3>") == 1
@@ -313,3 +313,30 @@ def test_without_loaded_data_the_page_says_the_lookup_is_not_available(client):
     action = ActionFactory(congress_targets=CongressTargets.HOUSE)
     html = client.get(detail(action) + "?zip=94609").content.decode()
     assert "The list of members of Congress is not loaded yet" in html
+
+
+def test_a_member_call_report_without_an_outcome_shows_the_error_next_to_its_field(
+    client, call_action
+):
+    """Issue 16: the error was printed at the top of the page, 1,400 px above the radios."""
+    log_in_supporter(client, call_action.campaign)
+    response = client.post(
+        detail(call_action) + "call/member/", {"member": "P000001", "zip": "94609"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    card = html.split('id="member-P000001"', 1)[1].split("</form>", 1)[0]
+    assert "Please tell us how the call went." in card
+    top = html.split('id="member-P000001"', 1)[0]
+    assert "Please tell us how the call went." not in top
+    # The page reopens at the card (the form posts to its fragment).
+    assert "call/member/#member-P000001" in html
+
+
+def test_the_confirmation_quotes_the_chosen_outcome(client, call_action):
+    log_in_supporter(client, call_action.campaign)
+    url = detail(call_action) + "call/member/"
+    client.post(url, {"member": "P000001", "zip": "94609", "outcome": "left_voicemail"})
+    html = client.get(detail(call_action) + "?zip=94609").content.decode()
+    assert "You reported: “I left a voicemail”" in html
+    assert "Thank you for calling Senator Alma Padilla! You reported: “I left a voicemail”." in html

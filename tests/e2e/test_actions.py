@@ -103,7 +103,7 @@ def test_supporter_calls_sees_script_with_their_name_reports_and_the_count_moves
     page.get_by_text("Thank you for calling Sen. Dianne Feinstein!").wait_for()
     assert page.get_by_test_id("action-total").first.inner_text() == "1,204 calls made"
     assert (
-        "You reported: i left a voicemail" in page.locator(f"#target-{feinstein.pk}").inner_text()
+        "You reported: “I left a voicemail”" in page.locator(f"#target-{feinstein.pk}").inner_text()
     )
 
     # Reloading and re-sending the same report does not count it again.

@@ -196,7 +196,7 @@ def test_a_supporter_calls_their_own_members_and_the_organizer_sees_it_per_offic
     page.get_by_text(f"Thank you for calling {senator_name}!").wait_for()
     counted = page.locator(f"#member-{senator.get_attribute('data-bioguide')}")
     assert "1 call reported to this office" in counted.inner_text()
-    assert "You reported: i talked to staff" in counted.inner_text()
+    assert "You reported: “I talked to staff”" in counted.inner_text()
     target = CallTarget.objects.get(action=action, legislator__isnull=False)
     assert (target.name, target.talked_count) == (senator_name, 1)
 
