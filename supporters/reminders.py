@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from campaigns.models import Campaign, Tier
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
 from supporters.models import Reminder, Supporter
+from supporters.tasks import send_reminder_batch
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,6 @@ def deadline_reminders_claim(*, campaign: Campaign, now: dt.datetime | None = No
             .order_by("supporter_id")
             .values_list("supporter_id", flat=True)
         )
-        from supporters.tasks import send_reminder_batch
-
         emails_fan_out(
             task=send_reminder_batch,
             ids=ids,

@@ -18,7 +18,7 @@ from campaigns.models import Campaign, Tier
 from campaigns.selectors import campaign_is_open
 from supporters.emails import email_enqueue, email_language, email_send_once, emails_fan_out
 from supporters.models import Milestone, Supporter, normalize_email
-from supporters.tasks import send_milestone_batch
+from supporters.tasks import check_milestones, send_milestone_batch
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +167,6 @@ def supporter_leave(*, supporter: Supporter) -> bool:
 
 def milestones_check_later(*, campaign_id: int) -> None:
     """After this transaction commits, record milestones the campaign has passed."""
-    from supporters.tasks import check_milestones
-
     # robust: a broker hiccup must not turn a committed sign-on into an error page; the next
     # confirmation re-checks (milestones_record catches up on every rung passed).
     transaction.on_commit(lambda: check_milestones.delay(campaign_id=campaign_id), robust=True)

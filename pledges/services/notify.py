@@ -18,7 +18,8 @@ from campaigns.models import Campaign, Tier
 from campaigns.templatetags.rallyround import money
 from pledges.models import Pledge
 from pledges.tasks import send_pledge_emails
-from supporters.emails import email_enqueue, emails_fan_out
+from supporters.emails import email_enqueue, email_send_now, emails_fan_out
+from supporters.tasks import send_email
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,6 @@ def pledges_send_emails(*, pledge_ids: list[int], template: str) -> int:
     """Send one batch (the `emails` worker's side of `pledges_notify_batches`): one query for
     the batch, then each email; one that fails to send is handed to `send_email`, which
     retries it alone."""
-    from supporters.emails import email_send_now
-    from supporters.tasks import send_email
-
     sent = 0
     for pledge in Pledge.objects.filter(pk__in=pledge_ids).select_related("supporter", "campaign"):
         context = pledge_email_context(pledge)

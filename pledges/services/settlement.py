@@ -61,6 +61,7 @@ from pledges.services.transitions import (
     pledge_transition,
     pledges_transition_bulk,
 )
+from pledges.tasks import charge_pledges, collect_campaign
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +304,6 @@ def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
     organizers_notify(campaign=campaign, template="settlement_organizer_approved")
     # Marking tens of thousands of pledges due is the worker's job, not the admin request's;
     # if the message is lost, the beat's sweep marks them within a minute.
-    from pledges.tasks import collect_campaign
-
     transaction.on_commit(lambda: collect_campaign.delay(campaign_id=campaign.pk), robust=True)
     return campaign.frozen_backer_count or 0
 
@@ -494,8 +493,6 @@ def charges_enqueue(
     work instead of doubling it. Correctness never depends on this — the charge itself claims
     each pledge with a conditional UPDATE.
     """
-    from pledges.tasks import charge_pledges
-
     now = now or timezone.now()
     qs = pledges_due_for_charge(now=now, campaign_id=campaign_id)
     backlog = qs.count()
