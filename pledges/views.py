@@ -36,9 +36,8 @@ from pledges.forms import (
     new_form_key,
     parse_amount_cents,
 )
-from pledges.models import Pledge
+from pledges.models import LIVE_STATUSES, Pledge
 from pledges.services.pledging import (
-    LIVE_STATUSES,
     UNPROVEN_EMAIL,
     ActivationOutcome,
     PledgeError,
@@ -198,6 +197,11 @@ def _render_pledge_page(request, *, campaign, tier, form, pledge, status=200) ->
             "deadline": campaign.deadline_display,
             "max_cents": settings.PLEDGE_MAX_CENTS,
             "open": True,
+            # Raising an Advocate pledge to the Champion minimum offers Champion (issue 16).
+            "charge_dollars": dollars_input(cents if cents is not None else tier.min_cents),
+            "champion": campaign.tiers.filter(kind=Tier.Kind.CHAMPION).first()
+            if tier.kind == Tier.Kind.ADVOCATE
+            else None,
         },
         status=status,
     )
@@ -220,6 +224,14 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # 
 
     if request.method == "GET":
         initial = _initial(request.user, campaign, tier_obj, supporter, pledge)
+        # "?amount=30" from the Advocate page's offer to become a Champion at that amount.
+        try:
+            asked = parse_amount_cents(request.GET.get("amount", "")[:20])
+        except ValidationError:
+            asked = None  # no amount, or nonsense: the page starts as usual
+        if asked is not None and tier_obj.min_cents <= asked <= settings.PLEDGE_MAX_CENTS:
+            initial["amount_choice"] = OTHER
+            initial["amount"] = dollars_input(asked)
         draft = _draft_for(request, campaign, tier_obj)
         if request.user.is_authenticated:
             if not user_email_is_verified(user=request.user):

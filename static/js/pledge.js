@@ -41,12 +41,29 @@
       return parseCents(other.value);
     }
 
+    // On the Advocate page: at the Champion minimum or more, offer to become a Champion.
+    var offer = form.querySelector("[data-champion-offer]");
+    var offerLink = offer && offer.querySelector("[data-champion-link]");
+    var championCents = offer ? parseInt(offer.getAttribute("data-champion-cents"), 10) : 0;
+
     function update() {
       var cents = currentCents();
       output.textContent = formatMoney(cents === null ? Math.max(minCents, 100) : cents);
+      if (offer && offerLink) {
+        var reaches = cents !== null && championCents > 0 && cents >= championCents;
+        offer.hidden = !reaches;
+        if (reaches) {
+          offerLink.href = offer.getAttribute("data-champion-url") + "?amount=" +
+            encodeURIComponent((cents / 100).toFixed(cents % 100 ? 2 : 0));
+        }
+      }
     }
 
-    form.addEventListener("change", update);
+    form.addEventListener("change", function (event) {
+      // Choosing "Other" puts the cursor in its field at once.
+      if (event.target === otherRadio && otherRadio.checked) other.focus();
+      update();
+    });
     other.addEventListener("input", function () {
       if (otherRadio && !otherRadio.checked) otherRadio.checked = true;
       update();
@@ -70,6 +87,10 @@
     });
     update();
   }
+
+  var CARD_NOT_SAVED = "Your card could not be saved. Please check the details or try another card.";
+  var SOMETHING_WRONG = "We could not reach the card processor just now. Nothing was charged. " +
+    "Please check your connection and try again.";
 
   function initCardForm(form) {
     var errors = document.getElementById("card-errors");
@@ -115,7 +136,9 @@
         return response.json().then(function (body) {
           if (body.redirect) { window.location.assign(body.redirect); return null; }
           if (!response.ok || !body.client_secret) {
-            throw new Error(body.error || "Please reload the page and try again.");
+            var error = new Error(body.error || "Please reload the page and try again.");
+            error.fromServer = true;
+            throw error;
           }
           return body.client_secret;
         });
@@ -135,10 +158,12 @@
       }).then(function (result) {
         if (result === null) return;
         if (result.error) {
-          // The bank's own words; the pledge stays uncounted and another card may be tried.
+          // The bank's own words for a card problem (they are sentences); anything else
+          // (a script or network failure) gets our plain sentence, never a raw exception.
           needsFreshIntent = true;
           busy(false);
-          showError(result.error.message || "Your card could not be saved. Please try another card.");
+          var plain = result.error.type === "card_error" || result.error.type === "validation_error";
+          showError(plain && result.error.message ? result.error.message : CARD_NOT_SAVED);
           return;
         }
         complete.querySelector("input[name=setup_intent]").value = result.setupIntent.id;
@@ -147,7 +172,8 @@
       }).catch(function (err) {
         needsFreshIntent = true;
         busy(false);
-        showError((err && err.message) || "Something went wrong. Please try again.");
+        // Only our own server's answers are shown as they are (they are sentences we wrote).
+        showError(err && err.fromServer ? err.message : SOMETHING_WRONG);
       });
     });
   }
