@@ -15,8 +15,8 @@ from django.utils.translation import gettext, ngettext
 
 from actions.models import Action, ActionCompletion, ActionLink, CallOutcome, CallTarget
 from campaigns.models import Campaign, Tier
+from supporters.milestones import next_supporter_milestone
 from supporters.models import Supporter
-from supporters.services import next_supporter_milestone
 
 EARLY_ACCESS_TIERS = {Tier.Kind.ADVOCATE, Tier.Kind.CHAMPION}
 

@@ -31,9 +31,9 @@ from actions.tasks import send_action_email_batch
 from api.events import event_emit
 from campaigns.models import Campaign
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
+from supporters.milestones import next_supporter_milestone
 from supporters.models import Supporter, normalize_email
 from supporters.services import (
-    next_supporter_milestone,
     supporter_confirm,
     supporter_confirm_by_token,
     supporter_upsert,

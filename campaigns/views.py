@@ -23,8 +23,8 @@ from campaigns.selectors import (
     issue_areas_in_use,
     user_can_edit_campaign,
 )
+from supporters.milestones import next_supporter_milestone
 from supporters.selectors import supporter_standing
-from supporters.services import next_supporter_milestone
 
 PAGE_SIZE = 12
 

@@ -325,7 +325,7 @@ def share_image_step(campaign: Campaign) -> str:
     """What the cached share card depends on: its look, and the totals rounded to a step (every
     5 % of the goal, each supporter milestone), so it is redrawn when the numbers move enough
     to matter and served from the cache otherwise."""
-    from supporters.services import next_supporter_milestone
+    from supporters.milestones import next_supporter_milestone
 
     org = campaign.organization
     parts = [

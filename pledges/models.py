@@ -102,6 +102,8 @@ class Pledge(TimeStamped):
 # Sets of pledge states the code asks about, each named once (the state machine itself,
 # ALLOWED_TRANSITIONS, is in pledges/services/transitions.py).
 _S = Pledge.Status
+# A supporter holds at most one of these per campaign (every state but canceled).
+LIVE_STATUSES = frozenset(_S) - {_S.CANCELED}
 # Before the deadline: the supporter may still change or cancel it.
 OPEN_STATUSES = frozenset({_S.PENDING_SETUP, _S.ACTIVE})
 # The supporter is asked to act (3-D Secure, a new card): the grace clock runs, and they may

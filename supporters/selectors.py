@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Tier
 from campaigns.selectors import user_is_platform_staff
+from supporters.milestones import next_supporter_milestone
 from supporters.models import Supporter, normalize_email
-from supporters.services import next_supporter_milestone
 
 
 def user_verified_emails(*, user) -> list[str]:
@@ -278,8 +278,7 @@ def supporter_standing(*, user, campaign: Campaign) -> dict[str, Any] | None:
     Never called for anonymous visitors: their pages are shared through the page cache."""
     if not getattr(user, "is_authenticated", False):
         return None
-    from pledges.models import Pledge
-    from pledges.services.pledging import LIVE_STATUSES
+    from pledges.models import LIVE_STATUSES, Pledge
 
     supporter = (
         supporters_for_user(user=user)

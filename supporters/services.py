@@ -17,6 +17,7 @@ from api.events import event_emit
 from campaigns.models import Campaign, Tier
 from campaigns.selectors import campaign_is_open
 from supporters.emails import email_enqueue, email_language, email_send_once, emails_fan_out
+from supporters.milestones import next_supporter_milestone, supporter_milestones_passed
 from supporters.models import Milestone, Supporter, normalize_email
 from supporters.tasks import check_milestones, send_milestone_batch
 
@@ -26,28 +27,7 @@ logger = logging.getLogger(__name__)
 MILESTONE_BATCH_SIZE = 200
 MILESTONE_SENT_MEMORY_SECONDS = 7 * 24 * 3600
 
-# The "Let's get to M!" ladder: (up to, step).
-SUPPORTER_LADDER = ((500, 100), (1_000, 200), (10_000, 1_000), (50_000, 5_000), (100_000, 25_000))
 FUNDING_MILESTONES = (25, 50, 75, 100)
-
-
-def next_supporter_milestone(count: int) -> int:
-    """The next round number above `count`: by 100 to 500, by 200 to 1,000, by 1,000 to 10,000,
-    by 5,000 to 50,000, by 25,000 to 100,000, then by 100,000."""
-    for ceiling, step in SUPPORTER_LADDER:
-        if count < ceiling:
-            return (count // step + 1) * step
-    return (count // 100_000 + 1) * 100_000
-
-
-def supporter_milestones_passed(count: int) -> list[int]:
-    """Every ladder rung at or below `count` (0 excluded)."""
-    rungs, value = [], 0
-    while True:
-        value = next_supporter_milestone(value)
-        if value > count:
-            return rungs
-        rungs.append(value)
 
 
 def supporter_upsert(

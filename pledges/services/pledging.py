@@ -30,7 +30,7 @@ from campaigns.models import Campaign, Tier
 from campaigns.selectors import campaign_is_open
 from campaigns.templatetags.rallyround import money
 from pledges import gateway
-from pledges.models import OPEN_STATUSES, Pledge, PledgeEvent
+from pledges.models import LIVE_STATUSES, OPEN_STATUSES, Pledge, PledgeEvent
 from pledges.services.notify import pledge_card_text, pledge_email_context
 from pledges.services.transitions import pledge_log, pledge_transition
 from supporters.emails import email_enqueue
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 S = Pledge.Status
 # A pledge that still holds the supporter's place on the campaign (the unique constraint's view).
-LIVE_STATUSES = frozenset(S) - {S.CANCELED}
 # SetupIntent states in which the browser may still confirm it.
 SETUP_USABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 

@@ -7,12 +7,12 @@ import pytest
 from django.core import mail
 
 from campaigns.models import Campaign
+from supporters.milestones import next_supporter_milestone
 from supporters.models import Milestone
 from supporters.services import (
     MILESTONE_BATCH_SIZE,
     milestones_announce,
     milestones_record,
-    next_supporter_milestone,
     supporter_confirm,
 )
 from supporters.tasks import check_milestones
