@@ -3,8 +3,6 @@ submission until review has what it needs, and a live preview of the public page
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -100,11 +98,12 @@ def test_the_add_page_offers_the_tiers_and_sections_to_fill_in(organizer):
     assert 'value="The Problem"' in body
 
 
-def test_the_add_page_loads_quickly(organizer):
-    organizer.get("/admin/campaigns/campaign/add/")  # templates compiled
-    started = time.perf_counter()
+def test_the_add_page_does_a_bounded_amount_of_work(organizer, django_assert_max_num_queries):
+    # Its load time in a browser is measured by tests/e2e/test_organizer_journey.py (about a
+    # second); here, the server's share stays small: a fixed number of queries.
     organizer.get("/admin/campaigns/campaign/add/")
-    assert time.perf_counter() - started < 1.5
+    with django_assert_max_num_queries(20):
+        assert organizer.get("/admin/campaigns/campaign/add/").status_code == 200
 
 
 def test_tiers_and_sections_written_on_the_first_page_are_kept(organizer):
