@@ -27,7 +27,7 @@ from actions.models import (
     CallTarget,
 )
 from actions.selectors import EARLY_ACCESS_TIERS, State, action_state
-from actions.tasks import send_action_email_batch
+from actions.tasks import action_send_email_batch as action_send_email_batch_task
 from api.events import event_emit
 from campaigns.models import Campaign
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
@@ -571,7 +571,7 @@ def _advocates_first_announce(*, action: Action, now: dt.datetime) -> int:
             .values_list("pk", flat=True)
         )
         emails_fan_out(
-            task=send_action_email_batch,
+            task=action_send_email_batch_task,
             ids=ids,
             batch_size=EMAIL_BATCH_SIZE,
             action_id=action.pk,
@@ -615,7 +615,7 @@ def event_reminders_send_due(*, now=None) -> int:
                 reminded_at=now
             )
             emails_fan_out(
-                task=send_action_email_batch,
+                task=action_send_email_batch_task,
                 ids=ids,
                 batch_size=EMAIL_BATCH_SIZE,
                 action_id=action.pk,

@@ -20,7 +20,8 @@ from django.utils import timezone, translation
 
 from api.events import event_emit
 from campaigns.models import Campaign, CampaignEvent
-from campaigns.tasks import send_deadline_extended_batch, send_deadline_extended_fan_out
+from campaigns.tasks import deadline_extended_fan_out as deadline_extended_fan_out_task
+from campaigns.tasks import deadline_extended_send_batch as deadline_extended_send_batch_task
 from supporters.emails import email_enqueue, emails_fan_out, task_hand_over
 
 C = Campaign.Status
@@ -332,7 +333,7 @@ def campaign_extend_deadline(*, campaign: Campaign, new_deadline: dt.datetime, a
         transaction.on_commit(
             partial(
                 task_hand_over,
-                send_deadline_extended_fan_out,
+                deadline_extended_fan_out_task,
                 event_id=event.pk,
                 # As moments, not text: each email writes them in its reader's language.
                 old_deadline=old_deadline_at.isoformat(),
@@ -370,7 +371,7 @@ def deadline_extended_fan_out(
         .values_list("pk", flat=True)[:DEADLINE_FAN_OUT_CHUNK]
     )
     emails_fan_out(
-        task=send_deadline_extended_batch,
+        task=deadline_extended_send_batch_task,
         ids=ids,
         batch_size=DEADLINE_EMAIL_BATCH_SIZE,
         event_id=event_id,

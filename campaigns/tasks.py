@@ -5,15 +5,15 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(acks_late=True)
-def send_deadline_extended_batch(
+@shared_task(name="campaigns.tasks.send_deadline_extended_batch", acks_late=True)
+def deadline_extended_send_batch(
     *, event_id: int, supporter_ids: list[int], old_deadline: str, new_deadline: str
 ):
     """Tell one batch of supporters that a deadline was extended (see
     `campaign_extend_deadline`)."""
-    from campaigns.services import deadline_extended_send_batch
+    from campaigns.services import deadline_extended_send_batch as service
 
-    deadline_extended_send_batch(
+    service(
         event_id=event_id,
         supporter_ids=supporter_ids,
         old_deadline=old_deadline,
@@ -21,18 +21,18 @@ def send_deadline_extended_batch(
     )
 
 
-@shared_task(acks_late=True)
-def send_deadline_extended_fan_out(
+@shared_task(name="campaigns.tasks.send_deadline_extended_fan_out", acks_late=True)
+def deadline_extended_fan_out(
     *, event_id: int, old_deadline: str, new_deadline: str, after_id: int = 0
 ):
     """Queue one step of a deadline extension's emails, then the next step (see
     `deadline_extended_fan_out`)."""
-    from campaigns.services import deadline_extended_fan_out
+    from campaigns.services import deadline_extended_fan_out as service
 
-    resume = deadline_extended_fan_out(
+    resume = service(
         event_id=event_id, old_deadline=old_deadline, new_deadline=new_deadline, after_id=after_id
     )
     if resume is not None:
-        send_deadline_extended_fan_out.delay(
+        deadline_extended_fan_out.delay(
             event_id=event_id, old_deadline=old_deadline, new_deadline=new_deadline, after_id=resume
         )

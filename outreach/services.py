@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from campaigns.templatetags.rallyround import render_markdown
 from outreach.models import CampaignUpdate, UpdateDelivery
 from outreach.selectors import update_recipients
-from outreach.tasks import send_update_batch
+from outreach.tasks import update_send_batch as update_send_batch_task
 from supporters.emails import email_send_now, emails_fan_out
 from supporters.models import Supporter
 
@@ -78,7 +78,7 @@ def update_send(*, update: CampaignUpdate, again: bool = False) -> int:
             .values_list("pk", flat=True)
         )
         emails_fan_out(
-            task=send_update_batch, ids=ids, batch_size=UPDATE_BATCH_SIZE, update_id=update.pk
+            task=update_send_batch_task, ids=ids, batch_size=UPDATE_BATCH_SIZE, update_id=update.pk
         )
     return len(ids)
 

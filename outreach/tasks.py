@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(acks_late=True)
-def send_update_batch(*, update_id: int, supporter_ids: list[int]):
+@shared_task(name="outreach.tasks.send_update_batch", acks_late=True)
+def update_send_batch(*, update_id: int, supporter_ids: list[int]):
     """Email one batch of a campaign update (see `outreach.services.update_send`)."""
-    from outreach.services import update_send_batch
+    from outreach.services import update_send_batch as service
 
-    update_send_batch(update_id=update_id, supporter_ids=supporter_ids)
+    service(update_id=update_id, supporter_ids=supporter_ids)

@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 from campaigns.models import Campaign, Tier
 from supporters.emails import email_enqueue, email_send_once, emails_fan_out
 from supporters.models import Reminder, Supporter
-from supporters.tasks import send_reminder_batch
+from supporters.tasks import reminder_send_batch as reminder_send_batch_task
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def deadline_reminders_claim(*, campaign: Campaign, now: dt.datetime | None = No
             .values_list("supporter_id", flat=True)
         )
         emails_fan_out(
-            task=send_reminder_batch,
+            task=reminder_send_batch_task,
             ids=ids,
             batch_size=REMINDER_BATCH_SIZE,
             campaign_id=campaign.pk,

@@ -19,7 +19,8 @@ from campaigns.selectors import campaign_is_open
 from supporters.emails import email_enqueue, email_language, email_send_once, emails_fan_out
 from supporters.milestones import next_supporter_milestone, supporter_milestones_passed
 from supporters.models import Milestone, Supporter, normalize_email
-from supporters.tasks import check_milestones, send_milestone_batch
+from supporters.tasks import check_milestones
+from supporters.tasks import milestone_send_batch as milestone_send_batch_task
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ def milestones_announce(*, milestone: Milestone) -> int:
             .values_list("pk", flat=True)
         )
         emails_fan_out(
-            task=send_milestone_batch,
+            task=milestone_send_batch_task,
             ids=ids,
             batch_size=MILESTONE_BATCH_SIZE,
             milestone_id=milestone.pk,

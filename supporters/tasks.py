@@ -34,28 +34,28 @@ def check_milestones(*, campaign_id: int):
         milestones_announce(milestone=milestone)
 
 
-@shared_task(acks_late=True)
-def send_milestone_batch(*, milestone_id: int, supporter_ids: list[int]):
+@shared_task(name="supporters.tasks.send_milestone_batch", acks_late=True)
+def milestone_send_batch(*, milestone_id: int, supporter_ids: list[int]):
     """Send one batch of a milestone announcement (see `milestones_announce`)."""
-    from supporters.services import milestone_send_batch
+    from supporters.services import milestone_send_batch as service
 
-    milestone_send_batch(milestone_id=milestone_id, supporter_ids=supporter_ids)
+    service(milestone_id=milestone_id, supporter_ids=supporter_ids)
 
 
 @shared_task(name="supporters.tasks.send_deadline_reminders")
-def send_deadline_reminders():
+def deadline_reminders_due():
     """Beat: claim and queue the 72- and 24-hour deadline reminders that are due."""
-    from supporters.reminders import deadline_reminders_due
+    from supporters.reminders import deadline_reminders_due as service
 
-    return deadline_reminders_due()
+    return service()
 
 
-@shared_task(acks_late=True)
-def send_reminder_batch(*, campaign_id: int, kind: str, supporter_ids: list[int]):
+@shared_task(name="supporters.tasks.send_reminder_batch", acks_late=True)
+def reminder_send_batch(*, campaign_id: int, kind: str, supporter_ids: list[int]):
     """Send one batch of a deadline reminder (see `deadline_reminders_claim`)."""
-    from supporters.reminders import reminder_send_batch
+    from supporters.reminders import reminder_send_batch as service
 
-    return reminder_send_batch(campaign_id=campaign_id, kind=kind, supporter_ids=supporter_ids)
+    return service(campaign_id=campaign_id, kind=kind, supporter_ids=supporter_ids)
 
 
 @shared_task(name="supporters.tasks.warn_expiring_cards")

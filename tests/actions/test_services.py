@@ -458,7 +458,7 @@ def test_a_closed_petition_changes_nobodys_details():
 def test_the_beat_task_runs_the_service_and_reports_how_many_it_queued(
     django_capture_on_commit_callbacks, celery_eager
 ):
-    from actions.tasks import open_advocates_first
+    from actions.tasks import advocates_first_open_due
 
     campaign = CampaignFactory(deadline=NOON + dt.timedelta(days=30))
     early_action(campaign=campaign)
@@ -467,7 +467,7 @@ def test_the_beat_task_runs_the_service_and_reports_how_many_it_queued(
         time_machine.travel(NOON - dt.timedelta(hours=1), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert open_advocates_first.apply().get() == 1
-        assert open_advocates_first.apply().get() == 0
+        assert advocates_first_open_due.apply().get() == 1
+        assert advocates_first_open_due.apply().get() == 0
     assert len(mail.outbox) == 1
     assert "As an Advocate or Champion" in mail.outbox[0].body

@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from supporters.models import Reminder
-from supporters.tasks import send_deadline_reminders, warn_expiring_cards
+from supporters.tasks import deadline_reminders_due, warn_expiring_cards
 from tests.factories import CampaignFactory, PledgeFactory, SupporterFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_72_hours_before_the_deadline_allies_are_asked_to_upgrade_and_pledgers_t
     SupporterFactory(
         campaign=campaign, consent_updates=True, confirmed_at=None, email="unconf@example.org"
     )
-    _run(send_deadline_reminders, django_capture_on_commit_callbacks)
+    _run(deadline_reminders_due, django_capture_on_commit_callbacks)
     by_to = {m.to[0]: m for m in mail.outbox}
     assert set(by_to) == {ally.email, pledger.email}
     assert "72 hours left" in by_to[ally.email].subject
@@ -50,16 +50,16 @@ def test_each_reminder_is_sent_once_and_the_24_hour_one_follows(
 ):
     campaign = CampaignFactory(deadline=timezone.now() + dt.timedelta(hours=70))
     SupporterFactory(campaign=campaign, consent_updates=True)
-    _run(send_deadline_reminders, django_capture_on_commit_callbacks)
-    _run(send_deadline_reminders, django_capture_on_commit_callbacks)
+    _run(deadline_reminders_due, django_capture_on_commit_callbacks)
+    _run(deadline_reminders_due, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
     with time_machine.travel(timezone.now() + dt.timedelta(hours=50)):
-        _run(send_deadline_reminders, django_capture_on_commit_callbacks)
-        _run(send_deadline_reminders, django_capture_on_commit_callbacks)
+        _run(deadline_reminders_due, django_capture_on_commit_callbacks)
+        _run(deadline_reminders_due, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 2
     assert "24 hours left" in mail.outbox[1].subject
     with time_machine.travel(timezone.now() + dt.timedelta(hours=80)):
-        _run(send_deadline_reminders, django_capture_on_commit_callbacks)
+        _run(deadline_reminders_due, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 2
 
 
@@ -70,11 +70,11 @@ def test_a_person_gets_at_most_one_reminder_a_day_across_campaigns(
     second = CampaignFactory(deadline=timezone.now() + dt.timedelta(hours=65))
     for campaign in (first, second):
         SupporterFactory(campaign=campaign, consent_updates=True, email="both@example.org")
-    _run(send_deadline_reminders, django_capture_on_commit_callbacks)
+    _run(deadline_reminders_due, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
     # The next day the other campaign's 72-hour reminder goes out.
     with time_machine.travel(timezone.now() + dt.timedelta(hours=25)):
-        _run(send_deadline_reminders, django_capture_on_commit_callbacks)
+        _run(deadline_reminders_due, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 2
     assert {m.subject for m in mail.outbox} == {
         f"[Rallyround] 72 hours left for {first.title}",
@@ -90,7 +90,7 @@ def test_withdrawing_consent_after_the_claim_stops_the_reminder(
     campaign = CampaignFactory(deadline=timezone.now() + dt.timedelta(hours=60))
     supporter = SupporterFactory(campaign=campaign, consent_updates=True)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        send_deadline_reminders()
+        deadline_reminders_due()
     supporter_unsubscribe(supporter=supporter)
     for callback in callbacks:
         callback()
@@ -104,7 +104,7 @@ def test_no_reminder_far_from_the_deadline_or_on_a_closed_campaign(
     SupporterFactory(campaign=far, consent_updates=True)
     closed = CampaignFactory(deadline=timezone.now() + dt.timedelta(hours=10), status="settling")
     SupporterFactory(campaign=closed, consent_updates=True)
-    _run(send_deadline_reminders, django_capture_on_commit_callbacks)
+    _run(deadline_reminders_due, django_capture_on_commit_callbacks)
     assert mail.outbox == []
 
 
