@@ -89,7 +89,7 @@ def campaign_forecast(*, campaign: Campaign, now: dt.datetime | None = None) -> 
     window_days = max(1.0, min(PACE_DAYS, (now - started).total_seconds() / 86400))
     pace = int((totals["recent_cents"] or 0) / window_days)
     seconds_left = max(0.0, (campaign.deadline - now).total_seconds())
-    days_left = math.ceil(seconds_left / 86400)
+    days_left = int(seconds_left // 86400)  # whole days, as the countdown shows them
     projected = counted + int(pace * seconds_left / 86400)
     return Forecast(
         campaign=campaign,
