@@ -59,11 +59,14 @@
       }
     }
 
-    form.addEventListener("change", function (event) {
-      // Choosing "Other" puts the cursor in its field at once.
-      if (event.target === otherRadio && otherRadio.checked) other.focus();
-      update();
-    });
+    form.addEventListener("change", update);
+    if (otherRadio) {
+      // Choosing "Other" (even when it was already chosen) puts the cursor in its field.
+      otherRadio.addEventListener("click", function () {
+        other.focus();
+        update();
+      });
+    }
     other.addEventListener("input", function () {
       if (otherRadio && !otherRadio.checked) otherRadio.checked = true;
       update();
