@@ -70,6 +70,12 @@ def test_a_returning_advocate_sees_their_pledge_and_manages_it_in_one_click(
     pg.goto(f"{live_server.url}/c/{campaign.slug}/")
     standing = pg.get_by_test_id("my-standing")
     assert "You’re an Advocate · $30 pledged" in standing.inner_text()
+    # The header fits on one line, nothing cut off, even signed in (the longest menu).
+    header = pg.locator(".site-header__inner").bounding_box()
+    assert header["height"] < 72
+    assert pg.locator(".site-nav").evaluate("n => n.scrollWidth <= n.clientWidth")
+    if width == "phone":  # the sticky bar reaches the pledge (or the tiers) at once
+        assert pg.get_by_test_id("support-bar").is_visible()
     screenshot(pg, f"journey-advocate-campaign-{width}")
     assert serious_violations(pg) == []
     standing.get_by_role("link", name="Manage my pledge").click()
