@@ -8,23 +8,32 @@ hourly; every one of them is safe to run twice at once (the services use conditi
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import shared_task
 from django.core.cache import cache
 
 log = logging.getLogger(__name__)
 
-# A short lock so two beats (or a slow run and the next tick) do not both do the same sweep.
-# Correctness never depends on it: the services' conditional updates already make it harmless.
-_BEAT_LOCK_SECONDS = 55
+# A lock so two beats (or a slow run and the next tick) do not both do the same sweep. It is
+# held for the whole run and released at its end; every phase of a run is bounded in time
+# (settlement.STEP_SECONDS), so a run ends well within this lease, and the lease only matters
+# when a worker dies holding it. Correctness never depends on it: the services' conditional
+# updates already make overlapping runs harmless, only wasteful.
+_BEAT_LOCK_SECONDS = 10 * 60
 
 
-def _once(name: str) -> bool:
-    return cache.add(f"beat-lock:{name}", "1", timeout=_BEAT_LOCK_SECONDS)
+def _once(name: str) -> str | None:
+    """Take the lock for one run; the token it returns releases it (None: another run has it)."""
+    token = uuid.uuid4().hex
+    return token if cache.add(f"beat-lock:{name}", token, timeout=_BEAT_LOCK_SECONDS) else None
 
 
-def _release(name: str) -> None:
-    cache.delete(f"beat-lock:{name}")
+def _release(name: str, token: str) -> None:
+    """Release our own lock only: a run that outlived its lease must not free the next one's."""
+    key = f"beat-lock:{name}"
+    if cache.get(key) == token:
+        cache.delete(key)
 
 
 @shared_task(name="pledges.tasks.settle_due_campaigns")
@@ -33,12 +42,13 @@ def settle_due_campaigns() -> dict:
     pledges whose charge (or retry) is due."""
     from pledges.services.settlement import settle_due
 
-    if not _once("settle"):
+    token = _once("settle")
+    if token is None:
         return {"skipped": "another run holds the lock"}
     try:
         summary = settle_due()
     finally:
-        _release("settle")
+        _release("settle", token)
     log.info("settle_due_campaigns: %s", summary)
     return summary
 
@@ -94,12 +104,13 @@ def reconcile_payments() -> dict:
     """Resolve expired leases, pending attempts and refunds by asking Stripe."""
     from pledges.services.reconcile import payments_reconcile
 
-    if not _once("reconcile"):
+    token = _once("reconcile")
+    if token is None:
         return {"skipped": "another run holds the lock"}
     try:
         summary = payments_reconcile()
     finally:
-        _release("reconcile")
+        _release("reconcile", token)
     log.info("reconcile_payments: %s", summary)
     return summary
 
