@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from actions.models import Action, ActionCompletion, ActionLink, CallTarget
 from actions.selectors import State, action_state
 from campaigns.admin import OwnCampaignInlineMixin
+from campaigns.admin_languages import BothLanguagesMixin, spanish
 from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 
@@ -91,7 +92,7 @@ class ActionLinkInline(OwnActionInlineMixin, admin.StackedInline):
 
 
 @admin.register(Action)
-class ActionAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
+class ActionAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
     formfield_overrides = URL_FIELDS
     list_display = [
         "title",
@@ -153,6 +154,21 @@ class ActionAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
         ("Email a decision maker", {"fields": KIND_FIELDS[Action.Kind.EMAIL]}),
         ("Petition", {"fields": KIND_FIELDS[Action.Kind.PETITION]}),
         ("Event", {"fields": KIND_FIELDS[Action.Kind.EVENT]}),
+        (
+            "In Spanish (en español)",
+            {
+                "fields": spanish(
+                    "title",
+                    "why_it_matters",
+                    "call_script",
+                    "key_messages",
+                    "email_subject",
+                    "email_body",
+                    "petition_text",
+                ),
+                "description": "Leave a text empty to show the English one there.",
+            },
+        ),
         ("Totals", {"fields": ["completed_count", "outcome_count", "who_did_it"]}),
     ]
     readonly_fields = [

@@ -151,7 +151,7 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
         fixed = request.user.email if _verified(request) else None
         initial = {}
         if request.user.is_authenticated:
-            initial = {"name": request.user.get_full_name(), "email": request.user.email}
+            initial = {"email": request.user.email, **_account_details(request)}
         context["actor_form"] = extra.pop("actor_form", None) or ActorForm(
             fixed_email=fixed, initial=initial
         )
@@ -184,7 +184,7 @@ def _detail_context(request, campaign, action, viewer, **extra) -> dict:
             if viewer.known:
                 initial = {"name": viewer.name, "postal_code": viewer.zip_code}
             elif request.user.is_authenticated:
-                initial = {"name": request.user.get_full_name()}
+                initial = _account_details(request)
             context["petition_form"] = AllySignOnForm(
                 campaign=campaign, fixed_email=fixed, initial=initial
             )
@@ -530,6 +530,26 @@ def petition_sign(request, slug: str, pk: int):
     else:
         messages.info(request, "You have already signed this petition. Thank you!")
     return redirect(_detail_url(action, "do-it"))
+
+
+def _account_details(request) -> dict:
+    """Name and ZIP a signed-in person with a verified address gave on any campaign, so one
+    identity is not asked again (issue 16). Only from rows their proven address reaches
+    (`supporters_for_user`); never from a typed address."""
+    details = {"name": request.user.get_full_name()}
+    if _verified(request):
+        from supporters.selectors import supporters_for_user
+
+        row = (
+            supporters_for_user(user=request.user)
+            .filter(left_at__isnull=True)
+            .exclude(postal_code="")
+            .order_by("-updated_at")
+            .first()
+        )
+        if row is not None:
+            details = {"name": row.name or details["name"], "postal_code": row.postal_code}
+    return details
 
 
 def _proven_viewer(viewer: Viewer) -> bool:

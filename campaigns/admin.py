@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from campaigns.admin_languages import BothLanguagesMixin, OptionalTranslationsMixin, spanish
 from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.forms import (
     CampaignAdminForm,
@@ -92,10 +93,10 @@ class OwnCampaignInlineMixin:
         return super().has_delete_permission(request, obj) and self._allowed(request, obj)
 
 
-class SectionInline(OwnCampaignInlineMixin, admin.StackedInline):
+class SectionInline(OptionalTranslationsMixin, OwnCampaignInlineMixin, admin.StackedInline):
     model = Section
     extra = 0
-    fields = ["position", "heading", "body"]
+    fields = ["position", "heading", "body", *spanish("heading", "body")]
     verbose_name = "content section"
     verbose_name_plural = "Content sections (Markdown; shown in order of position)"
 
@@ -105,14 +106,21 @@ class SectionInline(OwnCampaignInlineMixin, admin.StackedInline):
         return len(DEFAULT_SECTIONS) if obj is None else 0
 
 
-class TierInline(OwnCampaignInlineMixin, admin.StackedInline):
+class TierInline(OptionalTranslationsMixin, OwnCampaignInlineMixin, admin.StackedInline):
     model = Tier
     form = TierInlineForm
     formset = TierInlineFormSet
     extra = 0
     max_num = 3
     can_delete = False
-    fields = ["kind", "name", "pitch", "min_cents", "benefits"]
+    fields = [
+        "kind",
+        "name",
+        "pitch",
+        "min_cents",
+        "benefits",
+        *spanish("name", "pitch", "benefits"),
+    ]
     readonly_fields = ["kind"]
     verbose_name_plural = "Tiers (Ally ≤ Advocate ≤ Champion; one benefit per line)"
 
@@ -170,7 +178,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
+class CampaignAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
     form = CampaignAdminForm
     formfield_overrides = URL_FIELDS
     list_display = [
@@ -200,12 +208,20 @@ class CampaignAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
                 "fields": [
                     "review_note_display",
                     "organization",
+                    "language",
                     "title",
                     "slug",
                     "summary",
                     "issue_areas",
                     "campaign_type",
                 ]
+            },
+        ),
+        (
+            "In Spanish (en español)",
+            {
+                "fields": spanish("title", "summary", "hero_alt", "hero_caption"),
+                "description": "Leave a text empty to show the main language's there.",
             },
         ),
         ("Goal and deadline", {"fields": ["goal_cents", "deadline", "timezone"]}),

@@ -423,6 +423,78 @@ def _organization(spec: dict, created: list[str]) -> Organization:
     return org
 
 
+# The model campaign is written in both languages (its page at /es/c/end-child-detention/);
+# the others are English only, so their Spanish pages show the English texts and say so.
+SPANISH = {
+    "end-child-detention": {
+        "title": "Que no se detenga más a niños migrantes en centros de detención",
+        "summary": (
+            "La investigación es clara: detener a niños en instalaciones del gobierno y separarlos "
+            "de sus padres es inhumano y daña su desarrollo."
+        ),
+        "hero_caption": "La cerca de un centro de procesamiento en McAllen, Texas.",
+        "hero_alt": "Ilustración de una alta cerca de alambre contra un cielo de atardecer.",
+        "sections": [
+            (
+                "La meta de nuestra campaña",
+                "Esta campaña busca mejorar las condiciones de las personas migrantes detenidas, "
+                "reducir el daño que sufren ellas y sus hijos, y poner fin por completo a la "
+                "detención de niños.",
+            ),
+            (
+                "El problema de los centros de detención",
+                "Hemos visto de primera mano el daño que la detención causa en la salud física y "
+                "mental y en el bienestar de todas las personas migrantes, sobre todo de los niños "
+                "y las mujeres embarazadas.\n\n"
+                "Según las leyes de Estados Unidos y el derecho internacional, quienes huyen de la "
+                "violencia pueden pedir protección y solicitar asilo. En cambio, miles de personas "
+                "han sido enviadas a centros de detención migratoria a esperar una decisión sobre "
+                "su destino, incluidos niños y mujeres embarazadas que nunca deberían estar "
+                "detenidos.\n\n"
+                "Reportajes y testimonios han documentado **falta de agua corriente, de jabón, de "
+                "camas, y comida incomible**. A personas que los necesitan se les han quitado sus "
+                "medicamentos, y ha habido brotes de enfermedades sin vacunas. Esto es "
+                "inaceptable.\n\n"
+                "> La evidencia nos dice que no existe un tiempo aceptable para que un niño esté "
+                "detenido.\n\n"
+                "Médicos de todas las especialidades, y organismos profesionales como la Academia "
+                "Americana de Pediatría, la Academia Americana de Médicos de Familia y la "
+                "Asociación Médica Americana, coinciden en este punto.",
+            ),
+            (
+                "La solución",
+                "Las personas que piden asilo, y sobre todo los niños, deberían esperar la "
+                "decisión sobre su caso con sus familias, en la comunidad, con el apoyo de "
+                "programas de acompañamiento que ya existen y cuestan una fracción de la "
+                "detención.",
+            ),
+            (
+                "Nuestra estrategia para ganar esta campaña",
+                "Junto con una amplia coalición que apoya esta campaña, presentaremos una "
+                "**petición administrativa** al Departamento de Seguridad Nacional (DHS).\n\n"
+                "Una petición administrativa es un documento legal que solicita un cambio concreto "
+                "en una norma. Agencias como el DHS deben responderla dentro de un plazo fijo. Tus "
+                "promesas de donación pagan la redacción legal, la revisión de la evidencia médica "
+                "y la campaña pública que garantiza que la petición no pueda ignorarse.",
+            ),
+        ],
+    },
+}
+
+
+def _campaign_spanish(campaign: Campaign, spanish: dict) -> None:
+    """Write the Spanish columns of a demo campaign and its sections."""
+    Campaign.objects.filter(pk=campaign.pk).update(
+        title_es=spanish["title"],
+        summary_es=spanish["summary"],
+        hero_caption_es=spanish["hero_caption"],
+        hero_alt_es=spanish["hero_alt"],
+    )
+    sections = list(campaign.sections.order_by("position", "id"))
+    for section, (heading, body) in zip(sections, spanish["sections"], strict=False):
+        Section.objects.filter(pk=section.pk).update(heading_es=heading, body_es=body)
+
+
 def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
     from pledges.models import Pledge
     from pledges.services.transitions import pledges_transition_bulk
@@ -456,6 +528,8 @@ def _campaign(spec: DemoCampaign, org: Organization, areas: dict) -> Campaign:
         for i, (heading, body) in enumerate(spec.sections):
             Section.objects.create(campaign=campaign, heading=heading, body=body, position=i)
         campaign_add_defaults(campaign=campaign)
+        if spec.slug in SPANISH:
+            _campaign_spanish(campaign, SPANISH[spec.slug])
         for i, (name, title, listed) in enumerate(spec.coalition):
             CoalitionMember.objects.create(
                 campaign=campaign, name=name, title=title, listed_as_supporter=listed, position=i

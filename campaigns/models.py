@@ -117,6 +117,14 @@ class Campaign(TimeStamped):
         Organization, on_delete=models.PROTECT, related_name="campaigns"
     )
     title = models.CharField(max_length=160)
+    language = models.CharField(
+        "main language",
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text="The language the campaign is written in first. A text left empty in the "
+        "other language shows this one, and the page says so.",
+    )
     slug = models.SlugField(
         max_length=80, unique=True, error_messages={"unique": "That web address is taken."}
     )
@@ -235,6 +243,13 @@ class Campaign(TimeStamped):
     def deadline_display(self) -> str:
         """ "Friday, November 22 2019 7:59 PM PST", in the campaign's own time zone."""
         return self.local_display(self.deadline)
+
+    @property
+    def fallback_language_name(self) -> str:
+        """Set when some text on this page is shown in the other language (no translation)."""
+        from campaigns.translation import fallback_language_name
+
+        return fallback_language_name(self)
 
     def local_display(self, when) -> str:
         """Any moment written like `deadline_display`, in the campaign's own time zone and the

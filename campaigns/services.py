@@ -100,6 +100,30 @@ DEFAULT_TIERS = {
     ),
 }
 DEFAULT_SECTIONS = ("The Goal", "The Problem", "The Solution", "Our Strategy")
+# The same defaults in Spanish (the `_es` columns; organizers edit both in the admin).
+DEFAULT_TIERS_ES = {
+    "ally": (
+        "Aliado",
+        "Únete a la comunidad de personas como tú que apoyan esta campaña.",
+        "Recibe las novedades de cada logro de la campaña.\n"
+        "Recibe contenido especial para compartir en redes sociales.\n"
+        "Ten la oportunidad de apoyar la campaña con una promesa de donación.",
+    ),
+    "advocate": (
+        "Defensor",
+        "Haz una gran diferencia en el éxito de la campaña.",
+        "Recibe novedades más frecuentes y detalles de las conversaciones sobre la estrategia.\n"
+        "Contenido exclusivo para compartir en redes sociales.\n"
+        "Entérate antes que nadie de cómo participar directamente en la campaña.",
+    ),
+    "champion": (
+        "Campeón",
+        "Haz una enorme diferencia. Además de todos los beneficios de Defensor:",
+        "Tu nombre aparece en la página de la campaña como simpatizante.\n"
+        "Recibe una insignia especial para tus redes sociales.",
+    ),
+}
+DEFAULT_SECTIONS_ES = ("La meta", "El problema", "La solución", "Nuestra estrategia")
 
 
 def campaign_add_defaults(*, campaign: Campaign) -> None:
@@ -108,19 +132,29 @@ def campaign_add_defaults(*, campaign: Campaign) -> None:
     from campaigns.models import Section, Tier
 
     for kind, (name, pitch, benefits) in DEFAULT_TIERS.items():
+        name_es, pitch_es, benefits_es = DEFAULT_TIERS_ES[kind]
         Tier.objects.get_or_create(
             campaign=campaign,
             kind=kind,
             defaults={
-                "name": name,
-                "pitch": pitch,
-                "benefits": benefits,
+                "name_en": name,
+                "pitch_en": pitch,
+                "benefits_en": benefits,
+                "name_es": name_es,
+                "pitch_es": pitch_es,
+                "benefits_es": benefits_es,
                 "min_cents": Tier.DEFAULT_MINIMUMS[kind],
             },
         )
     if not campaign.sections.exists():
         Section.objects.bulk_create(
-            Section(campaign=campaign, heading=heading, body="", position=i)
+            Section(
+                campaign=campaign,
+                heading_en=heading,
+                heading_es=DEFAULT_SECTIONS_ES[i],
+                body="",
+                position=i,
+            )
             for i, heading in enumerate(DEFAULT_SECTIONS)
         )
 

@@ -5,7 +5,7 @@ Public pages live in `i18n_patterns` without an English prefix: `/c/<slug>/` is 
 shared in). An unprefixed public page is English unless the visitor prefers Spanish — by the
 language cookie the switch sets, or, on a first visit without it, by the browser's
 Accept-Language — and then it redirects to the Spanish URL. Pages outside `i18n_patterns`
-(admin, API, webhooks, health) follow the same preference without a redirect.
+(admin, API, webhooks, health) are English; the admin edits both languages of each text.
 
 This runs before the anonymous page cache, so the cache only ever sees a request whose language
 is settled by its path, and keys on it.
@@ -54,14 +54,13 @@ class PreferredLanguageMiddleware(LocaleMiddleware):
             language = from_path
         else:
             language = preferred_language(request)
-            if language != settings.LANGUAGE_CODE:
+            if language != settings.LANGUAGE_CODE and request.method in {"GET", "HEAD"}:
                 target = prefixed_path(request.path_info, language)
                 if target is not None:
-                    if request.method in {"GET", "HEAD"}:
-                        query = request.META.get("QUERY_STRING", "")
-                        request.language_redirect = target + (f"?{query}" if query else "")
-                    # A form posted to an English URL is answered in English (its page was).
-                    language = settings.LANGUAGE_CODE
+                    query = request.META.get("QUERY_STRING", "")
+                    request.language_redirect = target + (f"?{query}" if query else "")
+                # Not a public page (admin, API…), or a form posted to an English URL: English.
+                language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
 
@@ -90,7 +89,12 @@ def language_switch(request: HttpRequest, language: str):
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = "/"
-    response = HttpResponseRedirect(translate_url(next_url, language))
+    # `next` is resolved in its own language (an /es/ path resolves only under Spanish).
+    with translation.override(
+        translation.get_language_from_path(next_url) or settings.LANGUAGE_CODE
+    ):
+        target = translate_url(next_url, language)
+    response = HttpResponseRedirect(target)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

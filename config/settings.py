@@ -216,9 +216,9 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_LANGUAGES = ("en", "es")
-# A missing translation reads as empty in the model; pages fall back to the campaign's own
-# language field by field (campaigns/translation.py), not to a global language.
-MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ()}
+# An empty translation reads as the other language, field by field: with two languages that is
+# the campaign's main language (Campaign.language), which organizers write first.
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en",), "en": ("es",), "es": ("en",)}
 MODELTRANSLATION_AUTO_POPULATE = False
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from actions.selectors import calls_per_office
+from campaigns.admin_languages import BothLanguagesMixin, spanish
 from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
@@ -43,7 +44,7 @@ def embed_snippet(campaign) -> str:
 
 
 @admin.register(CampaignUpdate)
-class CampaignUpdateAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
+class CampaignUpdateAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
     form = CampaignUpdateAdminForm
     change_form_template = "outreach/admin/update_change_form.html"
     change_list_template = "outreach/admin/update_change_list.html"
@@ -56,7 +57,10 @@ class CampaignUpdateAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         main = ("campaign", "title", "audience", "segment", "body", "image", "image_alt")
-        fieldsets = [(None, {"fields": main})]
+        fieldsets = [
+            (None, {"fields": main}),
+            ("In Spanish (en español)", {"fields": spanish("title", "body", "image_alt")}),
+        ]
         if obj is not None:
             fieldsets.append(
                 (

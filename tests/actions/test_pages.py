@@ -435,3 +435,15 @@ def test_a_visitor_who_only_typed_an_address_is_asked_for_it_again(client):
     assert response.status_code == 400
     petition.refresh_from_db()
     assert petition.completed_count == 0
+
+
+def test_a_signed_in_supporter_of_another_campaign_finds_their_name_and_zip_filled_in(client):
+    """One identity across campaigns: what a verified account gave once is offered again."""
+    user = UserFactory()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    SupporterFactory(user=user, email=user.email, name="June Jordan", postal_code="10027")
+    action = ActionFactory()  # another campaign
+    client.force_login(user)
+    html = client.get(detail(action)).content.decode()
+    assert 'value="June Jordan"' in html
+    assert 'value="10027"' in html
