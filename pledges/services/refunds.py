@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import platform_staff_required
+from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.gateway import GatewayError, GatewayInvalidRequest, GatewayTransientError
 from pledges.models import REFUNDABLE, Pledge, PledgeEvent, Refund
@@ -84,7 +85,8 @@ def pledge_refund(
             )
             pledge_log(
                 pledge=locked,
-                note=f"Refund {number} of {amount_cents}¢ requested. {reason}".strip(),
+                note=f"Refund {number} of {money(amount_cents, locked.currency)} requested. "
+                f"{reason}".strip(),
                 kind=PledgeEvent.Kind.REFUND,
                 actor=actor,
                 actor_label="staff",
@@ -140,7 +142,7 @@ def pledge_duplicate_refund(*, pledge: Pledge, payment_intent_id: str, actor) ->
     pledge_log(
         pledge=pledge,
         note=f"Duplicate payment {payment_intent_id} refunded in full "
-        f"({intent.amount_cents}¢, {info.id}, {info.status}).",
+        f"({money(intent.amount_cents, pledge.currency)}, {info.id}, {info.status}).",
         actor=actor,
         actor_label="staff",
         code=DUPLICATE_REFUNDED,
@@ -244,14 +246,16 @@ def refund_apply(
             to=S.REFUNDED,
             expected=locked.status,
             actor_label=source,
-            note=f"Refunded in full ({locked.refunded_cents}¢).",
+            note=f"Refunded in full ({money(locked.refunded_cents, locked.currency)}).",
             stripe_object_id=stripe_object_id,
             amount_cents=amount_cents,
         )
     else:
         pledge_log(
             pledge=locked,
-            note=f"Refunded {amount_cents}¢ ({locked.refunded_cents}¢ of {locked.paid_cents}¢).",
+            note=f"Refunded {money(amount_cents, locked.currency)} "
+            f"({money(locked.refunded_cents, locked.currency)} of "
+            f"{money(locked.paid_cents, locked.currency)}).",
             kind=PledgeEvent.Kind.REFUND,
             actor_label=source,
             stripe_object_id=stripe_object_id,

@@ -191,7 +191,8 @@ def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
             to=C.SETTLING,
             expected=C.LIVE,
             actor_label="settlement",
-            note=f"Deadline passed: {frozen_count} pledges, {frozen_cents}¢ frozen.",
+            note=f"Deadline passed: {frozen_count} pledges, "
+            f"{money(frozen_cents, campaign.currency)} frozen.",
             updates={
                 "frozen_pledged_cents": frozen_cents,
                 "frozen_backer_count": frozen_count,
@@ -206,7 +207,8 @@ def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
                 to=C.FAILED,
                 expected=C.SETTLING,
                 actor_label="settlement",
-                note=f"Goal of {campaign.goal_cents}¢ not met ({frozen_cents}¢ pledged).",
+                note=f"Goal of {money(campaign.goal_cents, campaign.currency)} not met "
+                f"({money(frozen_cents, campaign.currency)} pledged).",
             )
             organizers_notify(campaign=campaign, template="settlement_organizer_failed")
             outcome = "failed"
@@ -995,7 +997,7 @@ def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=No
             },
             actor=actor,
             actor_label=source,
-            note=f"Charged {amount}¢ (attempt {attempt.number}).",
+            note=f"Charged {money(amount, pledge.currency)} (attempt {attempt.number}).",
             stripe_object_id=result.payment_intent_id,
             amount_cents=amount,
         )

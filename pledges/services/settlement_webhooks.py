@@ -14,6 +14,7 @@ import logging
 from django.db import transaction
 from django.db.models import Sum
 
+from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.gateway import GatewayInvalidRequest
 from pledges.models import PaymentAttempt, Pledge, Refund
@@ -191,7 +192,8 @@ def dispute_sync(*, dispute_id: str) -> str:
             returned = min(dispute.amount_cents, locked.paid_cents - locked.refunded_cents)
             pledge_log(
                 pledge=locked,
-                note=f"Dispute lost: the bank returned {returned}¢ to the cardholder.",
+                note=f"Dispute lost: the bank returned {money(returned, locked.currency)} "
+                "to the cardholder.",
                 actor_label="webhook",
                 stripe_object_id=dispute.id,
                 code=DISPUTE_LOST_CODE,
@@ -213,8 +215,9 @@ def dispute_sync(*, dispute_id: str) -> str:
                     expected=S.DISPUTED,
                     actor_label="webhook",
                     note=(
-                        f"Dispute lost in part: {returned}¢ returned, "
-                        f"{locked.paid_cents - locked.refunded_cents}¢ stands."
+                        f"Dispute lost in part: {money(returned, locked.currency)} returned, "
+                        f"{money(locked.paid_cents - locked.refunded_cents, locked.currency)} "
+                        "stands."
                     ),
                     stripe_object_id=dispute.id,
                     code="lost",

@@ -211,3 +211,18 @@ def test_staff_emails_format_money_through_the_formatter(
     (alert,) = _staff_mail()
     assert "$6,028 of $6,000 from 1 pledges" in alert.body
     assert "¢" not in alert.body
+
+
+def test_no_history_note_writes_cents_instead_of_money():
+    """Issue 16: money is always written as money. Pledge and campaign history notes are read
+    by supporters (their pledge page) and staff; none may say "2000¢"."""
+    import pathlib
+
+    services = pathlib.Path(__file__).resolve().parents[2] / "pledges" / "services"
+    offenders = [
+        f"{path.name}:{n}"
+        for path in services.glob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "¢" in line
+    ]
+    assert offenders == []
