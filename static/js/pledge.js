@@ -161,12 +161,13 @@
       }).then(function (result) {
         if (result === null) return;
         if (result.error) {
-          // The bank's own words for a card problem (they are sentences); anything else
-          // (a script or network failure) gets our plain sentence, never a raw exception.
+          // The card processor's own words (sentences such as "Your card was declined.");
+          // its server failures and anything without a message get our plain sentence.
           needsFreshIntent = true;
           busy(false);
-          var plain = result.error.type === "card_error" || result.error.type === "validation_error";
-          showError(plain && result.error.message ? result.error.message : CARD_NOT_SAVED);
+          var theirs = result.error.message && result.error.type !== "api_error" &&
+            result.error.type !== "api_connection_error";
+          showError(theirs ? result.error.message : CARD_NOT_SAVED);
           return;
         }
         complete.querySelector("input[name=setup_intent]").value = result.setupIntent.id;

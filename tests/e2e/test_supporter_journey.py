@@ -245,3 +245,40 @@ def test_the_ally_thank_you_and_the_advocates_first_teaser_pass_axe(
     screenshot(pg, f"journey-ally-thanks-{width}")
     assert serious_violations(pg) == []
     pg.context.close()
+
+
+def test_a_card_step_failure_reads_as_a_sentence_never_a_raw_exception(
+    live_server, browser, stripe_local, celery_eager
+):
+    """Issue 16: the card step once showed "Cannot read properties of undefined". Here the
+    second try's fresh SetupIntent comes back as an HTML error page (a proxy's 502), which the
+    script cannot parse: the person reads a plain sentence."""
+    campaign = CampaignFactory(title="Clean air near every school")
+    user = verified_user()
+    SupporterFactory(campaign=campaign, user=user, email=user.email, tier="ally")
+    pg = new_page(browser, "phone")
+    login(pg, live_server, user)
+    pg.goto(f"{live_server.url}/c/{campaign.slug}/support/advocate/")
+    pg.locator("label.amount-chip", has_text="Other").click()
+    pg.get_by_label("Other amount (US dollars)").fill("20")
+    pg.get_by_label("ZIP/postal code").fill("94609")
+    pg.get_by_role("button", name="Continue to card details").click()
+    pg.locator("#card-element input[placeholder=number]").fill("4000000000009995")
+    pg.locator("#card-element input[placeholder=exp_month]").fill("12")
+    pg.locator("#card-element input[placeholder=exp_year]").fill("34")
+    pg.locator("#card-element input[placeholder=cvc]").fill("123")
+    pg.locator("#card-element input[placeholder=postal_code]").fill("94609")
+    pg.get_by_role("button", name="Save card and pledge $20").click()
+    errors = pg.locator("#card-errors")
+    errors.get_by_text("Your card was declined.").wait_for()
+    pg.route(
+        "**/card/intent/",
+        lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>"),
+    )
+    pg.get_by_role("button", name="Save card and pledge $20").click()
+    errors.get_by_text("We could not reach the card processor just now.").wait_for()
+    text = errors.inner_text()
+    assert "Unexpected token" not in text
+    assert "JSON" not in text
+    screenshot(pg, "journey-card-error-phone")
+    pg.context.close()
