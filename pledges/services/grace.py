@@ -30,7 +30,9 @@ def payments_remind_and_expire(*, now: dt.datetime | None = None) -> dict[str, i
 
     now = now or timezone.now()
     summary = {"reminded": _remind(now=now), "unpaid": _expire(now=now)}
-    summary["addresses_erased"] = deleted_supporters_erase_settled()
+    erased = deleted_supporters_erase_settled()
+    if erased:  # reported only when it happens (kept addresses are rare)
+        summary["addresses_erased"] = erased
     return summary
 
 
