@@ -50,11 +50,15 @@ def supporters_for_user(*, user) -> QuerySet[Supporter]:
 
 
 def supporter_count_line(*, campaign: Campaign) -> dict[str, int]:
-    """ "N supporters. Let's get to M!" and how far along the way to M we are."""
+    """ "N supporters. Let's get to M!" and how far along the way to M we are; `shown` is false
+    under the threshold where pages invite instead of printing a small number (issue 16)."""
+    from actions.selectors import COUNT_SHOWN_FROM
+
     count = campaign.supporter_count
     target = next_supporter_milestone(count)
     return {
         "count": count,
+        "shown": count >= COUNT_SHOWN_FROM,
         "next_milestone": target,
         "percent_to_next": min(100, count * 100 // target) if target else 100,
     }
