@@ -34,6 +34,7 @@ from pledges.selectors_settlement import (
     settlement_progress,
     settlement_report,
 )
+from pledges.services.attempts import SettlementError
 from pledges.services.refunds import (
     RefundError,
     pledge_duplicate_refund,
@@ -42,13 +43,11 @@ from pledges.services.refunds import (
     pledge_refund,
     pledge_refundable_cents,
 )
+from pledges.services.review import pledge_review_retry, pledge_review_write_off
 from pledges.services.settlement import (
-    SettlementError,
     campaign_approve_for_collection,
     campaign_goal_met,
     campaign_reject_collection,
-    pledge_review_retry,
-    pledge_review_write_off,
 )
 
 C = Campaign.Status

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # A lock so two beats (or a slow run and the next tick) do not both do the same sweep. It is
 # held for the whole run and released at its end; every phase of a run is bounded in time
-# (settlement.STEP_SECONDS), so a run ends well within this lease, and the lease only matters
+# (charging.STEP_SECONDS), so a run ends well within this lease, and the lease only matters
 # when a worker dies holding it. Correctness never depends on it: the services' conditional
 # updates already make overlapping runs harmless, only wasteful.
 _BEAT_LOCK_SECONDS = 10 * 60
@@ -79,7 +79,7 @@ def charge_pledges(*, pledge_ids: list[int]) -> dict:
     """Charge a chunk of pledges one by one (each claims its own lease). Stops at once if Stripe
     refused our credentials or no rate-limit slot comes; the pledges it did not reach get their
     queue mark lifted, so the next beat after the halt queues them again within a minute."""
-    from pledges.services.settlement import (
+    from pledges.services.charging import (
         SettlementHalted,
         pledge_charge,
         pledges_queue_marks_release,

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from pledges.gateway import GatewayError
 from pledges.models import AWAITING_SUPPORTER, Pledge, PledgeEvent
+from pledges.services.attempts import IntentStillOpen, pledge_intent_close
 from pledges.services.notify import pledge_notify
-from pledges.services.settlement import IntentStillOpen, pledge_intent_close
 from pledges.services.transitions import pledge_log, pledge_transition
 
 log = logging.getLogger(__name__)

@@ -14,16 +14,15 @@ from django.utils import timezone
 
 from pledges import gateway
 from pledges.gateway import ChargeOutcome
-from pledges.models import AWAITING_SUPPORTER, PaymentAttempt, Pledge
+from pledges.models import AWAITING_SUPPORTER, Pledge
 from pledges.ratelimit import stripe_slot_acquire
-from pledges.services.settlement import (
-    LEASE,
+from pledges.services.attempts import (
     IntentStillOpen,
-    attempt_key,
+    attempt_open,
     attempt_record,
-    charge_attempt_run,
     pledge_intent_close,
 )
+from pledges.services.charging import LEASE, charge_attempt_run
 from pledges.services.transitions import pledge_log, pledge_transition
 
 S = Pledge.Status
@@ -185,14 +184,7 @@ def pledge_pay_with_new_card(
             note=f"New card ({card.brand} ending {card.last4}); attempt {number} on-session.",
             stripe_object_id=info.id,
         )
-        attempt = PaymentAttempt.objects.create(
-            pledge=locked,
-            number=number,
-            idempotency_key=attempt_key(locked.pk, number),
-            amount_cents=locked.amount_cents,
-            currency=locked.currency,
-            on_session=True,
-        )
+        attempt = attempt_open(pledge=locked, number=number, on_session=True)
     return charge_attempt_run(pledge=locked, attempt=attempt, source=source).status
 
 

@@ -25,14 +25,9 @@ from pledges import gateway
 from pledges.gateway import ChargeOutcome, GatewayError
 from pledges.models import PaymentAttempt, Pledge, Refund
 from pledges.ratelimit import stripe_slot_acquire
-from pledges.services.settlement import (
-    LEASE,
-    SettlementError,
-    SettlementHalted,
-    _iter_id_chunks,
-    attempt_record,
-    pledge_charge,
-)
+from pledges.selectors import ids_in_chunks
+from pledges.services.attempts import SettlementError, attempt_record
+from pledges.services.charging import LEASE, SettlementHalted, pledge_charge
 
 log = logging.getLogger(__name__)
 S = Pledge.Status
@@ -54,7 +49,7 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
     }
     try:
         expired = Pledge.objects.filter(status=S.CHARGING, lease_expires_at__lte=now)
-        for ids in _iter_id_chunks(expired):
+        for ids in ids_in_chunks(expired):
             for pledge_id in ids:
                 try:
                     # No `now`: each pledge's lease and 24-hour decision read the clock when
@@ -88,7 +83,7 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def _stray_attempts_resolve(*, now: dt.datetime) -> int:
-    from pledges.services.settlement import _best_intent
+    from pledges.services.charging import best_intent
 
     stray = (
         PaymentAttempt.objects.filter(outcome=Outcome.PENDING, created_at__lte=now - LEASE)
@@ -112,7 +107,7 @@ def _stray_attempts_resolve(*, now: dt.datetime) -> int:
                     )
                     if r.metadata.get("attempt") == str(attempt.number)
                 ]
-                result = _best_intent(found)
+                result = best_intent(found)
         except (GatewayError, TimeoutError) as exc:
             log.warning("attempt %s: Stripe unreachable (%s); next run", attempt.pk, exc)
             continue

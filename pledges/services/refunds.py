@@ -161,7 +161,7 @@ def refund_submit(*, refund: Refund) -> None:
     key memory is first looked for at Stripe by the key in its metadata, so it is never
     sent twice.
     """
-    from pledges.services.settlement import REPLAY_WINDOW
+    from pledges.services.charging import REPLAY_WINDOW
 
     pledge = Pledge.objects.get(pk=refund.pledge_id)
     try:

@@ -1,16 +1,10 @@
-"""Settlement: at the deadline, charge every pledge exactly once — or nobody.
+"""Settlement at campaign level: at the deadline, charge every pledge exactly once — or nobody.
 
-Campaign level (this module's first half): a LIVE campaign past its deadline is frozen
-(LIVE → SETTLING with its totals snapshotted in the same transaction); if the snapshot is below
-the goal it FAILS and every ACTIVE pledge is RELEASED; otherwise it waits in SETTLING for staff
-to approve collection (→ SUCCEEDED, pledges ACTIVE → CHARGE_DUE) or reject it (→ FAILED).
-
-Pledge level (`pledge_charge`): claim by conditional UPDATE with a lease, write the
-PaymentAttempt row with its deterministic idempotency key and commit it, then — outside any
-transaction, after taking a global rate-limit slot — ask Stripe, and record the answer in one
-transaction that locks the pledge row. The same recording function serves the settlement task,
-the reconciler, webhooks and the supporter's on-session pages, so whichever arrives first wins
-and the others find nothing left to do.
+A LIVE campaign past its deadline is frozen (LIVE → SETTLING with its totals snapshotted in the
+same transaction); if the snapshot is below the goal it FAILS and every ACTIVE pledge is
+RELEASED; otherwise it waits in SETTLING for staff to approve collection (→ SUCCEEDED, pledges
+ACTIVE → CHARGE_DUE) or reject it (→ FAILED). The beat's `settle_due` and the foreground
+`settle_run` tie it together with the charging of each pledge (`pledges.services.charging`).
 
 Every step is safe to run twice or concurrently: state moves only by conditional UPDATE
 (`pledge_transition`, `campaign_transition`), and Stripe sees the same idempotency key for the
@@ -22,46 +16,38 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import random
 import time
-from collections.abc import Callable, Iterator
-from functools import partial
-from typing import Any
+from collections.abc import Callable
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition, platform_staff_required
 from campaigns.templatetags.rallyround import money
-from pledges import gateway
-from pledges.gateway import (
-    ChargeOutcome,
-    ChargeResult,
-    GatewayAuthError,
-    GatewayError,
-    GatewayInvalidRequest,
-    GatewayTransientError,
+from pledges.models import PaymentAttempt, Pledge, PledgeEvent
+from pledges.selectors import campaigns_due_for_freeze, ids_in_chunks, pledges_due_for_charge
+from pledges.services.attempts import SettlementError
+from pledges.services.charging import (
+    STEP_SECONDS,
+    ChargeReport,
+    SettlementHalted,
+    charges_enqueue,
+    decision_time,
+    pledge_charge,
 )
-from pledges.models import PAYABLE, PaymentAttempt, Pledge, PledgeEvent
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.digest import settlement_digest_send, settlement_digests_send
 from pledges.services.notify import (
     organizers_notify,
-    pledge_notify,
     pledges_notify_batches,
     staff_alert,
 )
 from pledges.services.transitions import (
     COUNTED,
-    pledge_log,
-    pledge_transition,
     pledges_transition_bulk,
 )
-from pledges.tasks import charge_pledges, collect_campaign
+from pledges.tasks import collect_campaign
 
 log = logging.getLogger(__name__)
 
@@ -69,101 +55,16 @@ S = Pledge.Status
 C = Campaign.Status
 Outcome = PaymentAttempt.Outcome
 
-LEASE = dt.timedelta(minutes=10)
-MAX_TRIES = 3
-# After the n-th soft decline, try again this much later.
-RETRY_DELAYS = {1: dt.timedelta(days=1), 2: dt.timedelta(days=3)}
-# Stripe keeps an idempotency key's answer for 24 hours; past this, look before retrying.
-REPLAY_WINDOW = dt.timedelta(hours=23)
-# Extra tries of the same request, with the same key, on 429/5xx/timeouts (stripe-python has
-# already retried 5xx and connection errors twice by the time we see one).
-TRANSIENT_TRIES = 5
-TRANSIENT_BACKOFF_SECONDS = 0.5
-CHUNK = 200
-TASK_CHUNK = 25
+
 # Pledges marked due (or released) per transaction: one keyset step on the
 # (campaign, status, id) index, one UPDATE, one batch of events, one email batch per 200.
 MARK_CHUNK = 1000
-# Longest a settlement task (or one beat run) keeps working before it hands the rest to its
-# next run: far below the broker's visibility timeout and within the beat lock's lease.
-STEP_SECONDS = 60
+
 # How long a staff request may spend moving pledges before leaving the rest to the workers.
 REQUEST_SECONDS = 5
+
 # A whole beat run (freezes, sweep, fan-out) stays within this, well inside its lock's lease.
 RUN_SECONDS = 4 * 60
-# How long an enqueued pledge is left alone by the next beat (at least; grows with the backlog).
-ENQUEUE_HORIZON = dt.timedelta(minutes=15)
-HALT_KEY = "settlement:halted"
-HALT_SECONDS = 15 * 60
-HALTED_NOTE = "Stripe refused our credentials"
-
-
-class SettlementError(Exception):
-    """A request the settlement rules refuse (a sentence for staff)."""
-
-
-class SettlementHalted(Exception):
-    """Stripe refused our credentials: no more charges until staff have looked."""
-
-
-# === halting ==================================================================================
-def settlement_halt(*, reason: str) -> None:
-    """Stop every charging worker (they check before each charge) and alert staff once."""
-    if cache.add(HALT_KEY, reason, timeout=HALT_SECONDS):
-        staff_alert(
-            subject="Settlement stopped: Stripe refused our API key",
-            body=(
-                f"{reason}\n\nNo more charges will be attempted for {HALT_SECONDS // 60} minutes. "
-                "Check STRIPE_SECRET_KEY; the pledge that hit the error stays CHARGING with its "
-                "attempt pending, and the reconciler resumes it with the same idempotency key."
-            ),
-        )
-    else:
-        cache.set(HALT_KEY, reason, timeout=HALT_SECONDS)
-
-
-def settlement_is_halted() -> str | None:
-    return cache.get(HALT_KEY)
-
-
-def settlement_resume() -> int:
-    """Staff fixed the key: let charging go on before the halt expires by itself.
-
-    The pledges a halt stopped mid-charge (CHARGING, their attempt pending with "Stripe refused
-    our credentials": Stripe took nothing) get their lease expired now, so the reconciler
-    resumes them with the same key at once instead of ten minutes later. Returns how many.
-    """
-    cache.delete(HALT_KEY)
-    return Pledge.objects.filter(
-        status=S.CHARGING,
-        attempts__outcome=Outcome.PENDING,
-        attempts__message__startswith=HALTED_NOTE,
-        lease_expires_at__gt=timezone.now(),
-    ).update(lease_expires_at=timezone.now())
-
-
-def pledges_queue_marks_release(*, pledge_ids: list[int]) -> int:
-    """A queued chunk that stopped early (halt, no rate-limit slot) hands its untouched pledges
-    back: their queue mark is lifted, so the next beat queues them again within a minute
-    instead of when the mark passes (hours for a large backlog). A retry whose day has not
-    come keeps its schedule."""
-    now = timezone.now()
-    released = Pledge.objects.filter(
-        pk__in=pledge_ids, status=S.CHARGE_DUE, next_attempt_at__gt=now
-    ).update(next_attempt_at=now)
-    retries = Pledge.objects.filter(pk__in=pledge_ids, status=S.RETRY_DUE, next_attempt_at__gt=now)
-    for pledge in retries:
-        if _retry_is_due(pledge, now=now):
-            released += Pledge.objects.filter(
-                pk=pledge.pk, status=S.RETRY_DUE, next_attempt_at=pledge.next_attempt_at
-            ).update(next_attempt_at=now)
-    return released
-
-
-# === campaign level ===========================================================================
-def campaigns_due_for_freeze(*, now: dt.datetime | None = None) -> QuerySet[Campaign]:
-    """LIVE campaigns whose deadline has passed (the deadline lives in the database)."""
-    return Campaign.objects.filter(status=C.LIVE, deadline__lte=now or timezone.now())
 
 
 def campaign_goal_met(campaign: Campaign) -> bool:
@@ -198,7 +99,7 @@ def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
                 "frozen_backer_count": frozen_count,
                 # Read with the lock held: every activation counted above committed before
                 # this moment, so none of them is later taken for "saved after the freeze".
-                "frozen_at": _clock(now),
+                "frozen_at": decision_time(now),
             },
         )
         if not campaign_goal_met(campaign):
@@ -235,18 +136,6 @@ def campaign_freeze(*, campaign_id: int, now: dt.datetime | None = None) -> str:
     return outcome
 
 
-def _iter_id_chunks(qs: QuerySet, size: int = CHUNK) -> Iterator[list[int]]:
-    """Ids of `qs` in ascending chunks, re-querying each time (rows may leave the set as we
-    go), so memory holds one chunk however many rows there are."""
-    last = 0
-    while True:
-        ids = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
-
-
 def campaign_release_pledges(
     *, campaign_id: int, note: str, actor=None, seconds: float | None = None
 ) -> int:
@@ -256,7 +145,7 @@ def campaign_release_pledges(
     released = 0
     end = None if seconds is None else time.monotonic() + seconds
     active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE)
-    for ids in _iter_id_chunks(active, size=MARK_CHUNK):
+    for ids in ids_in_chunks(active, size=MARK_CHUNK):
         if end is not None and time.monotonic() >= end:
             break
         with transaction.atomic():
@@ -459,71 +348,6 @@ def campaigns_sweep(*, seconds: float = RUN_SECONDS) -> dict[str, int]:
     return done
 
 
-# === fan-out ==================================================================================
-def pledges_due_for_charge(
-    *, now: dt.datetime | None = None, campaign_id: int | None = None, ignore_queue_marks=False
-) -> QuerySet[Pledge]:
-    """Pledges a charge attempt should start for now.
-
-    `next_attempt_at` is "not before": the retry time for RETRY_DUE, and for both states the
-    mark the fan-out leaves so the next beat does not queue the same pledge again while it is
-    still waiting in the queue. A foreground run ignores the queue marks.
-    """
-    now = now or timezone.now()
-    if ignore_queue_marks:
-        due = Q(status=S.CHARGE_DUE) | Q(status=S.RETRY_DUE, next_attempt_at__lte=now)
-    else:
-        not_marked = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-        due = Q(status__in=[S.CHARGE_DUE, S.RETRY_DUE]) & not_marked
-    qs = Pledge.objects.filter(due, campaign__status=C.SUCCEEDED)
-    if campaign_id:
-        qs = qs.filter(campaign_id=campaign_id)
-    return qs
-
-
-def charges_enqueue(
-    *,
-    campaign_id: int | None = None,
-    now: dt.datetime | None = None,
-    seconds: float = STEP_SECONDS,
-) -> int:
-    """Hand due pledges to the `payments` queue in chunks of ids, for at most `seconds` (the
-    next beat goes on with the rest: they are still due and unmarked).
-
-    Each chunk is taken with FOR UPDATE SKIP LOCKED and marked (next_attempt_at = later) in the
-    same transaction, and the task is sent after commit: two beats running at once split the
-    work instead of doubling it. Correctness never depends on this — the charge itself claims
-    each pledge with a conditional UPDATE.
-    """
-    now = now or timezone.now()
-    qs = pledges_due_for_charge(now=now, campaign_id=campaign_id)
-    backlog = qs.count()
-    if not backlog:
-        return 0
-    rps = max(1, int(settings.STRIPE_MAX_RPS or 1))
-    horizon = max(ENQUEUE_HORIZON, dt.timedelta(seconds=2 * backlog / rps))
-    sent, last = 0, 0
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        with transaction.atomic():
-            ids = list(
-                qs.filter(pk__gt=last)
-                .order_by("pk")
-                .select_for_update(skip_locked=True, of=("self",))
-                .values_list("pk", flat=True)[:TASK_CHUNK]
-            )
-            if not ids:
-                break
-            Pledge.objects.filter(pk__in=ids).update(next_attempt_at=_clock(now) + horizon)
-            # robust: a broker outage is logged; the marked pledges are queued again by the
-            # beat once their mark passes, so nothing is lost.
-            transaction.on_commit(partial(charge_pledges.delay, pledge_ids=ids), robust=True)
-        sent += len(ids)
-        last = ids[-1]
-    log.info("queued %s pledges for charging", sent)
-    return sent
-
-
 def settle_due(*, now: dt.datetime | None = None) -> dict[str, int]:
     """What the beat runs every minute: freeze due campaigns, finish interrupted bulk moves,
     queue due charges. Harmless when run twice at once."""
@@ -544,695 +368,6 @@ def settle_due(*, now: dt.datetime | None = None) -> dict[str, int]:
     return summary
 
 
-# === charging one pledge ======================================================================
-def _outside_transactions() -> None:
-    """Stripe is never called inside transaction.atomic(): a slow answer would hold row locks
-    and a rollback cannot take back a charge. (A test case's own wrapping block is allowed.)"""
-    blocks = transaction.get_connection().atomic_blocks
-    if any(not getattr(block, "_from_testcase", False) for block in blocks):
-        raise RuntimeError("settlement must not call Stripe inside transaction.atomic()")
-
-
-def attempt_key(pledge_id: int, number: int) -> str:
-    return f"pledge-{pledge_id}-attempt-{number}"
-
-
-def _clock(now: dt.datetime | None = None) -> dt.datetime:
-    """The time for a decision made now: the clock read at this moment (never a `now` read at
-    the start of a long run — a Stripe hang makes a run long), or a caller's later `now`."""
-    current = timezone.now()
-    return max(now, current) if now is not None else current
-
-
-@dataclasses.dataclass
-class ChargeReport:
-    pledge_id: int
-    status: str  # the pledge's status afterwards, or "skipped"
-    amount_cents: int = 0
-    detail: str = ""
-
-
-def _claim_new_attempt(
-    pledge: Pledge, *, now: dt.datetime, actor=None, actor_label="settlement", note=""
-) -> PaymentAttempt | None:
-    """Move the pledge to CHARGING and write attempt n+1, in one transaction: the key exists in
-    our database before Stripe ever sees it. None if somebody else moved the pledge first."""
-    number = pledge.attempt_count + 1
-    with transaction.atomic():
-        won = pledge_transition(
-            pledge=pledge,
-            to=S.CHARGING,
-            expected=pledge.status,
-            where={"attempt_count": pledge.attempt_count},
-            updates={
-                "lease_expires_at": _clock(now) + LEASE,
-                "attempt_count": number,
-                "next_attempt_at": None,
-            },
-            actor=actor,
-            actor_label=actor_label,
-            note=note or f"Attempt {number}",
-        )
-        if not won:
-            return None
-        return PaymentAttempt.objects.create(
-            pledge=pledge,
-            number=number,
-            idempotency_key=attempt_key(pledge.pk, number),
-            amount_cents=pledge.amount_cents,
-            currency=pledge.currency,
-        )
-
-
-def _claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAttempt, bool] | None:
-    """Take a pledge for charging. Returns (pledge, attempt, resumed) or None if it is not ours.
-
-    A new try: CHARGE_DUE/RETRY_DUE → CHARGING and attempt n+1 written in one transaction, so
-    the key exists in our database before Stripe ever sees it. A resumed try: a CHARGING pledge
-    whose lease expired (its worker died or lost the answer) keeps its pending attempt.
-    """
-    pledge = Pledge.objects.filter(pk=pledge_id).first()
-    if pledge is None:
-        return None
-    lease = _clock(now) + LEASE
-    if pledge.status == S.RETRY_DUE and not _retry_is_due(pledge, now=now):
-        return None  # a redelivered or duplicate task: the retry is not due yet
-    if pledge.status in (S.CHARGE_DUE, S.RETRY_DUE):
-        attempt = _claim_new_attempt(pledge, now=now)
-        return (pledge, attempt, False) if attempt else None
-    if pledge.status == S.CHARGING and pledge.lease_expires_at and pledge.lease_expires_at <= now:
-        won = pledge_transition(
-            pledge=pledge,
-            to=S.CHARGING,
-            expected=S.CHARGING,
-            where={"lease_expires_at__lte": now, "attempt_count": pledge.attempt_count},
-            updates={"lease_expires_at": lease},
-            actor_label="settlement",
-            note=f"Lease expired; resuming attempt {pledge.attempt_count} with the same key.",
-        )
-        if not won:
-            return None
-        attempt = pledge.attempts.filter(number=pledge.attempt_count).first()
-        if attempt is None:  # cannot happen: claim and attempt commit together
-            log.error("pledge %s is CHARGING without attempt %s", pledge.pk, pledge.attempt_count)
-            return None
-        return pledge, attempt, True
-    return None
-
-
-def _retry_is_due(pledge: Pledge, *, now: dt.datetime) -> bool:
-    """Whether a RETRY_DUE pledge's retry time has come.
-
-    `next_attempt_at` alone cannot say "not yet": the fan-out overwrites it with its queue mark
-    (a time in the future) when it hands a due retry to the queue. Past it, the retry is due
-    either way; before it, the schedule is the last attempt's decline time plus its delay,
-    exactly as `_record_declined` set it.
-    """
-    if pledge.next_attempt_at is None or pledge.next_attempt_at <= now:
-        return True
-    last = (
-        pledge.attempts.filter(number=pledge.attempt_count)
-        .values_list("finished_at", "updated_at")
-        .first()
-    )
-    if last is None:
-        return True
-    declined_at = last[0] or last[1]  # an answer recorded without its time: when last written
-    delay = RETRY_DELAYS.get(pledge.attempt_count, RETRY_DELAYS[2])
-    return declined_at + delay <= now
-
-
-def _charge_with_backoff(pledge: Pledge, attempt: PaymentAttempt) -> ChargeResult:
-    """Call Stripe for `attempt`, repeating the same request (same key, same body) on 429,
-    5xx and timeouts with exponential backoff and jitter."""
-    last: GatewayTransientError | None = None
-    for n in range(TRANSIENT_TRIES):
-        if n:
-            delay = TRANSIENT_BACKOFF_SECONDS * (2 ** (n - 1))
-            time.sleep(delay + random.uniform(0, delay / 2))  # noqa: S311 (jitter, not crypto)
-        stripe_slot_acquire()
-        params: dict[str, Any] = {
-            "amount_cents": attempt.amount_cents,
-            "currency": attempt.currency,
-            "customer_id": pledge.stripe_customer_id,
-            "payment_method_id": pledge.stripe_payment_method_id,
-            "metadata": {
-                "pledge_id": str(pledge.pk),
-                "campaign_id": str(pledge.campaign_id),
-                "attempt": str(attempt.number),
-            },
-            "idempotency_key": attempt.idempotency_key,
-        }
-        try:
-            # The same kind of request as the first time, or Stripe rejects the replayed key.
-            if attempt.on_session:
-                return gateway.payment_intent_charge_on_session(**params)
-            return gateway.payment_intent_charge_off_session(
-                **params, description=f"Pledge R-{pledge.pk}"
-            )
-        except GatewayTransientError as exc:
-            last = exc
-            log.warning(
-                "pledge %s attempt %s: transient Stripe error %s (%s), try %s",
-                pledge.pk,
-                attempt.number,
-                exc.http_status,
-                exc.code,
-                n + 1,
-            )
-    assert last is not None  # noqa: S101 (loop ran at least once)
-    raise last
-
-
-def _resolve_resumed(
-    pledge: Pledge, attempt: PaymentAttempt, now: dt.datetime
-) -> tuple[PaymentAttempt, ChargeResult]:
-    """Ask Stripe what became of an attempt whose answer we never recorded.
-
-    Known intent → retrieve it. Within Stripe's 24-hour key memory → repeat the same request
-    with the same key (Stripe replays the stored answer; if it never got the request, this is
-    the first and only charge). Older → look the pledge's intents up by metadata; only if Stripe
-    holds none is a fresh attempt (new key) safe.
-    """
-    if attempt.stripe_payment_intent_id:
-        stripe_slot_acquire()
-        return attempt, gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
-    # Read the clock now, not when the run began: past the window the key may be forgotten.
-    if attempt.created_at > _clock(now) - REPLAY_WINDOW:
-        return attempt, _charge_with_backoff(pledge, attempt)
-    stripe_slot_acquire()
-    found = gateway.payment_intents_for_pledge(pledge.pk, customer_id=pledge.stripe_customer_id)
-    # Money taken by any attempt settles the pledge; anything else counts only for its own
-    # attempt (an older attempt's decline says nothing about this one).
-    paid = next((r for r in found if r.outcome == ChargeOutcome.SUCCEEDED), None)
-    if paid is not None:
-        owner = intent_attempt(pledge_id=pledge.pk, result=paid) or attempt
-        if owner.pk != attempt.pk:
-            PaymentAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
-                outcome=Outcome.CANCELED,
-                message=f"Not needed: attempt {owner.number} ({paid.payment_intent_id}) paid.",
-                finished_at=now,
-            )
-        return owner, paid
-    best = _best_intent([r for r in found if r.metadata.get("attempt") == str(attempt.number)])
-    if best is not None:
-        return attempt, best
-    # Stripe never created an intent for this attempt: close it and start the next one.
-    with transaction.atomic():
-        PaymentAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
-            outcome=Outcome.CANCELED,
-            message="No PaymentIntent at Stripe for this attempt after 24 hours.",
-            finished_at=now,
-        )
-        number = attempt.number + 1
-        updated = Pledge.objects.filter(
-            pk=pledge.pk, status=S.CHARGING, attempt_count=attempt.number
-        ).update(attempt_count=number, lease_expires_at=_clock(now) + LEASE)
-        if not updated:
-            raise SettlementError(f"pledge {pledge.pk} changed while it was being resumed")
-        new = PaymentAttempt.objects.create(
-            pledge=pledge,
-            number=number,
-            idempotency_key=attempt_key(pledge.pk, number),
-            amount_cents=pledge.amount_cents,
-            currency=pledge.currency,
-        )
-        pledge_log(
-            pledge=pledge,
-            note=f"Attempt {attempt.number} never reached Stripe; starting attempt {number}.",
-            actor_label="settlement",
-        )
-    return new, _charge_with_backoff(pledge, new)
-
-
-def intent_attempt(*, pledge_id: int, result: ChargeResult) -> PaymentAttempt | None:
-    """The attempt a PaymentIntent belongs to: by its id, else by the metadata we set on it."""
-    if result.payment_intent_id:
-        found = PaymentAttempt.objects.filter(
-            pledge_id=pledge_id, stripe_payment_intent_id=result.payment_intent_id
-        ).first()
-        if found is not None:
-            return found
-    number = str(result.metadata.get("attempt", ""))
-    if number.isdigit():
-        return PaymentAttempt.objects.filter(pledge_id=pledge_id, number=int(number)).first()
-    return None
-
-
-def _best_intent(found: list[ChargeResult]) -> ChargeResult | None:
-    """Of the intents Stripe holds for a pledge, the one that decides its state."""
-    for outcome in (
-        ChargeOutcome.SUCCEEDED,
-        ChargeOutcome.PROCESSING,
-        ChargeOutcome.REQUIRES_ACTION,
-    ):
-        for result in found:
-            if result.outcome == outcome:
-                return result
-    return found[0] if found else None
-
-
-def pledge_charge(*, pledge_id: int, now: dt.datetime | None = None) -> ChargeReport:
-    """Charge one pledge off-session if it is due (or resume it if its lease expired).
-
-    Never inside a transaction: the Stripe call happens between two short ones. Raises
-    SettlementHalted if Stripe refused our credentials (now or earlier in this run).
-    """
-    _outside_transactions()
-    if settlement_is_halted():
-        raise SettlementHalted(settlement_is_halted())
-    now = now or timezone.now()
-    claim = _claim(pledge_id, now=now)
-    if claim is None:
-        return ChargeReport(pledge_id=pledge_id, status="skipped")
-    pledge, attempt, resumed = claim
-    return charge_attempt_run(pledge=pledge, attempt=attempt, resumed=resumed, now=now)
-
-
-def charge_attempt_run(
-    *,
-    pledge: Pledge,
-    attempt: PaymentAttempt,
-    resumed: bool = False,
-    now: dt.datetime | None = None,
-    source: str = "settlement",
-) -> ChargeReport:
-    """Ask Stripe about a claimed attempt (new or resumed) and record the answer. `source` is
-    who is asking: "supporter" when it is the supporter's own page request (they see any
-    3-D Secure step there, so no email is sent for it)."""
-    now = now or timezone.now()
-    pledge_id = pledge.pk
-    try:
-        if resumed:
-            attempt, result = _resolve_resumed(pledge, attempt, now)
-        else:
-            result = _charge_with_backoff(pledge, attempt)
-    except GatewayTransientError as exc:
-        # Stripe may or may not have it: leave CHARGING with the attempt pending; when the
-        # lease expires the reconciler asks Stripe (same key), never charging blindly.
-        _attempt_note(attempt, code=exc.code, message=f"Transient error, will resume: {exc}")
-        return ChargeReport(pledge_id=pledge_id, status=S.CHARGING, detail="transient")
-    except TimeoutError as exc:
-        # No rate-limit slot: Stripe never saw this attempt. It stays CHARGING for the
-        # reconciler (same key); the caller stops its chunk (pledges_queue_marks_release).
-        _attempt_note(attempt, code="rate_limit_wait", message=f"No Stripe slot, resuming: {exc}")
-        raise
-    except GatewayAuthError as exc:
-        _attempt_note(attempt, code=exc.code, message=f"{HALTED_NOTE}: {exc}")
-        settlement_halt(
-            reason=f"Pledge #{pledge.pk} attempt {attempt.number}: HTTP {exc.http_status} {exc}"
-        )
-        raise SettlementHalted(str(exc)) from exc
-    except GatewayInvalidRequest as exc:
-        attempt_record(
-            attempt_id=attempt.pk,
-            result=ChargeResult(
-                outcome=ChargeOutcome.HARD_DECLINE, code=exc.code, message=str(exc)
-            ),
-            invalid=True,
-            source="settlement",
-        )
-        pledge.refresh_from_db()
-        return ChargeReport(pledge_id=pledge_id, status=pledge.status, detail=exc.code)
-    status = attempt_record(attempt_id=attempt.pk, result=result, source=source)
-    return ChargeReport(
-        pledge_id=pledge_id,
-        status=status,
-        amount_cents=result.amount_cents if status == S.PAID else 0,
-        detail=result.decline_code or result.code,
-    )
-
-
-def _attempt_note(attempt: PaymentAttempt, *, code: str, message: str) -> None:
-    PaymentAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
-        error_code=code[:64], message=message, updated_at=timezone.now()
-    )
-
-
-_RESULT_TO_OUTCOME = {
-    ChargeOutcome.SUCCEEDED: Outcome.SUCCEEDED,
-    ChargeOutcome.REQUIRES_ACTION: Outcome.REQUIRES_ACTION,
-    ChargeOutcome.SOFT_DECLINE: Outcome.SOFT_DECLINE,
-    ChargeOutcome.HARD_DECLINE: Outcome.HARD_DECLINE,
-}
-
-
-def attempt_record(  # noqa: C901 -- one branch per Stripe outcome, read as a table
-    *,
-    attempt_id: int,
-    result: ChargeResult,
-    source: str,
-    invalid: bool = False,
-    actor=None,
-) -> str:
-    """Write what Stripe said about an attempt and move the pledge accordingly.
-
-    The one place an answer from Stripe becomes state, whoever brings it (settlement task,
-    reconciler, webhook, the supporter's browser). Locks the pledge then the attempt, checks
-    what is already recorded and applies only forward moves, so a second report of the same
-    answer changes nothing. Returns the pledge's status afterwards.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        attempt = PaymentAttempt.objects.get(pk=attempt_id)
-        pledge = (
-            Pledge.objects.select_for_update(of=("self",))
-            .select_related("campaign", "supporter")
-            .get(pk=attempt.pledge_id)
-        )
-        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
-        if (
-            attempt.stripe_payment_intent_id
-            and result.payment_intent_id
-            and attempt.stripe_payment_intent_id != result.payment_intent_id
-        ):
-            if result.outcome == ChargeOutcome.SUCCEEDED:
-                # Money was taken by an intent this attempt does not know: it pays the pledge
-                # if nothing has, else it is recorded as a duplicate and staff are alerted.
-                _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
-                pledge.refresh_from_db(fields=["status"])
-                return pledge.status
-            log.error(
-                "attempt %s is %s, not %s: answer ignored",
-                attempt.pk,
-                attempt.stripe_payment_intent_id,
-                result.payment_intent_id,
-            )
-            return pledge.status
-        outcome = Outcome.INVALID if invalid else _RESULT_TO_OUTCOME.get(result.outcome)
-        if result.status == "canceled":
-            outcome = Outcome.CANCELED
-        # Only money taken moves a pledge on an older attempt's word; declines, 3-D Secure
-        # requests and cancellations count only for the attempt the pledge is on now.
-        current = attempt.number == pledge.attempt_count
-
-        # 1. The attempt: pending → anything; requires_action → its final answer.
-        updates: dict = {"updated_at": now}
-        if result.payment_intent_id and not attempt.stripe_payment_intent_id:
-            updates["stripe_payment_intent_id"] = result.payment_intent_id
-        open_outcomes = {Outcome.PENDING, Outcome.REQUIRES_ACTION}
-        if outcome == Outcome.SUCCEEDED:
-            # Money taken is the truth about an attempt, whatever we had made of it before
-            # (a request we read as rejected, a decline, a cancel that came too late).
-            open_outcomes = set(Outcome) - {Outcome.SUCCEEDED}
-        if outcome and attempt.outcome in open_outcomes and attempt.outcome != outcome:
-            updates.update(
-                outcome=outcome,
-                error_code=(result.code or "")[:64],
-                decline_code=(result.decline_code or "")[:64],
-                message=result.message or attempt.message,
-                finished_at=now if outcome != Outcome.REQUIRES_ACTION else None,
-            )
-        if len(updates) > 1:
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(**updates)
-
-        # 2. The pledge.
-        if outcome == Outcome.SUCCEEDED:
-            _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
-        elif not current:
-            pass
-        elif outcome == Outcome.REQUIRES_ACTION:
-            _record_requires_action(pledge, attempt, result, source=source, now=now)
-        elif outcome in (Outcome.SOFT_DECLINE, Outcome.HARD_DECLINE, Outcome.CANCELED):
-            # A cancelled intent can never be paid: for the pledge it is a hard decline.
-            decline = (
-                Outcome.SOFT_DECLINE if outcome == Outcome.SOFT_DECLINE else Outcome.HARD_DECLINE
-            )
-            _record_declined(pledge, attempt, result, decline, source=source, now=now)
-        elif outcome == Outcome.INVALID and pledge.status == S.CHARGING:
-            pledge_transition(
-                pledge=pledge,
-                to=S.NEEDS_REVIEW,
-                expected=S.CHARGING,
-                updates={"lease_expires_at": None},
-                actor_label=source,
-                note=f"Stripe rejected the request: {result.message}",
-                code=result.code,
-            )
-            # Staff hear of it in the run's one digest (pledges/services/digest.py), not here.
-        elif result.outcome == ChargeOutcome.PROCESSING and pledge.status == S.CHARGING and current:
-            pledge_log(
-                pledge=pledge,
-                note="Stripe is still processing the payment; the reconciler will check it.",
-                actor_label=source,
-                stripe_object_id=result.payment_intent_id,
-            )
-    pledge.refresh_from_db(fields=["status"])
-    return pledge.status
-
-
-def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=None) -> None:
-    amount = result.amount_cents or attempt.amount_cents
-    if pledge.status in PAYABLE:
-        pledge_transition(
-            pledge=pledge,
-            to=S.PAID,
-            expected=pledge.status,
-            updates={
-                "paid_cents": amount,
-                "paid_at": now,
-                "stripe_payment_intent_id": result.payment_intent_id,
-                "lease_expires_at": None,
-                "next_attempt_at": None,
-            },
-            actor=actor,
-            actor_label=source,
-            note=f"Charged {money(amount, pledge.currency)} (attempt {attempt.number}).",
-            stripe_object_id=result.payment_intent_id,
-            amount_cents=amount,
-        )
-        Campaign.objects.filter(pk=pledge.campaign_id).update(
-            collected_cents=F("collected_cents") + amount
-        )
-        if amount != pledge.amount_cents:
-            staff_alert(
-                subject=f"Pledge #{pledge.pk} charged a different amount",
-                body=f"Pledged {money(pledge.amount_cents, pledge.currency)}, Stripe charged "
-                f"{money(amount, pledge.currency)} "
-                f"({result.payment_intent_id}).",
-            )
-        pledge_notify(pledge=pledge, template="settlement_charged")
-        return
-    if pledge.stripe_payment_intent_id == result.payment_intent_id:
-        return  # the same success reported twice (task and webhook): nothing to do
-    # A second succeeded intent for a pledge already paid: the one thing that must never happen.
-    pledge_log(
-        pledge=pledge,
-        note=f"DOUBLE CHARGE: {result.payment_intent_id} succeeded while "
-        f"{pledge.stripe_payment_intent_id} had already paid this pledge.",
-        actor_label=source,
-        code="double_charge",
-        stripe_object_id=result.payment_intent_id,
-        amount_cents=amount,
-    )
-    staff_alert(
-        subject=f"Pledge #{pledge.pk} was charged twice",
-        body=f"{result.payment_intent_id} and {pledge.stripe_payment_intent_id} both succeeded. "
-        f"Refund the duplicate ({result.payment_intent_id}) with one click on the pledge's "
-        "page under Settlements in the admin.",
-    )
-
-
-def _grace_updates(pledge: Pledge, now: dt.datetime) -> dict:
-    grace = pledge.grace_ends_at or now + dt.timedelta(days=settings.PAYMENT_GRACE_DAYS)
-    return {"grace_ends_at": grace, "last_reminder_at": now, "lease_expires_at": None}
-
-
-def _record_requires_action(pledge, attempt, result: ChargeResult, *, source, now) -> None:
-    if pledge.status != S.CHARGING:
-        return
-    pledge_transition(
-        pledge=pledge,
-        to=S.ACTION_REQUIRED,
-        expected=S.CHARGING,
-        updates={
-            "stripe_payment_intent_id": result.payment_intent_id,
-            **_grace_updates(pledge, now),
-        },
-        actor_label=source,
-        note="The bank asks the supporter to confirm the payment.",
-        stripe_object_id=result.payment_intent_id,
-        code=result.code or "authentication_required",
-    )
-    # The supporter's own new-card page sends them straight to 3-D Secure; any other recorder
-    # (a reconciler resuming the attempt after the page died, a webhook) must tell them.
-    if not (attempt.on_session and source == "supporter"):
-        pledge_notify(pledge=pledge, template="settlement_action_required")
-
-
-def _record_declined(pledge, attempt, result: ChargeResult, outcome, *, source, now) -> None:
-    code = result.decline_code or result.code
-    if pledge.status == S.CHARGING and attempt.on_session:
-        # The supporter is on the page: tell them there, no retry schedule, no email.
-        pledge_transition(
-            pledge=pledge,
-            to=S.NEEDS_NEW_METHOD,
-            expected=S.CHARGING,
-            updates={"lease_expires_at": None},
-            actor_label=source,
-            note=f"The new card was declined ({code}).",
-            code=code,
-            stripe_object_id=result.payment_intent_id,
-        )
-    elif pledge.status == S.CHARGING:
-        soft = outcome == Outcome.SOFT_DECLINE
-        if soft and attempt.number < MAX_TRIES:
-            retry_at = now + RETRY_DELAYS.get(attempt.number, RETRY_DELAYS[2])
-            pledge_transition(
-                pledge=pledge,
-                to=S.RETRY_DUE,
-                expected=S.CHARGING,
-                updates={"next_attempt_at": retry_at, "lease_expires_at": None},
-                actor_label=source,
-                note=f"Declined ({code}); trying again {retry_at:%Y-%m-%d %H:%M} UTC.",
-                code=code,
-                stripe_object_id=result.payment_intent_id,
-            )
-            return
-        why = "declined three times" if soft else f"declined ({code})"
-        pledge_transition(
-            pledge=pledge,
-            to=S.NEEDS_NEW_METHOD,
-            expected=S.CHARGING,
-            updates=_grace_updates(pledge, now),
-            actor_label=source,
-            note=f"Card {why}; the supporter is asked for another card.",
-            code=code,
-            stripe_object_id=result.payment_intent_id,
-        )
-        pledge_notify(pledge=pledge, template="settlement_new_card")
-    elif pledge.status == S.ACTION_REQUIRED and (
-        not result.payment_intent_id or result.payment_intent_id == pledge.stripe_payment_intent_id
-    ):
-        # Authentication failed or the card was declined after it: only a new card helps now.
-        pledge_transition(
-            pledge=pledge,
-            to=S.NEEDS_NEW_METHOD,
-            expected=S.ACTION_REQUIRED,
-            updates={"last_reminder_at": now},
-            actor_label=source,
-            note=f"Payment could not be completed ({code or 'authentication failed'}).",
-            code=code,
-            stripe_object_id=result.payment_intent_id,
-        )
-        pledge_notify(pledge=pledge, template="settlement_new_card")
-
-
-# === closing a 3-D Secure request ===========================================================
-class IntentStillOpen(SettlementError):
-    """Stripe would not confirm that an earlier payment request is closed."""
-
-
-def pledge_intent_close(*, pledge: Pledge, note: str) -> str:
-    """Make sure the PaymentIntent a supporter was shown for 3-D Secure can no longer be paid
-    before anything else is charged (a tab left open could still confirm it): cancel it at
-    Stripe. Returns "closed", or "paid" if it had succeeded meanwhile (then recorded as the
-    payment). Raises IntentStillOpen if Stripe does not say it is canceled, and GatewayError if
-    Stripe cannot be reached: in both cases nothing new may be charged yet."""
-    intent_id = pledge.stripe_payment_intent_id
-    if not intent_id:
-        return "closed"
-    stripe_slot_acquire()
-    try:
-        result = gateway.payment_intent_cancel(intent_id)
-    except GatewayError:  # already canceled or succeeded, or a hiccup: read what it is
-        stripe_slot_acquire()
-        result = gateway.payment_intent_retrieve(intent_id)
-    owner = intent_attempt(pledge_id=pledge.pk, result=result)
-    if result.outcome == ChargeOutcome.SUCCEEDED:
-        if owner is not None:
-            attempt_record(attempt_id=owner.pk, result=result, source="settlement")
-        return "paid"
-    if result.status != "canceled":
-        raise IntentStillOpen(f"{intent_id} is still {result.status}")
-    if owner is not None:
-        PaymentAttempt.objects.filter(
-            pk=owner.pk, outcome__in=[Outcome.PENDING, Outcome.REQUIRES_ACTION]
-        ).update(outcome=Outcome.CANCELED, message=note, finished_at=timezone.now())
-    return "closed"
-
-
-# === staff review =============================================================================
-def pledge_review_retry(*, pledge: Pledge, actor) -> ChargeReport:
-    """Staff fixed what Stripe rejected (NEEDS_REVIEW): charge again now, as a new attempt with
-    the next key — after asking Stripe that no earlier attempt of this pledge took the money."""
-    platform_staff_required(actor=actor, doing="charge a pledge again")
-    _outside_transactions()
-    pledge.refresh_from_db()
-    if pledge.status != S.NEEDS_REVIEW:
-        raise SettlementError(
-            f"Pledge R-{pledge.pk} is {pledge.get_status_display().lower()}, not awaiting review."
-        )
-    if settlement_is_halted():
-        raise SettlementError("Charging is stopped: Stripe refused our credentials.")
-    _review_check_stripe(pledge=pledge, actor=actor)
-    now = timezone.now()
-    attempt = _claim_new_attempt(
-        pledge, now=now, actor=actor, actor_label="staff", note="Charge retried after review."
-    )
-    if attempt is None:
-        raise SettlementError(f"Pledge R-{pledge.pk} was just changed by somebody else.")
-    try:
-        return charge_attempt_run(pledge=pledge, attempt=attempt, now=now)
-    except SettlementHalted as exc:
-        raise SettlementError(f"Stripe refused our credentials: {exc}") from exc
-
-
-def _review_check_stripe(*, pledge: Pledge, actor) -> None:
-    """Before a new key is used for a pledge in review, ask Stripe what it holds for it (by our
-    metadata): an answer read as "rejected" may have hidden a charge that went through (a
-    request still in flight under the same key, a lost response). A succeeded intent is
-    recorded as the payment and the retry refused; one still processing refuses it too."""
-    stripe_slot_acquire()
-    try:
-        found = gateway.payment_intents_for_pledge(pledge.pk, customer_id=pledge.stripe_customer_id)
-    except GatewayError as exc:
-        raise SettlementError(
-            f"Could not check Stripe for earlier payments of pledge R-{pledge.pk} ({exc}). "
-            "Nothing was charged; try again in a minute."
-        ) from exc
-    paid = next((r for r in found if r.outcome == ChargeOutcome.SUCCEEDED), None)
-    if paid is not None:
-        owner = intent_attempt(pledge_id=pledge.pk, result=paid)
-        if owner is None:
-            raise SettlementError(
-                f"Not charged again: Stripe already holds a payment ({paid.payment_intent_id}) "
-                f"for pledge R-{pledge.pk} that matches none of its attempts. Check it in the "
-                "Stripe dashboard."
-            )
-        attempt_record(attempt_id=owner.pk, result=paid, source="staff", actor=actor)
-        raise SettlementError(
-            f"Not charged again: Stripe already took this payment ({paid.payment_intent_id}, "
-            f"attempt {owner.number}); pledge R-{pledge.pk} is now recorded as paid."
-        )
-    if any(r.outcome == ChargeOutcome.PROCESSING for r in found):
-        raise SettlementError(
-            f"Not charged again: Stripe is still processing an earlier payment for pledge "
-            f"R-{pledge.pk}. Try again later."
-        )
-
-
-def pledge_review_write_off(*, pledge: Pledge, actor, reason: str) -> None:
-    """Staff decide a pledge in review will not be collected: NEEDS_REVIEW → UNPAID."""
-    platform_staff_required(actor=actor, doing="write a pledge off")
-    reason = (reason or "").strip()
-    if not reason:
-        raise SettlementError("Give a reason for the record.")
-    with transaction.atomic():
-        won = pledge_transition(
-            pledge=pledge,
-            to=S.UNPAID,
-            expected=S.NEEDS_REVIEW,
-            actor=actor,
-            actor_label="staff",
-            note=f"Not collected after review: {reason}",
-        )
-        if not won:
-            raise SettlementError(f"Pledge R-{pledge.pk} is no longer awaiting review.")
-        pledge_notify(pledge=pledge, template="settlement_unpaid")
-
-
-# === foreground runs (management command) =====================================================
 @dataclasses.dataclass
 class RunSummary:
     campaigns: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -1271,7 +406,7 @@ def settle_run(  # noqa: C901 -- one loop over the run's phases (freeze, approve
     done = 0
     try:
         for qs in (expired, todo):
-            for ids in _iter_id_chunks(qs):
+            for ids in ids_in_chunks(qs):
                 for pledge_id in ids:
                     report = pledge_charge(pledge_id=pledge_id)
                     done += 1

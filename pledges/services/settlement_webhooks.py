@@ -19,9 +19,9 @@ from pledges import gateway
 from pledges.gateway import GatewayInvalidRequest
 from pledges.models import PaymentAttempt, Pledge, Refund
 from pledges.ratelimit import stripe_slot_acquire
+from pledges.services.attempts import attempt_record
 from pledges.services.notify import staff_alert
 from pledges.services.refunds import refund_apply
-from pledges.services.settlement import attempt_record
 from pledges.services.transitions import pledge_lock_with_campaign, pledge_log, pledge_transition
 
 log = logging.getLogger(__name__)

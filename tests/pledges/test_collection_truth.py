@@ -17,7 +17,7 @@ from django.core import mail
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition
 from pledges.models import Pledge
-from pledges.services import settlement
+from pledges.services import charging, settlement
 from pledges.services.transitions import pledge_transition
 from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
@@ -72,15 +72,15 @@ def test_page_says_what_was_collected_from_whom_while_payments_are_still_being_c
     assert "Nothing collected yet; 3 payments being collected." in html
     assert "Funded" not in html
 
-    assert settlement.pledge_charge(pledge_id=first.pk).status == S.PAID
+    assert charging.pledge_charge(pledge_id=first.pk).status == S.PAID
     html = _page(client, campaign)
     assert "$15 collected from 1 supporter; 2 payments still being collected." in html
     assert 'data-collection="collecting"' in html
     assert "Funded" not in html
     assert "$45" in html  # the pledged total stays on the page, as pledged, not as collected
 
-    assert settlement.pledge_charge(pledge_id=second.pk).status == S.PAID
-    assert settlement.pledge_charge(pledge_id=declined.pk).status == S.RETRY_DUE
+    assert charging.pledge_charge(pledge_id=second.pk).status == S.PAID
+    assert charging.pledge_charge(pledge_id=declined.pk).status == S.RETRY_DUE
     html = _page(client, campaign)
     assert "$30 collected from 2 supporters; 1 payment still being collected." in html
 
@@ -113,7 +113,7 @@ def test_page_says_funded_once_everyone_has_paid(client, stripe_local, staff):
     pledges = [active_pledge(campaign, card=card, amount_cents=1500) for _ in range(2)]
     _approved(campaign, staff)
     for pledge in pledges:
-        assert settlement.pledge_charge(pledge_id=pledge.pk).status == S.PAID
+        assert charging.pledge_charge(pledge_id=pledge.pk).status == S.PAID
 
     html = _page(client, campaign)
     assert 'data-collection="collected"' in html
@@ -129,8 +129,8 @@ def test_campaign_counters_follow_every_pledge_state(stripe_local, staff):
     card = saved_card()
     pledges = [active_pledge(campaign, card=card, amount_cents=1500) for _ in range(3)]
     _approved(campaign, staff)
-    settlement.pledge_charge(pledge_id=pledges[0].pk)
-    settlement.pledge_charge(pledge_id=pledges[1].pk)
+    charging.pledge_charge(pledge_id=pledges[0].pk)
+    charging.pledge_charge(pledge_id=pledges[1].pk)
     pledges[1].refresh_from_db()
     pledge_transition(pledge=pledges[1], to=S.REFUNDED, expected=S.PAID, actor_label="test")
 
@@ -170,12 +170,12 @@ def test_staff_get_one_digest_per_run_not_one_email_per_pledge_needing_review(
     # The workers charge one pledge after another; the beat runs meanwhile.
     with django_capture_on_commit_callbacks(execute=True):
         for pledge in pledges[:-1]:
-            settlement.pledge_charge(pledge_id=pledge.pk)
+            charging.pledge_charge(pledge_id=pledge.pk)
             settlement.settle_due()
     assert _staff_mail() == []  # the run is not over: one pledge is still due
 
     with django_capture_on_commit_callbacks(execute=True):
-        settlement.pledge_charge(pledge_id=pledges[-1].pk)
+        charging.pledge_charge(pledge_id=pledges[-1].pk)
         settlement.settle_due()
         settlement.settle_due()  # a second beat: nothing new to report
 

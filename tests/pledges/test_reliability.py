@@ -23,7 +23,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from pledges import gateway
 from pledges.models import PaymentAttempt, Pledge
-from pledges.services import settlement
+from pledges.services import charging, settlement
 from pledges.services.reconcile import payments_reconcile
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.stripe
 
 @pytest.fixture
 def fast_backoff(monkeypatch):
-    monkeypatch.setattr(settlement, "TRANSIENT_BACKOFF_SECONDS", 0.05)
+    monkeypatch.setattr(charging, "TRANSIENT_BACKOFF_SECONDS", 0.05)
 
 
 def _all(pledges, status):
@@ -159,7 +159,7 @@ def test_past_24_hours_with_no_intent_at_stripe_a_new_attempt_is_safe(chaos, sta
 def _charged_answer_lost(pledge, *, keep_intent_id: bool) -> PaymentAttempt:
     """A worker claimed the pledge, Stripe charged attempt 1, and the worker died before it
     recorded the answer (with `keep_intent_id`, after it wrote down the intent's id)."""
-    _, attempt, _ = settlement._claim(pledge.pk, now=timezone.now())
+    _, attempt, _ = charging.pledge_claim(pledge.pk, now=timezone.now())
     result = gateway.payment_intent_charge_off_session(
         amount_cents=attempt.amount_cents,
         currency=attempt.currency,
@@ -209,7 +209,7 @@ def test_a_reconciler_slowed_by_a_hanging_stripe_reads_the_clock_for_each_pledge
         }
     )
     PaymentAttempt.objects.filter(pk=late_attempt.pk).update(
-        created_at=timezone.now() - settlement.REPLAY_WINDOW + dt.timedelta(seconds=2)
+        created_at=timezone.now() - charging.REPLAY_WINDOW + dt.timedelta(seconds=2)
     )
     summary = payments_reconcile()
     assert summary["resumed"] == 2, summary
@@ -239,12 +239,12 @@ def test_stripe_refusing_our_key_stops_the_run_and_alerts_staff(
     (alert,) = [m for m in mail.outbox if "Settlement stopped" in m.subject]
     assert alert.to == list(settings.STAFF_ALERT_EMAILS)
     # While halted, nothing else charges, even from another entry point.
-    with pytest.raises(settlement.SettlementHalted):
-        settlement.pledge_charge(pledge_id=pledges[0].pk)
+    with pytest.raises(charging.SettlementHalted):
+        charging.pledge_charge(pledge_id=pledges[0].pk)
 
     settings.STRIPE_SECRET_KEY = "sk_test_rallyround"
     gateway.reset_client()
-    settlement.settlement_resume()
+    charging.settlement_resume()
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
         run = settlement.settle_run(campaign=campaign)
     assert run.by_status == {S.PAID: 3}
@@ -254,7 +254,7 @@ def test_stripe_refusing_our_key_stops_the_run_and_alerts_staff(
 def _queue_and_run(django_capture_on_commit_callbacks) -> None:
     """The beat hands the due pledges to the payments queue; the (eager) worker runs them."""
     with django_capture_on_commit_callbacks(execute=True):
-        settlement.charges_enqueue()
+        charging.charges_enqueue()
 
 
 @pytest.mark.django_db
@@ -270,7 +270,7 @@ def test_after_a_halt_is_lifted_everything_due_is_charged_within_minutes(
     settings.STRIPE_SECRET_KEY = "rk_revoked"
     gateway.reset_client()
     _queue_and_run(django_capture_on_commit_callbacks)
-    assert settlement.settlement_is_halted()
+    assert charging.settlement_is_halted()
     assert not Pledge.objects.filter(campaign=campaign, status=S.PAID).exists()
     # While halted, the beat's chunks change nothing and strand nothing.
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=1), tick=True):
@@ -282,7 +282,7 @@ def test_after_a_halt_is_lifted_everything_due_is_charged_within_minutes(
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=True):
         with django_capture_on_commit_callbacks(execute=True):
             call_command("settlement_resume", stdout=open(os.devnull, "w"))  # noqa: SIM115
-        assert not settlement.settlement_is_halted()
+        assert not charging.settlement_is_halted()
         # The next beat, a minute later at most.
         with time_machine.travel(timezone.now() + dt.timedelta(minutes=1), tick=True):
             _queue_and_run(django_capture_on_commit_callbacks)

@@ -21,7 +21,7 @@ from campaigns.models import Campaign
 from config.celery import app as celery_app
 from pledges import gateway, tasks
 from pledges.models import PaymentAttempt, Pledge, PledgeEvent
-from pledges.services import settlement
+from pledges.services import attempts, charging, settlement
 from pledges.services.grace import payments_remind_and_expire
 from pledges.services.pledging import PledgeFrozen, pledge_cancel
 from pledges.services.reconcile import payments_reconcile
@@ -45,8 +45,8 @@ def _charged_not_recorded(staff, number="4242424242424242"):
     """The settlement task claimed the pledge and Stripe answered; the task has not written
     the answer yet."""
     campaign, (pledge,) = charge_due_campaign(staff, count=1, number=number)
-    _, attempt, _ = settlement._claim(pledge.pk, now=timezone.now())
-    result = settlement._charge_with_backoff(pledge, attempt)
+    _, attempt, _ = charging.pledge_claim(pledge.pk, now=timezone.now())
+    result = charging._charge_with_backoff(pledge, attempt)
     return campaign, pledge, attempt, result
 
 
@@ -83,7 +83,7 @@ def test_success_webhook_before_the_task_writes_is_counted_once(
     assert response.status_code == 200
     assert "now paid" in response.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        assert settlement.attempt_record(
+        assert attempts.attempt_record(
             attempt_id=attempt.pk, result=result, source="settlement"
         ) == (S.PAID)
         # Stripe sends the same event again: stored id, skipped.
@@ -99,7 +99,7 @@ def test_success_webhook_before_the_task_writes_is_counted_once(
 @pytest.mark.django_db
 def test_success_webhook_after_the_task_wrote_changes_nothing(chaos, staff):
     campaign, pledge, attempt, result = _charged_not_recorded(staff)
-    settlement.attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
+    attempts.attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
     response = signed_webhook(Client(), **_intent_event(pledge, attempt, result))
     assert response.status_code == 200
     _paid_once(pledge, campaign)
@@ -116,7 +116,7 @@ def test_success_webhook_during_the_task_write_is_counted_once(chaos, staff):
     def task_write():
         try:
             barrier.wait(10)
-            settlement.attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
+            attempts.attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
         except BaseException as exc:  # noqa: BLE001 - reported to the main thread
             errors.append(exc)
         finally:
@@ -155,7 +155,7 @@ def test_failure_webhook_before_the_task_writes_schedules_one_retry(chaos, staff
     event = _intent_event(pledge, attempt, result_with_id, "payment_intent.payment_failed")
     response = signed_webhook(Client(), **event)
     assert response.status_code == 200
-    settlement.attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
+    attempts.attempt_record(attempt_id=attempt.pk, result=result, source="settlement")
     pledge.refresh_from_db()
     assert pledge.status == S.RETRY_DUE
     assert PledgeEvent.objects.filter(pledge=pledge, to_status=S.RETRY_DUE).count() == 1
@@ -505,7 +505,7 @@ def test_a_resumed_on_session_attempt_that_needs_3d_secure_emails_the_supporter(
     3-D Secure request was never emailed — right while the supporter is on the page, but also
     when the page died and the reconciler resumed the attempt: then nobody told them."""
     campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
-    _, attempt, _ = settlement._claim(pledge.pk, now=timezone.now())
+    _, attempt, _ = charging.pledge_claim(pledge.pk, now=timezone.now())
     PaymentAttempt.objects.filter(pk=attempt.pk).update(on_session=True)
     result = gateway.payment_intent_charge_on_session(
         amount_cents=attempt.amount_cents,

@@ -19,7 +19,7 @@ from django.test import Client
 from pledges import gateway
 from pledges.gateway import ChargeOutcome
 from pledges.models import Pledge
-from pledges.services import settlement
+from pledges.services import attempts, charging, review, settlement
 from tests.pledges.settlement_support import (
     assert_ledger_clean,
     charge_due_campaign,
@@ -33,7 +33,7 @@ S = Pledge.Status
 # --- disputes ---------------------------------------------------------------------------------
 def _disputed(chaos, staff, stripe_disputes):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
-    settlement.pledge_charge(pledge_id=pledge.pk)
+    charging.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
     dispute = stripe_disputes.put(pledge, "dp_review", status="needs_response")
@@ -172,13 +172,13 @@ def test_real_stripe_auth_required_webhook_leaves_the_supporter_on_the_confirm_p
     attempt = PaymentAttempt.objects.create(
         pledge=pledge,
         number=1,
-        idempotency_key=settlement.attempt_key(pledge.pk, 1),
+        idempotency_key=attempts.attempt_key(pledge.pk, 1),
         amount_cents=pledge.amount_cents,
         outcome=PaymentAttempt.Outcome.REQUIRES_ACTION,
         stripe_payment_intent_id="pi_real_3ds",
     )
     result = gateway._charge_result(REAL_STRIPE_AUTH_REQUIRED)
-    status = settlement.attempt_record(attempt_id=attempt.pk, result=result, source="webhook")
+    status = attempts.attempt_record(attempt_id=attempt.pk, result=result, source="webhook")
     assert status == S.ACTION_REQUIRED
 
 
@@ -269,7 +269,7 @@ def test_a_charge_whose_key_is_still_in_flight_stays_charging_for_the_reconciler
     from pledges.models import PaymentAttempt
     from tests.factories import CampaignFactory, PledgeFactory
 
-    monkeypatch.setattr(settlement, "TRANSIENT_TRIES", 1)
+    monkeypatch.setattr(charging, "TRANSIENT_TRIES", 1)
     campaign = CampaignFactory(status="succeeded", deadline=timezone.now() - dt.timedelta(days=1))
     pledge = PledgeFactory(
         campaign=campaign,
@@ -277,7 +277,7 @@ def test_a_charge_whose_key_is_still_in_flight_stays_charging_for_the_reconciler
         stripe_customer_id="cus_1",
         stripe_payment_method_id="pm_1",
     )
-    report = settlement.pledge_charge(pledge_id=pledge.pk)
+    report = charging.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     assert (report.status, pledge.status) == (S.CHARGING, S.CHARGING)
     attempt = pledge.attempts.get()
@@ -430,7 +430,7 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
 
     from pledges.services.reconcile import payments_reconcile
 
-    monkeypatch.setattr(settlement, "TRANSIENT_TRIES", 1)
+    monkeypatch.setattr(charging, "TRANSIENT_TRIES", 1)
     campaign, pledges = charge_due_campaign(staff, count=2)
     chaos.rules(
         {"match": {"method": "POST", "path_regex": "^/v1/payment_intents$"}, "fault": "http_500"}
@@ -441,7 +441,7 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
 
     # The shared limiter's cache is stuck for the first pledge's call (stripe_slot_acquire
     # gives up with TimeoutError after its wait budget; raised at once here).
-    real_slot = settlement.stripe_slot_acquire
+    real_slot = charging.stripe_slot_acquire
     calls = []
 
     def slot_stuck_once(**kwargs):
@@ -450,8 +450,8 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
             raise TimeoutError("no Stripe rate-limit slot within the wait budget")
         return real_slot(**kwargs)
 
-    monkeypatch.setattr(settlement, "stripe_slot_acquire", slot_stuck_once)
-    later = timezone.now() + settlement.LEASE + dt.timedelta(minutes=1)
+    monkeypatch.setattr(charging, "stripe_slot_acquire", slot_stuck_once)
+    later = timezone.now() + charging.LEASE + dt.timedelta(minutes=1)
     with time_machine.travel(later):
         summary = payments_reconcile()
     assert (summary["resumed"], summary["errors"]) == (1, 1)
@@ -460,8 +460,8 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
     assert f"pledge {first.pk} not resumed (TimeoutError" in caplog.text
 
     # Its lease runs out again and the next run charges it, with the same key.
-    monkeypatch.setattr(settlement, "stripe_slot_acquire", real_slot)
-    with time_machine.travel(later + settlement.LEASE + dt.timedelta(minutes=1)):
+    monkeypatch.setattr(charging, "stripe_slot_acquire", real_slot)
+    with time_machine.travel(later + charging.LEASE + dt.timedelta(minutes=1)):
         payments_reconcile()
     first.refresh_from_db()
     assert first.status == S.PAID
@@ -508,7 +508,7 @@ def test_a_redelivered_charge_task_does_not_retry_a_decline_before_its_day(
         time_machine.travel(retry_at + dt.timedelta(minutes=1)),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert settlement.charges_enqueue(now=timezone.now()) == 1
+        assert charging.charges_enqueue(now=timezone.now()) == 1
     pledge.refresh_from_db()
     assert pledge.attempt_count == 2
     assert pledge.attempts.get(number=2).idempotency_key == f"pledge-{pledge.pk}-attempt-2"
@@ -524,14 +524,14 @@ def test_charge_again_after_review_finds_the_payment_stripe_already_took(chaos, 
     409 from before that was transient). Staff press "charge again": nothing is charged twice;
     the payment Stripe holds is recorded."""
     from pledges.models import PaymentAttempt
-    from pledges.services.settlement import SettlementError
+    from pledges.services.attempts import SettlementError
     from tests.pledges.settlement_support import stripe_client
 
     campaign, (pledge,) = charge_due_campaign(staff, count=1)
     attempt = PaymentAttempt.objects.create(
         pledge=pledge,
         number=1,
-        idempotency_key=settlement.attempt_key(pledge.pk, 1),
+        idempotency_key=attempts.attempt_key(pledge.pk, 1),
         amount_cents=pledge.amount_cents,
         outcome=PaymentAttempt.Outcome.INVALID,
         message="There is currently another in-progress request using this Idempotent Key.",
@@ -556,7 +556,7 @@ def test_charge_again_after_review_finds_the_payment_stripe_already_took(chaos, 
     assert taken.status == "succeeded"
 
     with pytest.raises(SettlementError, match="Not charged again: Stripe already took"):
-        settlement.pledge_review_retry(pledge=pledge, actor=staff)
+        review.pledge_review_retry(pledge=pledge, actor=staff)
     pledge.refresh_from_db()
     attempt.refresh_from_db()
     assert (pledge.status, pledge.stripe_payment_intent_id) == (S.PAID, taken.id)
@@ -584,11 +584,11 @@ def test_a_retry_whose_decline_time_was_not_recorded_waits_from_its_last_write(s
     PaymentAttempt.objects.create(
         pledge=pledge,
         number=1,
-        idempotency_key=settlement.attempt_key(pledge.pk, 1),
+        idempotency_key=attempts.attempt_key(pledge.pk, 1),
         amount_cents=pledge.amount_cents,
         outcome=PaymentAttempt.Outcome.SOFT_DECLINE,
     )
-    assert settlement.pledge_charge(pledge_id=pledge.pk).status == "skipped"
+    assert charging.pledge_charge(pledge_id=pledge.pk).status == "skipped"
     pledge.refresh_from_db()
     assert (pledge.status, pledge.attempt_count) == (S.RETRY_DUE, 1)
 
@@ -648,7 +648,7 @@ def test_a_late_decline_webhook_for_attempt_1_leaves_attempt_2_in_flight_alone(
     from pledges.services.reconcile import payments_reconcile
     from tests.pledges.settlement_support import DECLINE_CARD, stripe_client
 
-    monkeypatch.setattr(settlement, "TRANSIENT_TRIES", 1)
+    monkeypatch.setattr(charging, "TRANSIENT_TRIES", 1)
     campaign, (pledge,) = charge_due_campaign(staff, count=1, number=DECLINE_CARD)
     settlement.settle_run(campaign=campaign)
     pledge.refresh_from_db()

@@ -14,7 +14,7 @@ from campaigns.models import Campaign
 from pledges import tasks
 from pledges.gateway import ChargeOutcome, ChargeResult
 from pledges.models import PaymentAttempt, Pledge
-from pledges.services import settlement
+from pledges.services import attempts, charging, settlement
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
     THREE_DS_CARD,
@@ -110,7 +110,7 @@ def test_approval_is_refused_for_a_campaign_that_missed_its_goal(chaos, staff):
     with _after_deadline(campaign):
         settlement.settle_due()
     campaign.refresh_from_db()
-    with pytest.raises(settlement.SettlementError, match="not awaiting approval"):
+    with pytest.raises(attempts.SettlementError, match="not awaiting approval"):
         settlement.campaign_approve_for_collection(campaign=campaign, actor=staff)
 
 
@@ -122,7 +122,7 @@ def test_staff_rejection_fails_the_campaign_and_releases_pledges(
     with _after_deadline(campaign):
         settlement.settle_due()
         campaign.refresh_from_db()
-        with pytest.raises(settlement.SettlementError, match="reason"):
+        with pytest.raises(attempts.SettlementError, match="reason"):
             settlement.campaign_reject_collection(campaign=campaign, actor=staff, reason=" ")
         with django_capture_on_commit_callbacks(execute=True):
             released = settlement.campaign_reject_collection(
@@ -230,10 +230,10 @@ def test_hard_decline_asks_for_a_new_card_at_once(chaos, staff):
     recorded through the same function the charge path uses."""
     campaign, (pledge,) = _succeeded_campaign(staff, ("4242424242424242", 2000))
     with _after_deadline(campaign, 2):
-        claim = settlement._claim(pledge.pk, now=timezone.now())
+        claim = charging.pledge_claim(pledge.pk, now=timezone.now())
         assert claim is not None
         _, attempt, _ = claim
-        status = settlement.attempt_record(
+        status = attempts.attempt_record(
             attempt_id=attempt.pk,
             result=ChargeResult(
                 outcome=ChargeOutcome.HARD_DECLINE,

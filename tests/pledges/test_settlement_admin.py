@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from campaigns.models import Campaign
 from pledges.models import Pledge, Refund
-from pledges.services import settlement
+from pledges.services import attempts, charging, settlement
 from pledges.services.refunds import RefundError, pledge_refund
 from tests.pledges.settlement_support import (
     active_pledge,
@@ -95,7 +95,7 @@ def test_report_and_csv_show_pledged_collected_failed_and_pending(chaos, admin_c
     campaign, pledges = charge_due_campaign(staff, count=3)
     pledges[0].supporter.name = "=HYPERLINK(1)"
     pledges[0].supporter.save()
-    settlement.pledge_charge(pledge_id=pledges[0].pk)
+    charging.pledge_charge(pledge_id=pledges[0].pk)
 
     report = admin_client.get(_url("change", campaign.pk)).content.decode()
     assert "Pledged at the deadline" in report
@@ -127,7 +127,7 @@ def test_partial_then_full_refund_from_the_admin_each_happen_once(
     chaos, admin_client, staff, celery_eager, django_capture_on_commit_callbacks
 ):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
-    settlement.pledge_charge(pledge_id=pledge.pk)
+    charging.pledge_charge(pledge_id=pledge.pk)
     page_url = _url("pledge", campaign.pk, pledge.pk)
     page = admin_client.get(page_url).content.decode()
     assert "Up to $20 can be refunded" in page
@@ -163,7 +163,7 @@ def test_partial_then_full_refund_from_the_admin_each_happen_once(
 
 def test_refund_webhooks_count_only_money_we_did_not_know_about(chaos, staff):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=3000)
-    settlement.pledge_charge(pledge_id=pledge.pk)
+    charging.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     pledge_refund(pledge=pledge, amount_cents=1000, actor=staff)
     intent = stripe_client().v1.payment_intents.retrieve(pledge.stripe_payment_intent_id)
@@ -197,7 +197,7 @@ def test_dispute_webhook_marks_the_pledge_disputed_and_alerts_staff(
     chaos, staff, celery_eager, django_capture_on_commit_callbacks, stripe_disputes
 ):
     campaign, (pledge,) = charge_due_campaign(staff, count=1)
-    settlement.pledge_charge(pledge_id=pledge.pk)
+    charging.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     dispute = stripe_disputes.put(pledge, "dp_1", status="needs_response")
     with django_capture_on_commit_callbacks(execute=True):
@@ -301,7 +301,7 @@ def test_a_second_payment_for_a_paid_pledge_is_recorded_alerted_and_refunded_in_
     from pledges import gateway
 
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
-    settlement.pledge_charge(pledge_id=pledge.pk)
+    charging.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     attempt = pledge.attempts.get()
     # The same pledge charged again under another key (what a forgotten key replays into).
@@ -315,7 +315,7 @@ def test_a_second_payment_for_a_paid_pledge_is_recorded_alerted_and_refunded_in_
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        settlement.attempt_record(
+        attempts.attempt_record(
             attempt_id=attempt.pk,
             result=gateway.payment_intent_retrieve(duplicate.payment_intent_id),
             source="webhook",

@@ -22,7 +22,7 @@ import time_machine
 from django.utils import timezone
 
 from pledges.models import PaymentAttempt, Pledge
-from pledges.services import settlement
+from pledges.services import charging, settlement
 from tests.conftest import ROOT
 from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
@@ -40,8 +40,8 @@ from tests.pledges.test_worker_killed import (  # noqa: F401 (the fixture is use
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-# Two chunks of settlement.TASK_CHUNK: one for each worker.
-PLEDGES = 2 * settlement.TASK_CHUNK
+# Two chunks of charging.TASK_CHUNK: one for each worker.
+PLEDGES = 2 * charging.TASK_CHUNK
 CHARGE = {"method": "POST", "path_regex": "^/v1/payment_intents$"}
 
 
@@ -74,6 +74,9 @@ def test_two_workers_one_killed_mid_chunk_everyone_charged_exactly_once(workers,
     # The hung charge must outlast finding out which worker holds it (Celery's remote control
     # takes seconds on a busy machine): neither the client nor the proxy gives up before.
     workers.env["STRIPE_TIMEOUT_SECONDS"] = "150"
+    # A few charges a second per worker (each worker's limiter counts in its own locmem
+    # cache here), so the hang is set while both chunks are still being charged.
+    workers.env["STRIPE_MAX_RPS"] = "3"
     procs = [workers.start("one"), workers.start("two")]
     approved_in_another_process(workers, campaign=campaign, staff=staff)
     paid = Pledge.objects.filter(campaign=campaign, status=Pledge.Status.PAID)

@@ -251,7 +251,7 @@ def test_events_signed_by_localstripe_are_verified_and_stored(localstripe_webhoo
 # localstripe has none; charges and refunds are real localstripe ones.
 from django.core import mail  # noqa: E402
 
-from pledges.services import settlement  # noqa: E402
+from pledges.services import charging  # noqa: E402
 from tests.concurrency import race  # noqa: E402
 from tests.pledges.settlement_support import (  # noqa: E402
     assert_ledger_clean,
@@ -266,7 +266,7 @@ S = Pledge.Status
 
 def _paid(staff, amount_cents=2000):
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=amount_cents)
-    settlement.pledge_charge(pledge_id=pledge.pk)
+    charging.pledge_charge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     campaign.refresh_from_db()
     assert pledge.status == S.PAID

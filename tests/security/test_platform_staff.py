@@ -11,11 +11,8 @@ from django.core.exceptions import PermissionDenied
 from campaigns.roles import GROUP_PERMS, PLATFORM_STAFF, roles_ensure
 from pledges.models import Refund
 from pledges.services.refunds import pledge_refund
-from pledges.services.settlement import (
-    campaign_approve_for_collection,
-    campaign_reject_collection,
-    pledge_review_write_off,
-)
+from pledges.services.review import pledge_review_write_off
+from pledges.services.settlement import campaign_approve_for_collection, campaign_reject_collection
 
 pytestmark = pytest.mark.django_db
 

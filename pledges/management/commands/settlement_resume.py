@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from pledges.services.charging import charges_enqueue, settlement_is_halted, settlement_resume
 from pledges.services.reconcile import payments_reconcile
-from pledges.services.settlement import charges_enqueue, settlement_is_halted, settlement_resume
 
 
 class Command(BaseCommand):
