@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from actions.models import Action
 
 PLACEHOLDER_RE = re.compile(r"\{(name|zip|target)\}")
-NAME_FALLBACK = "[your name]"
+NAME_FALLBACK = gettext_lazy("[your name]")
 ZIP_FALLBACK = "[your ZIP code]"
 # {target}: the member of Congress's title and name ("Senator Alex Padilla") on actions that
 # reach the supporter's own members; otherwise a reminder to say whom they are addressing.

@@ -13,10 +13,10 @@ class ActorForm(PersonForm):
     """Who is acting: asked once per campaign of visitors we do not know yet."""
 
     postal_code = forms.CharField(
-        label="ZIP code",
+        label=_("ZIP code"),
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
-        error_messages={"required": "Please enter your ZIP code: offices ask for it."},
+        error_messages={"required": _("Please enter your ZIP code: offices ask for it.")},
     )
 
     def clean_postal_code(self) -> str:
@@ -34,7 +34,7 @@ class CallOutcomeForm(forms.Form):
         choices=CallOutcome.Outcome.choices,
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Please tell us how the call went.",
+            "required": _("Please tell us how the call went."),
             "invalid_choice": "Please tell us how the call went.",
         },
     )

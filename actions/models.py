@@ -59,13 +59,13 @@ class CongressTargets(models.TextChoices):
 
 class Action(TimeStamped):
     class Kind(models.TextChoices):
-        CALL = "call", "Call a decision maker"
-        EMAIL = "email", "Email a decision maker"
-        PETITION = "petition", "Sign the petition"
-        EVENT = "event", "Attend an event"
-        GIVE = "give", "Give to partners / donate goods"
-        LEARN = "learn", "Learn more"
-        VOLUNTEER = "volunteer", "Volunteer"
+        CALL = "call", _("Call a decision maker")
+        EMAIL = "email", _("Email a decision maker")
+        PETITION = "petition", _("Sign the petition")
+        EVENT = "event", _("Attend an event")
+        GIVE = "give", _("Give to partners / donate goods")
+        LEARN = "learn", _("Learn more")
+        VOLUNTEER = "volunteer", _("Volunteer")
 
     # Kinds whose completion a supporter reports (and which show a total).
     COUNTED_KINDS = {Kind.CALL, Kind.EMAIL, Kind.PETITION, Kind.EVENT}
@@ -73,19 +73,19 @@ class Action(TimeStamped):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     title = models.CharField(max_length=200)
-    why_it_matters = models.TextField(blank=True, help_text="Markdown. HTML is sanitized.")
+    why_it_matters = models.TextField(blank=True, help_text=_("Markdown. HTML is sanitized."))
     updated_on = models.DateField(default=timezone.localdate)
     position = models.PositiveSmallIntegerField(default=0)
     published = models.BooleanField(
-        default=False, help_text="Unpublished actions are visible only in the admin."
+        default=False, help_text=_("Unpublished actions are visible only in the admin.")
     )
     starts_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the action opens to everyone. Empty: as soon as it is published.",
+        help_text=_("When the action opens to everyone. Empty: as soon as it is published."),
     )
     ends_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the action closes. Empty: open until removed."
+        null=True, blank=True, help_text=_("When the action closes. Empty: open until removed.")
     )
     advocates_first_hours = models.PositiveSmallIntegerField(
         default=0,
@@ -100,8 +100,10 @@ class Action(TimeStamped):
     # Call
     call_script = models.TextField(
         blank=True,
-        help_text="What the caller says. {name} and {zip} are replaced with the caller's name "
-        "and ZIP code.",
+        help_text=_(
+            "What the caller says. {name} and {zip} are replaced with the caller's name "
+            "and ZIP code."
+        ),
     )
     # Call or email: the supporter's own members of Congress, found from their ZIP code,
     # besides (or instead of) the fixed targets.
@@ -129,11 +131,11 @@ class Action(TimeStamped):
     email_body = models.TextField(
         "sample letter",
         blank=True,
-        help_text="Supporters can edit it before sending. {name} and {zip} are filled in.",
+        help_text=_("Supporters can edit it before sending. {name} and {zip} are filled in."),
     )
     # Petition
     petition_text = models.TextField(
-        blank=True, help_text="Markdown. What signers put their name to."
+        blank=True, help_text=_("Markdown. What signers put their name to.")
     )
     # Event
     event_starts_at = models.DateTimeField("event starts", null=True, blank=True)
@@ -145,20 +147,20 @@ class Action(TimeStamped):
     event_address = models.TextField("address", blank=True)
     event_online_url = models.URLField("online link", blank=True)
     event_capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most people who can RSVP. Empty: no limit."
+        null=True, blank=True, help_text=_("Most people who can RSVP. Empty: no limit.")
     )
     reminder_hours = models.PositiveSmallIntegerField(
         default=24,
         validators=[MaxValueValidator(ADVOCATES_FIRST_MAX_HOURS)],
-        help_text="Email people who RSVP'd this many hours before the event (at most 168).",
+        help_text=_("Email people who RSVP'd this many hours before the event (at most 168)."),
     )
 
     # Denormalized totals, moved only by actions.services.
     completed_count = models.PositiveIntegerField(
-        "people who did it", default=0, editable=False, help_text="Counted once per person."
+        "people who did it", default=0, editable=False, help_text=_("Counted once per person.")
     )
     outcome_count = models.PositiveIntegerField(
-        "calls reported", default=0, editable=False, help_text="Across all targets."
+        "calls reported", default=0, editable=False, help_text=_("Across all targets.")
     )
 
     class Meta:
@@ -244,7 +246,7 @@ class CallTarget(models.Model):
 
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="targets")
     name = models.CharField(max_length=200)
-    office = models.CharField(max_length=200, blank=True, help_text="e.g. U.S. Senator (CA)")
+    office = models.CharField(max_length=200, blank=True, help_text=_("e.g. U.S. Senator (CA)"))
     phone = models.CharField(max_length=30, validators=[validate_phone])
     position = models.PositiveSmallIntegerField(default=0)
     # Set for a member of Congress reached through the supporter's ZIP code (the row is made
@@ -291,9 +293,9 @@ class CallOutcome(models.Model):
     the counts from the old outcome to the new one, so totals never grow from repeats."""
 
     class Outcome(models.TextChoices):
-        TALKED = "talked_to_staff", "I talked to staff"
-        VOICEMAIL = "left_voicemail", "I left a voicemail"
-        BUSY = "busy_no_answer", "Busy / no answer"
+        TALKED = "talked_to_staff", _("I talked to staff")
+        VOICEMAIL = "left_voicemail", _("I left a voicemail")
+        BUSY = "busy_no_answer", _("Busy / no answer")
 
     COUNT_FIELD = {
         Outcome.TALKED: "talked_count",

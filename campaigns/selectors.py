@@ -106,9 +106,9 @@ class DiscoverQuery:
 
 
 SORTS = {
-    "ending": ("Ending soon", ["deadline", "id"]),
-    "supported": ("Most supported", ["-supporter_count", "-pledged_cents", "id"]),
-    "newest": ("Newest", ["-published_at", "-created_at", "-id"]),
+    "ending": (gettext_lazy("Ending soon"), ["deadline", "id"]),
+    "supported": (gettext_lazy("Most supported"), ["-supporter_count", "-pledged_cents", "id"]),
+    "newest": (gettext_lazy("Newest"), ["-published_at", "-created_at", "-id"]),
 }
 
 

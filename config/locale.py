@@ -139,6 +139,8 @@ def language_context(request: HttpRequest) -> dict:
         if code != current
     ]
     return {
+        # Put before a site path ("{{ lang_prefix }}/me/") to stay in the page's language.
+        "lang_prefix": "" if current == settings.LANGUAGE_CODE else f"/{current}",
         "language_alternates": alternates,
         "language_default_href": settings.SITE_URL + english_path if public else "",
         "language_switches": switches,

@@ -50,9 +50,11 @@ class CampaignUpdateAdminForm(forms.ModelForm):
 
 class FrameForm(forms.Form):
     photo = forms.FileField(
-        label="Your photo",
-        help_text="A JPEG, PNG or WebP up to 5 MB. We frame it and give it straight back; "
-        "we do not keep it.",
+        label=_("Your photo"),
+        help_text=_(
+            "A JPEG, PNG or WebP up to 5 MB. We frame it and give it straight back; "
+            "we do not keep it."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
 

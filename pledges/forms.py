@@ -13,6 +13,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Tier
 from campaigns.templatetags.rallyround import money
@@ -82,42 +83,42 @@ class PledgeForm(forms.Form):
     """The amount, who the supporter is, their consents, and (for Champions) their listing."""
 
     amount_choice = forms.CharField(required=False)
-    amount = forms.CharField(label="Amount", required=False, max_length=20, strip=True)
+    amount = forms.CharField(label=_("Amount"), required=False, max_length=20, strip=True)
     name = forms.CharField(
-        label="Full name", max_length=120, error_messages={"required": "Enter your name."}
+        label=_("Full name"), max_length=120, error_messages={"required": _("Enter your name.")}
     )
     postal_code = forms.CharField(
-        label="ZIP/postal code",
+        label=_("ZIP/postal code"),
         max_length=12,
-        error_messages={"required": "Enter your ZIP or postal code."},
+        error_messages={"required": _("Enter your ZIP or postal code.")},
     )
     consent_updates = forms.BooleanField(required=False)
     consent_org = forms.BooleanField(required=False)
     public_listing = forms.BooleanField(
-        label="List my name among this campaign's Champions", required=False
+        label=_("List my name among this campaign's Champions"), required=False
     )
     display_name = forms.CharField(
-        label="Name to show",
+        label=_("Name to show"),
         max_length=120,
         required=False,
-        help_text="How your name appears on the campaign page, e.g. “Ana R.”",
+        help_text=_("How your name appears on the campaign page, e.g. “Ana R.”"),
     )
     form_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # Inline sign-up, for visitors without an account (removed for signed-in users).
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
         error_messages={
-            "required": "Enter your email address.",
-            "invalid": "Enter an email address like name@example.org.",
+            "required": _("Enter your email address."),
+            "invalid": _("Enter an email address like name@example.org."),
         },
     )
     password = forms.CharField(
-        label="Choose a password",
+        label=_("Choose a password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         strip=False,
-        help_text="At least 8 characters; not a common password.",
-        error_messages={"required": "Choose a password for your account."},
+        help_text=_("At least 8 characters; not a common password."),
+        error_messages={"required": _("Choose a password for your account.")},
     )
 
     def __init__(self, *args, campaign: Campaign, tier: Tier, user=None, **kwargs):

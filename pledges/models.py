@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Tier, TimeStamped
 from supporters.models import Supporter
@@ -23,20 +24,20 @@ def _token() -> str:
 
 class Pledge(TimeStamped):
     class Status(models.TextChoices):
-        PENDING_SETUP = "pending_setup", "Waiting for card"
-        ACTIVE = "active", "Active"
-        CANCELED = "canceled", "Canceled"
-        RELEASED = "released", "Released (campaign did not succeed)"
-        CHARGE_DUE = "charge_due", "Charge due"
-        CHARGING = "charging", "Charging"
-        ACTION_REQUIRED = "action_required", "Needs supporter authentication"
-        RETRY_DUE = "retry_due", "Retry scheduled"
-        NEEDS_NEW_METHOD = "needs_new_method", "Needs a new card"
-        NEEDS_REVIEW = "needs_review", "Needs staff review"
-        PAID = "paid", "Paid"
-        UNPAID = "unpaid", "Unpaid (grace over)"
-        REFUNDED = "refunded", "Refunded"
-        DISPUTED = "disputed", "Disputed"
+        PENDING_SETUP = "pending_setup", _("Waiting for card")
+        ACTIVE = "active", _("Active")
+        CANCELED = "canceled", _("Canceled")
+        RELEASED = "released", _("Released (campaign did not succeed)")
+        CHARGE_DUE = "charge_due", _("Charge due")
+        CHARGING = "charging", _("Charging")
+        ACTION_REQUIRED = "action_required", _("Needs supporter authentication")
+        RETRY_DUE = "retry_due", _("Retry scheduled")
+        NEEDS_NEW_METHOD = "needs_new_method", _("Needs a new card")
+        NEEDS_REVIEW = "needs_review", _("Needs staff review")
+        PAID = "paid", _("Paid")
+        UNPAID = "unpaid", _("Unpaid (grace over)")
+        REFUNDED = "refunded", _("Refunded")
+        DISPUTED = "disputed", _("Disputed")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="pledges")
     supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="pledges")
@@ -125,22 +126,22 @@ class PledgeEvent(models.Model):
     ("every staff decision", "every card change") without reading the notes."""
 
     class Source(models.TextChoices):
-        SUPPORTER = "supporter", "Supporter"
-        STAFF = "staff", "Platform staff"
-        SETTLEMENT = "settlement", "Settlement task"
-        WEBHOOK = "webhook", "Stripe webhook"
-        RECONCILER = "reconciler", "Reconciler"
-        GRACE = "grace", "Grace period task"
-        SYSTEM = "system", "System"
+        SUPPORTER = "supporter", _("Supporter")
+        STAFF = "staff", _("Platform staff")
+        SETTLEMENT = "settlement", _("Settlement task")
+        WEBHOOK = "webhook", _("Stripe webhook")
+        RECONCILER = "reconciler", _("Reconciler")
+        GRACE = "grace", _("Grace period task")
+        SYSTEM = "system", _("System")
 
     class Kind(models.TextChoices):
-        STATUS_CHANGED = "status_changed", "Status changed"
-        PLEDGE_CHANGED = "pledge_changed", "Pledge made or changed"
-        CARD = "card", "Card"
-        PAYMENT = "payment", "Payment"
-        REFUND = "refund", "Refund"
-        REMINDER = "reminder", "Reminder sent"
-        NOTE = "note", "Note"
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        PLEDGE_CHANGED = "pledge_changed", _("Pledge made or changed")
+        CARD = "card", _("Card")
+        PAYMENT = "payment", _("Payment")
+        REFUND = "refund", _("Refund")
+        REMINDER = "reminder", _("Reminder sent")
+        NOTE = "note", _("Note")
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="events")
     source = models.CharField(
@@ -152,7 +153,7 @@ class PledgeEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_label = models.CharField(max_length=80, blank=True, help_text="e.g. 'webhook', 'beat'")
+    actor_label = models.CharField(max_length=80, blank=True, help_text=_("e.g. 'webhook', 'beat'"))
     note = models.TextField(blank=True)
     stripe_object_id = models.CharField(max_length=64, blank=True)
     code = models.CharField(max_length=64, blank=True)
@@ -167,13 +168,13 @@ class PaymentAttempt(TimeStamped):
     """One try at collecting a pledge, keyed so that repeating it can never charge twice."""
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "No answer yet"
-        SUCCEEDED = "succeeded", "Succeeded"
-        REQUIRES_ACTION = "requires_action", "Needs authentication"
-        SOFT_DECLINE = "soft_decline", "Declined (will retry)"
-        HARD_DECLINE = "hard_decline", "Declined (needs new card)"
-        INVALID = "invalid", "Invalid request (staff review)"
-        CANCELED = "canceled", "Canceled"
+        PENDING = "pending", _("No answer yet")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        REQUIRES_ACTION = "requires_action", _("Needs authentication")
+        SOFT_DECLINE = "soft_decline", _("Declined (will retry)")
+        HARD_DECLINE = "hard_decline", _("Declined (needs new card)")
+        INVALID = "invalid", _("Invalid request (staff review)")
+        CANCELED = "canceled", _("Canceled")
 
     pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="attempts")
     number = models.PositiveSmallIntegerField()
@@ -199,9 +200,9 @@ class PaymentAttempt(TimeStamped):
 
 class Refund(TimeStamped):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="refunds")
     amount_cents = models.PositiveIntegerField()

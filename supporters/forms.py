@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from supporters.models import normalize_email
@@ -45,18 +46,18 @@ class PersonForm(forms.Form):
     """Name and email, asked the same way wherever a person tells us who they are."""
 
     name = forms.CharField(
-        label="Your name",
+        label=_("Your name"),
         max_length=120,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
-        error_messages={"required": "Please tell us your name."},
+        error_messages={"required": _("Please tell us your name.")},
     )
     email = forms.EmailField(
-        label="Email address",
+        label=_("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         error_messages={
-            "required": "Please enter your email address.",
-            "invalid": "That doesn't look like an email address. Please check it.",
+            "required": _("Please enter your email address."),
+            "invalid": _("That doesn't look like an email address. Please check it."),
         },
     )
 
@@ -84,13 +85,13 @@ class PersonForm(forms.Form):
 
 class AllySignOnForm(AccessibleErrorsMixin, PersonForm):
     postal_code = forms.CharField(
-        label="ZIP/postal code",
+        label=_("ZIP/postal code"),
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
-        error_messages={"required": "Please enter your ZIP or postal code."},
+        error_messages={"required": _("Please enter your ZIP or postal code.")},
     )
     phone = forms.CharField(
-        label="Phone (optional)",
+        label=_("Phone (optional)"),
         max_length=25,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
@@ -98,7 +99,7 @@ class AllySignOnForm(AccessibleErrorsMixin, PersonForm):
     consent_updates = forms.BooleanField(required=False)
     consent_org = forms.BooleanField(required=False)
     # Honeypot: hidden from people (CSS and aria-hidden), irresistible to form-filling bots.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def __init__(self, *args, campaign: Campaign, fixed_email: str | None = None, **kwargs):
         super().__init__(*args, fixed_email=fixed_email, **kwargs)
@@ -126,13 +127,13 @@ class AllySignOnForm(AccessibleErrorsMixin, PersonForm):
 
 class PreferencesForm(AccessibleErrorsMixin, forms.Form):
     display_name = forms.CharField(
-        label="Name to show on the campaign page",
+        label=_("Name to show on the campaign page"),
         max_length=120,
         required=False,
-        help_text="Leave empty to use your name.",
+        help_text=_("Leave empty to use your name."),
     )
     public_listing = forms.BooleanField(
-        label="When I'm a Champion, list me by name on the campaign page",
+        label=_("When I'm a Champion, list me by name on the campaign page"),
         required=False,
     )
     consent_updates = forms.BooleanField(required=False)
@@ -147,11 +148,11 @@ class PreferencesForm(AccessibleErrorsMixin, forms.Form):
 
 class DeleteAccountForm(AccessibleErrorsMixin, forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         required=False,
     )
-    confirm_email = forms.CharField(label="Type your email address", required=False)
+    confirm_email = forms.CharField(label=_("Type your email address"), required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
