@@ -6,6 +6,12 @@ tests can read what crossed the boundary. One configured StripeClient per proces
 `max_network_retries=2`: stripe-python then retries 5xx and connection errors itself, with the
 same idempotency key.
 
+Every HTTP request to Stripe — each network retry and each page of a listing included — first
+takes a slot of the global rate limit (`pledges/ratelimit.py`), in the HTTP client itself, so no
+caller can forget it. In a web request the wait is short and then the call raises
+`StripeSlotBusy` (a transient error: the page says "try again", a webhook answers 503); in a
+worker it raises TimeoutError after STRIPE_SLOT_WAIT_SECONDS.
+
 Never call these inside `transaction.atomic()`: a slow Stripe would hold row locks, and a
 rollback cannot take back a charge.
 """
@@ -140,13 +146,33 @@ class RefundInfo:
     refund_key: str = ""
 
 
+def _slot_take() -> None:
+    # Imported here: ratelimit builds its StripeSlotBusy on this module's GatewayTransientError.
+    from pledges import ratelimit
+
+    ratelimit.stripe_slot_acquire()
+
+
+class _SlotTakingHttpClient(stripe.RequestsClient):
+    """stripe-python's requests client, taking a rate-limit slot before every HTTP request it
+    sends (stripe-python calls `request` once per try, so its own retries count too)."""
+
+    def request(self, method, url, headers, post_data=None):
+        _slot_take()
+        return super().request(method, url, headers, post_data)
+
+    def request_stream(self, method, url, headers, post_data=None):
+        _slot_take()
+        return super().request_stream(method, url, headers, post_data)
+
+
 @functools.cache
 def _client() -> stripe.StripeClient:
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=2,
-        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        http_client=_SlotTakingHttpClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 

@@ -1,7 +1,8 @@
 """A global limit on calls to Stripe, shared by every worker process.
 
 Stripe answers 429 above its rate limit, and a 429 in the middle of a settlement run only slows
-it down further. So every settlement call first takes a slot here: a fixed window per second,
+it down further. So every HTTP request to Stripe first takes a slot here (the gateway's HTTP
+client asks, once per try): a fixed window per second,
 counted with an atomic increment in the shared cache (Redis in production, so all workers on all
 machines share one count). A caller that finds the current second full sleeps until the next
 one. Fixed windows let a burst of up to 2x the limit straddle a boundary; the average over any

@@ -27,7 +27,6 @@ from pledges.gateway import (
     GatewayError,
 )
 from pledges.models import PAYABLE, PaymentAttempt, Pledge
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.notify import (
     pledge_notify,
     pledges_notify_batches,
@@ -242,9 +241,7 @@ def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=No
             note=f"Charged {money(amount, pledge.currency)} (attempt {attempt.number}).",
             stripe_object_id=result.payment_intent_id,
             amount_cents=amount,
-        )
-        Campaign.objects.filter(pk=pledge.campaign_id).update(
-            collected_cents=F("collected_cents") + amount
+            campaign_updates={"collected_cents": F("collected_cents") + amount},
         )
         if amount != pledge.amount_cents:
             staff_alert(
@@ -371,11 +368,11 @@ def pledge_intent_close(*, pledge: Pledge, note: str) -> str:
     intent_id = pledge.stripe_payment_intent_id
     if not intent_id:
         return "closed"
-    stripe_slot_acquire()
     try:
         result = gateway.payment_intent_cancel(intent_id)
-    except GatewayError:  # already canceled or succeeded, or a hiccup: read what it is
-        stripe_slot_acquire()
+    except GatewayError as exc:  # already canceled or succeeded, or a hiccup: read what it is
+        if isinstance(exc, TimeoutError):
+            raise  # no rate-limit slot (StripeSlotBusy): Stripe was not asked
         result = gateway.payment_intent_retrieve(intent_id)
     owner = intent_attempt(pledge_id=pledge.pk, result=result)
     if result.outcome == ChargeOutcome.SUCCEEDED:

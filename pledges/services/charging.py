@@ -30,7 +30,6 @@ from pledges.gateway import (
     GatewayTransientError,
 )
 from pledges.models import PaymentAttempt, Pledge
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.selectors import pledges_due_for_charge
 from pledges.services.attempts import (
     RETRY_DELAYS,
@@ -299,7 +298,6 @@ def _charge_with_backoff(pledge: Pledge, attempt: PaymentAttempt) -> ChargeResul
         if n:
             delay = TRANSIENT_BACKOFF_SECONDS * (2 ** (n - 1))
             time.sleep(delay + random.uniform(0, delay / 2))  # noqa: S311 (jitter, not crypto)
-        stripe_slot_acquire()
         params: dict[str, Any] = {
             "amount_cents": attempt.amount_cents,
             "currency": attempt.currency,
@@ -320,6 +318,8 @@ def _charge_with_backoff(pledge: Pledge, attempt: PaymentAttempt) -> ChargeResul
                 **params, description=f"Pledge R-{pledge.pk}"
             )
         except GatewayTransientError as exc:
+            if isinstance(exc, TimeoutError):
+                raise  # no rate-limit slot (StripeSlotBusy): Stripe never saw this try
             last = exc
             log.warning(
                 "pledge %s attempt %s: transient Stripe error %s (%s), try %s",
@@ -344,12 +344,10 @@ def _resolve_resumed(
     holds none is a fresh attempt (new key) safe.
     """
     if attempt.stripe_payment_intent_id:
-        stripe_slot_acquire()
         return attempt, gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
     # Read the clock now, not when the run began: past the window the key may be forgotten.
     if attempt.created_at > decision_time(now) - REPLAY_WINDOW:
         return attempt, _charge_with_backoff(pledge, attempt)
-    stripe_slot_acquire()
     found = gateway.payment_intents_for_pledge(pledge.pk, customer_id=pledge.stripe_customer_id)
     # Money taken by any attempt settles the pledge; anything else counts only for its own
     # attempt (an older attempt's decline says nothing about this one).

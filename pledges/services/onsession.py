@@ -15,7 +15,6 @@ from django.utils import timezone
 from pledges import gateway
 from pledges.gateway import ChargeOutcome
 from pledges.models import AWAITING_SUPPORTER, Pledge
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.attempts import (
     IntentStillOpen,
     attempt_open,
@@ -64,7 +63,6 @@ def pledge_confirm_prepare(*, pledge: Pledge) -> ConfirmStep:
     the intent already succeeded (a second tab, a late webhook), record it and say so."""
     if not pledge_payable_on_session(pledge) or pledge.status != S.ACTION_REQUIRED:
         return ConfirmStep(status=pledge.status)
-    stripe_slot_acquire()
     result = gateway.payment_intent_retrieve(pledge.stripe_payment_intent_id)
     if result.outcome != ChargeOutcome.REQUIRES_ACTION:
         return ConfirmStep(status=_record_for_intent(pledge, result))
@@ -76,7 +74,6 @@ def pledge_confirm_complete(*, pledge: Pledge, payment_intent_id: str) -> str:
     Returns the pledge's status afterwards."""
     if payment_intent_id != pledge.stripe_payment_intent_id:
         raise PaymentPageError("This payment link is out of date. Please use the latest email.")
-    stripe_slot_acquire()
     result = gateway.payment_intent_retrieve(payment_intent_id)
     return _record_for_intent(pledge, result)
 
@@ -94,7 +91,6 @@ def pledge_new_card_prepare(*, pledge: Pledge) -> gateway.SetupIntentInfo:
     """A SetupIntent for the new-card page (nothing is charged by saving the card)."""
     if not pledge_payable_on_session(pledge):
         raise PaymentPageError("This pledge cannot be paid here any more.")
-    stripe_slot_acquire()
     info = gateway.setup_intent_create(
         customer_id=pledge.stripe_customer_id,
         metadata={"pledge_id": str(pledge.pk), "purpose": NEW_CARD_PURPOSE},
@@ -120,7 +116,6 @@ def pledge_pay_with_new_card(
 
     `source` is "supporter" from the page; "reconciler" or "webhook" when the page's POST never
     arrived (then a 3-D Secure request is emailed, since nobody is on the page)."""
-    stripe_slot_acquire()
     info = gateway.setup_intent_retrieve(setup_intent_id)
     if (
         info.metadata.get("pledge_id") != str(pledge.pk)
@@ -149,7 +144,6 @@ def pledge_pay_with_new_card(
     if closed == "paid":
         pledge.refresh_from_db()
         return pledge.status
-    stripe_slot_acquire()
     card = gateway.payment_method_attach(
         payment_method_id=info.payment_method_id, customer_id=pledge.stripe_customer_id
     )
@@ -220,7 +214,6 @@ def pledges_new_cards_check(*, now: dt.datetime | None = None) -> int:
             :NEW_CARD_CHECK_LATEST
         ]:
             try:
-                stripe_slot_acquire()
                 info = gateway.setup_intent_retrieve(setup_intent_id)
                 if info.status != "succeeded":
                     continue

@@ -24,7 +24,6 @@ from django.utils import timezone
 from pledges import gateway
 from pledges.gateway import ChargeOutcome, GatewayError
 from pledges.models import PaymentAttempt, Pledge, Refund
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.selectors import ids_in_chunks
 from pledges.services.attempts import SettlementError, attempt_record
 from pledges.services.charging import LEASE, SettlementHalted, pledge_charge
@@ -94,7 +93,6 @@ def _stray_attempts_resolve(*, now: dt.datetime) -> int:
     resolved = 0
     for attempt in stray.iterator(chunk_size=100):
         try:
-            stripe_slot_acquire()
             result: gateway.ChargeResult | None
             if attempt.stripe_payment_intent_id:
                 result = gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id)
@@ -146,7 +144,6 @@ def _action_required_check(*, now: dt.datetime) -> int:
 def action_required_refresh(*, pledge: Pledge) -> str:
     """Ask Stripe whether the supporter finished (or failed) 3-D Secure; record it."""
     try:
-        stripe_slot_acquire()
         result = gateway.payment_intent_retrieve(pledge.stripe_payment_intent_id)
     except (GatewayError, TimeoutError) as exc:
         log.warning("pledge %s: Stripe unreachable (%s); next run", pledge.pk, exc)

@@ -20,7 +20,6 @@ from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.gateway import GatewayError, GatewayInvalidRequest, GatewayTransientError
 from pledges.models import REFUNDABLE, Pledge, PledgeEvent, Refund
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.notify import pledge_notify
 from pledges.services.transitions import pledge_log, pledge_transition
 
@@ -124,12 +123,10 @@ def pledge_duplicate_refund(*, pledge: Pledge, payment_intent_id: str, actor) ->
     if payment_intent_id == pledge.stripe_payment_intent_id:
         raise RefundError("That is the payment this pledge counts; refund it with the form.")
     try:
-        stripe_slot_acquire()
         intent = gateway.payment_intent_retrieve(payment_intent_id)
         of_this_pledge = intent.metadata.get("pledge_id") == str(pledge.pk)
         if intent.outcome != gateway.ChargeOutcome.SUCCEEDED or not of_this_pledge:
             raise RefundError("Stripe does not show that payment as a charge of this pledge.")
-        stripe_slot_acquire()
         info = gateway.refund_create(
             payment_intent_id=payment_intent_id,
             amount_cents=intent.amount_cents,
@@ -165,7 +162,6 @@ def refund_submit(*, refund: Refund) -> None:
 
     pledge = Pledge.objects.get(pk=refund.pledge_id)
     try:
-        stripe_slot_acquire()
         info = None
         if refund.stripe_refund_id:
             info = gateway.refund_retrieve(refund.stripe_refund_id)

@@ -15,7 +15,6 @@ from pledges.gateway import (
     GatewayError,
 )
 from pledges.models import PaymentAttempt, Pledge
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.attempts import SettlementError, attempt_record, intent_attempt
 from pledges.services.charging import (
     ChargeReport,
@@ -69,7 +68,6 @@ def _review_check_stripe(*, pledge: Pledge, actor) -> None:
     metadata): an answer read as "rejected" may have hidden a charge that went through (a
     request still in flight under the same key, a lost response). A succeeded intent is
     recorded as the payment and the retry refused; one still processing refuses it too."""
-    stripe_slot_acquire()
     try:
         found = gateway.payment_intents_for_pledge(pledge.pk, customer_id=pledge.stripe_customer_id)
     except GatewayError as exc:

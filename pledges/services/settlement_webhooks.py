@@ -18,7 +18,6 @@ from campaigns.templatetags.rallyround import money
 from pledges import gateway
 from pledges.gateway import GatewayInvalidRequest
 from pledges.models import PaymentAttempt, Pledge, Refund
-from pledges.ratelimit import stripe_slot_acquire
 from pledges.services.attempts import attempt_record
 from pledges.services.notify import staff_alert
 from pledges.services.refunds import refund_apply
@@ -60,11 +59,6 @@ def handle_payment_intent_event(event: gateway.WebhookEvent) -> str:
     ):
         # The charging task already recorded it (the usual case): nothing to ask Stripe.
         return "already recorded"
-    if not succeeded:
-        # A success re-read takes no slot: it is a read (Stripe limits reads apart from the
-        # charges), one per charge at most, and taking a slot halved the charge rate; a 429
-        # answers 503 and Stripe sends the event again later.
-        stripe_slot_acquire()
     try:
         result = gateway.payment_intent_retrieve(event.object_id)
     except GatewayInvalidRequest:
@@ -83,7 +77,6 @@ def handle_charge_refunded(event: gateway.WebhookEvent) -> str:
     Stripe dashboard (counted now). The charge is re-read from Stripe (a payload's amount is
     never trusted), and only the part we do not know about yet, never more than was paid, is
     applied."""
-    stripe_slot_acquire()
     try:
         charge = gateway.charge_retrieve(event.object_id)
     except GatewayInvalidRequest:
@@ -135,7 +128,6 @@ def dispute_sync(*, dispute_id: str) -> str:
     once per dispute, and the pledge is REFUNDED if nothing is left, else PAID with the rest.
     The pledge row is locked (after its campaign's) while it is decided.
     """
-    stripe_slot_acquire()
     try:
         dispute = gateway.dispute_retrieve(dispute_id)
     except GatewayInvalidRequest:

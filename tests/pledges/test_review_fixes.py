@@ -16,7 +16,7 @@ import stripe
 from django.core import mail
 from django.test import Client
 
-from pledges import gateway
+from pledges import gateway, ratelimit
 from pledges.gateway import ChargeOutcome
 from pledges.models import Pledge
 from pledges.services import attempts, charging, review, settlement
@@ -441,7 +441,7 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
 
     # The shared limiter's cache is stuck for the first pledge's call (stripe_slot_acquire
     # gives up with TimeoutError after its wait budget; raised at once here).
-    real_slot = charging.stripe_slot_acquire
+    real_slot = ratelimit.stripe_slot_acquire
     calls = []
 
     def slot_stuck_once(**kwargs):
@@ -450,7 +450,7 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
             raise TimeoutError("no Stripe rate-limit slot within the wait budget")
         return real_slot(**kwargs)
 
-    monkeypatch.setattr(charging, "stripe_slot_acquire", slot_stuck_once)
+    monkeypatch.setattr(ratelimit, "stripe_slot_acquire", slot_stuck_once)
     later = timezone.now() + charging.LEASE + dt.timedelta(minutes=1)
     with time_machine.travel(later):
         summary = payments_reconcile()
@@ -460,7 +460,7 @@ def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_s
     assert f"pledge {first.pk} not resumed (TimeoutError" in caplog.text
 
     # Its lease runs out again and the next run charges it, with the same key.
-    monkeypatch.setattr(charging, "stripe_slot_acquire", real_slot)
+    monkeypatch.setattr(ratelimit, "stripe_slot_acquire", real_slot)
     with time_machine.travel(later + charging.LEASE + dt.timedelta(minutes=1)):
         payments_reconcile()
     first.refresh_from_db()
