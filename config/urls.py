@@ -2,6 +2,7 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 
 from config import health, locale, metrics
@@ -21,6 +22,8 @@ urlpatterns = [
 # The public pages: English at /c/<slug>/, Spanish at /es/c/<slug>/ (config/locale.py).
 # The Stripe webhook (pledges.urls) answers under both; the signature, not the URL, matters.
 urlpatterns += i18n_patterns(
+    # The interface strings static/js/*.js use, in the page's language (window.gettext).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("allauth.urls")),
     path("", include("supporters.urls")),
     path("", include("pledges.urls")),

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.translation import get_language, gettext, ngettext
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from campaigns.images import image_validate
@@ -196,7 +197,12 @@ def _progress_panel(
     draw.text((x0 + pad, ty), pledged, font=fb, fill=INK)
     pw = text_width(draw, pledged, fb)
     line_gap = (big - small) * s * 0.8
-    draw.text((x0 + pad + pw + 12 * s, ty + line_gap), f"pledged of {goal}", font=fs, fill=MUTED)
+    draw.text(
+        (x0 + pad + pw + 12 * s, ty + line_gap),
+        gettext("pledged of %(goal)s") % {"goal": goal},
+        font=fs,
+        fill=MUTED,
+    )
     bar_y = ty + big * s + 22 * s
     bar_h = 22 * s
     draw.rounded_rectangle(
@@ -210,9 +216,11 @@ def _progress_panel(
         )
     ly = bar_y + bar_h + 18 * s
     fl = font(small * s, True)
-    draw.text((x0 + pad, ly), f"{percent}% funded", font=fl, fill=INK)
+    draw.text(
+        (x0 + pad, ly), gettext("%(percent)s%% funded") % {"percent": percent}, font=fl, fill=INK
+    )
     count = campaign.supporter_count
-    right = f"{count:,} supporter{'s' if count != 1 else ''}"
+    right = ngettext("%(count)s supporter", "%(count)s supporters", count) % {"count": f"{count:,}"}
     draw.text((x1 - pad - text_width(draw, right, fl), ly), right, font=fl, fill=INK)
     del y1
 
@@ -305,12 +313,12 @@ def campaign_graphic_png(*, campaign: Campaign, kind: str = "share", tagline: st
     if kind != "share":
         # The share card sits next to the link itself; posts and stories need the address.
         site = settings.SITE_URL.split("://", 1)[-1]
-        cta = f"Join me at {site}/c/{campaign.slug}/"
+        cta = gettext("Join me at %(url)s") % {"url": site + campaign.get_absolute_url()}
         fc = font(32 * s, True)
         cta_y = panel[3] + (30 if kind == "post" else 48) * s
         draw.text((margin, cta_y), wrap(draw, cta, fc, inner, 1)[0], font=fc, fill=WHITE)
         fn = font(26 * s, False)
-        note = "Pledges are charged only if the campaign reaches its goal."
+        note = gettext("Pledges are charged only if the campaign reaches its goal.")
         for i, line in enumerate(wrap(draw, note, fn, inner, 2)):
             draw.text(
                 (margin, cta_y + 50 * s + i * 36 * s),
@@ -338,6 +346,7 @@ def share_image_step(campaign: Campaign) -> str:
         str(campaign.percent_funded // FUNDING_STEP_PERCENT),
         str(next_supporter_milestone(campaign.supporter_count)),
         settings.SITE_URL,
+        get_language() or settings.LANGUAGE_CODE,  # its words are in the page's language
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
@@ -408,7 +417,7 @@ def champion_badge_png(*, campaign: Campaign, name: str, size: int = 1080) -> by
     _star(draw, cx, 250 * s * size / 1080, 64 * s * size / 1080, (255, 204, 77))
     k = size / 1080
     fl = font(round(40 * s * k), True)
-    label = "CHAMPION OF"
+    label = gettext("CHAMPION OF")
     tracking = 8 * s * k
     lw = sum(text_width(draw, ch, fl) for ch in label) + tracking * (len(label) - 1)
     x = cx - lw / 2
@@ -442,7 +451,7 @@ def champion_badge_png(*, campaign: Campaign, name: str, size: int = 1080) -> by
 
 def champion_badge_cached(*, campaign: Campaign, name: str) -> bytes:
     """The badge from the cache (keyed on everything drawn on it), drawn on a miss."""
-    look = "\x1f".join([campaign.title, campaign.accent_colour, name])
+    look = "\x1f".join([campaign.title, campaign.accent_colour, name, get_language() or ""])
     key = f"outreach:badge:{campaign.pk}:{hashlib.sha256(look.encode()).hexdigest()[:20]}"
     data = cache.get(key)
     if data is None:
@@ -502,9 +511,10 @@ def frame_validate(upload) -> None:
     image_validate(upload)
 
 
-def framed_photo_png(*, upload, campaign: Campaign, label: str = "Champion") -> bytes:
+def framed_photo_png(*, upload, campaign: Campaign, label: str | None = None) -> bytes:
     """Square-crop the photo to a circle inside a ring in the campaign colour, with a small
     label at the bottom. Validates first; raises ValidationError for anything unreadable."""
+    label = label if label is not None else gettext("Champion")
     frame_validate(upload)
     upload.seek(0)
     try:

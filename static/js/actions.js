@@ -2,6 +2,9 @@
 // a copy button (shown only when the browser can copy). No inline script: CSP forbids it.
 (function () {
   "use strict";
+  // Interface strings from Django's JavaScript catalog (/jsi18n/, in the page's language).
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (fmt, args) { return fmt.replace("%s", args[0]); };
   var letter = document.getElementById("letter");
   var link = document.getElementById("mailto-link");
   if (!letter || !link) return;
@@ -25,12 +28,12 @@
     copy.hidden = false;
     copy.addEventListener("click", function () {
       navigator.clipboard.writeText(letter.value).then(function () {
-        status.textContent = "Copied. Paste it into a new email to " +
-          (letter.getAttribute("data-mailto-to") || "the recipient") + ".";
+        status.textContent = interpolate(gettext("Copied. Paste it into a new email to %s."),
+          [letter.getAttribute("data-mailto-to") || gettext("the recipient")]);
       }, function () {
         letter.focus();
         letter.select();
-        status.textContent = "Your browser would not copy it: the letter is selected, press Ctrl+C (or ⌘C).";
+        status.textContent = gettext("Your browser would not copy it: the letter is selected, press Ctrl+C (or ⌘C).");
       });
     });
   }

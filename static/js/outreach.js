@@ -2,6 +2,8 @@
 // Clipboard API (older browsers, plain http) by selecting the text and using execCommand.
 (function () {
   "use strict";
+  // Interface strings from Django's JavaScript catalog (/jsi18n/, in the page's language).
+  var gettext = window.gettext || function (text) { return text; };
   function announce(button, text) {
     var status = button.parentNode.querySelector("[role=status]");
     if (status) { status.textContent = text; }
@@ -31,11 +33,11 @@
       input.select();
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-      announce(button, ok ? "Copied." : "Press Ctrl+C (⌘C) to copy.");
+      announce(button, ok ? gettext("Copied.") : gettext("Press Ctrl+C (⌘C) to copy."));
     }
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(value).then(function () {
-        announce(button, "Copied.");
+        announce(button, gettext("Copied."));
       }, fallback);
     } else {
       fallback();

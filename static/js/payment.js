@@ -9,6 +9,8 @@
  */
 (function () {
   "use strict";
+  // Interface strings from Django's JavaScript catalog (/jsi18n/, in the page's language).
+  var gettext = window.gettext || function (text) { return text; };
 
   function errorBox() { return document.getElementById("payment-errors"); }
 
@@ -23,10 +25,12 @@
 
   function stripeFor(form) {
     if (typeof window.Stripe !== "function") {
-      showError("The payment form could not load. Please check your connection and reload the page.");
+      showError(gettext("The payment form could not load. Please check your connection and reload the page."));
       return null;
     }
-    return window.Stripe(form.getAttribute("data-publishable-key"));
+    // Stripe's card field and 3-D Secure window speak the page's language.
+    return window.Stripe(form.getAttribute("data-publishable-key"),
+      { locale: document.documentElement.lang || "auto" });
   }
 
   function busy(button, on, label, busyLabel) {
@@ -44,7 +48,7 @@
     form.addEventListener("submit", function (event) {
       if (submitting) return; // the second submit is ours: let it go to the server
       event.preventDefault();
-      busy(button, true, label, "Waiting for your bank…");
+      busy(button, true, label, gettext("Waiting for your bank…"));
       // The saved card goes with the request: after an off-session charge that needed
       // authentication, real Stripe leaves the payment waiting for a payment method.
       var paymentMethod = form.getAttribute("data-payment-method");
@@ -52,7 +56,7 @@
       stripe.confirmCardPayment(form.getAttribute("data-client-secret"), data).then(function (result) {
         // Success or failure, the server asks Stripe what happened; the page only says "done".
         if (result.error && !result.paymentIntent) {
-          var message = (result.error && result.error.message) || "Your bank did not confirm the payment.";
+          var message = (result.error && result.error.message) || gettext("Your bank did not confirm the payment.");
           showError(message + " We are checking with your bank…");
         }
         submitting = true;
@@ -72,13 +76,13 @@
     button.disabled = false;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      busy(button, true, label, "Paying…");
+      busy(button, true, label, gettext("Paying…"));
       errorBox().hidden = true;
       stripe.confirmCardSetup(form.getAttribute("data-client-secret"), {
         payment_method: { card: card }
       }).then(function (result) {
         if (result.error) {
-          showError((result.error.message || "Your card could not be saved.") + " Please check the details or try another card.");
+          showError((result.error.message || gettext("Your card could not be saved.")) + " " + gettext("Please check the details or try another card."));
           busy(button, false, label, "");
           return;
         }

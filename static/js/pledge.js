@@ -8,6 +8,8 @@
  */
 (function () {
   "use strict";
+  // Interface strings from Django's JavaScript catalog (/jsi18n/, in the page's language).
+  var gettext = window.gettext || function (text) { return text; };
 
   function formatMoney(cents) {
     var dollars = Math.floor(cents / 100);
@@ -91,9 +93,9 @@
     update();
   }
 
-  var CARD_NOT_SAVED = "Your card could not be saved. Please check the details or try another card.";
-  var SOMETHING_WRONG = "We could not reach the card processor just now. Nothing was charged. " +
-    "Please check your connection and try again.";
+  var CARD_NOT_SAVED = gettext("Your card could not be saved. Please check the details or try another card.");
+  var SOMETHING_WRONG = gettext("We could not reach the card processor just now. Nothing was charged. " +
+    "Please check your connection and try again.");
 
   function initCardForm(form) {
     var errors = document.getElementById("card-errors");
@@ -105,10 +107,12 @@
     var label = button.textContent;
 
     if (typeof window.Stripe !== "function") {
-      showError("The card form could not load. Please check your connection and reload the page.");
+      showError(gettext("The card form could not load. Please check your connection and reload the page."));
       return;
     }
-    var stripe = window.Stripe(form.getAttribute("data-publishable-key"));
+    // Stripe's card field speaks the page's language.
+    var stripe = window.Stripe(form.getAttribute("data-publishable-key"),
+      { locale: document.documentElement.lang || "auto" });
     var elements = stripe.elements();
     var card = elements.create("card", { hidePostalCode: false });
     card.mount("#card-element");
@@ -121,7 +125,7 @@
 
     function busy(on) {
       button.disabled = on;
-      button.textContent = on ? "Saving your card…" : label;
+      button.textContent = on ? gettext("Saving your card…") : label;
       form.setAttribute("aria-busy", on ? "true" : "false");
     }
 
@@ -139,7 +143,7 @@
         return response.json().then(function (body) {
           if (body.redirect) { window.location.assign(body.redirect); return null; }
           if (!response.ok || !body.client_secret) {
-            var error = new Error(body.error || "Please reload the page and try again.");
+            var error = new Error(body.error || gettext("Please reload the page and try again."));
             error.fromServer = true;
             throw error;
           }
@@ -171,7 +175,7 @@
           return;
         }
         complete.querySelector("input[name=setup_intent]").value = result.setupIntent.id;
-        button.textContent = "Card saved — finishing…";
+        button.textContent = gettext("Card saved — finishing…");
         complete.submit();
       }).catch(function (err) {
         needsFreshIntent = true;

@@ -105,3 +105,20 @@ def test_a_spanish_browser_never_gets_the_cached_english_copy(settings):
     hit = chooser.get(f"/es/c/{campaign.slug}/")
     assert hit["X-Page-Cache"] == "hit"
     assert '<html lang="es">' in hit.content.decode()
+
+
+def test_the_javascript_strings_come_in_the_pages_language(client):
+    spanish = client.get("/es/jsi18n/").content.decode()
+    assert "Guardando tu tarjeta" in spanish
+    assert "Guardando tu tarjeta" not in client.get("/jsi18n/").content.decode()
+    campaign = CampaignFactory()
+    page = client.get(f"/es/c/{campaign.slug}/").content.decode()
+    assert '<script src="/es/jsi18n/"></script>' in page
+
+
+def test_the_share_card_is_drawn_in_the_pages_language(client):
+    campaign = CampaignFactory()
+    english = client.get(f"/c/{campaign.slug}/share.png")
+    spanish = client.get(f"/es/c/{campaign.slug}/share.png")
+    assert english.status_code == spanish.status_code == 200
+    assert english.content != spanish.content  # "pledged of" / "prometidos de"

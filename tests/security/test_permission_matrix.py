@@ -110,6 +110,11 @@ def check_language_switch(w):
     return problems
 
 
+def check_javascript_catalog(w):
+    # The interface strings of static/js, for anyone, in English or Spanish.
+    return answers(w, "/jsi18n/", 200) + answers(w, "/es/jsi18n/", 200, roles=["anonymous"])
+
+
 def check_metrics(w):
     # Platform staff (or a scraper with METRICS_TOKEN, see tests/security/test_metrics.py).
     return answers(w, "/metrics", 404, roles=ROLES[:-1]) + answers(
@@ -806,6 +811,7 @@ CHECKS = {
     "healthz": check_healthz,
     "metrics": check_metrics,
     "language_switch": check_language_switch,
+    "javascript-catalog": check_javascript_catalog,
     "media/<path:path>": check_media,
     "campaigns:discover": check_discover,
     "campaigns:detail": check_campaign_detail,
