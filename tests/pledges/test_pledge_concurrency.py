@@ -90,3 +90,61 @@ def test_concurrent_changes_leave_the_total_equal_to_the_pledge(stripe_local):
     campaign = Campaign.objects.get(pk=campaign.pk)
     assert pledge.amount_cents in amounts
     assert (campaign.pledged_cents, campaign.backer_count) == (pledge.amount_cents, 1)
+
+
+# --- the lock order (ARCHITECTURE.md, "Lock order") -------------------------------------------
+def _live_campaign_with_pledges(count: int):
+    from django.db.models import Sum
+
+    from tests.factories import PledgeFactory
+
+    campaign = CampaignFactory()
+    pledges = [PledgeFactory(campaign=campaign, amount_cents=2000) for _ in range(count)]
+    total = Pledge.objects.filter(campaign=campaign).aggregate(c=Sum("amount_cents"))["c"]
+    Campaign.objects.filter(pk=campaign.pk).update(pledged_cents=total, backer_count=count)
+    return campaign, pledges
+
+
+def _frozen_is_fine(job):
+    """A supporter's change or cancel that finds its pledge already released is refused with
+    a sentence (PledgeFrozen): a lost race, not a failure. A deadlock is."""
+    from pledges.services.pledging import PledgeFrozen
+
+    def run():
+        try:
+            return job()
+        except PledgeFrozen:
+            return "frozen"
+
+    return run
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_paths_locking_pledge_and_campaign_rows_run_together_without_deadlock(round_):
+    """Every path that locks both takes the pledge rows first (ascending id), then the campaign
+    row. Here, at the same moment: a bulk release (all pledge rows, then the campaign's
+    totals), a supporter raising the last pledge and another cancelling a middle one (each its
+    pledge row, then the campaign row). Locked the other way round, PostgreSQL would kill one
+    of them with a deadlock error, which race() re-raises. The totals stay the sum of what is
+    counted."""
+    from django.db.models import Sum
+
+    from pledges.services.pledging import pledge_cancel
+    from pledges.services.settlement import campaign_release_pledges
+    from pledges.services.transitions import COUNTED
+
+    campaign, pledges = _live_campaign_with_pledges(6)
+    last, middle = pledges[-1], pledges[2]
+    race(
+        lambda: campaign_release_pledges(campaign_id=campaign.pk, note="Lock order test."),
+        _frozen_is_fine(
+            lambda: pledge_change(
+                pledge=Pledge.objects.get(pk=last.pk), tier="advocate", amount_cents=5000
+            )
+        ),
+        _frozen_is_fine(lambda: pledge_cancel(pledge=Pledge.objects.get(pk=middle.pk))),
+    )
+    counted = Pledge.objects.filter(campaign=campaign, status__in=COUNTED)
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    assert campaign.pledged_cents == (counted.aggregate(c=Sum("amount_cents"))["c"] or 0)
+    assert campaign.backer_count == counted.count()
