@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import UserFactory
+from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: F401 - the stripe_disputes fixture
 
 
 @pytest.fixture

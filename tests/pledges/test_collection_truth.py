@@ -19,7 +19,6 @@ from campaigns.services import campaign_transition
 from pledges.models import Pledge
 from pledges.services import charging, settlement
 from pledges.services.transitions import pledge_transition
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
     DECLINE_CARD,
     active_pledge,
@@ -30,11 +29,6 @@ from tests.pledges.settlement_support import (
 
 S = Pledge.Status
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
-
-
-@pytest.fixture
-def staff():
-    return UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
 
 
 def _approved(campaign: Campaign, staff) -> None:
@@ -141,23 +135,12 @@ def test_campaign_counters_follow_every_pledge_state(stripe_local, staff):
     assert campaign.uncollected_count == 0
 
 
-@pytest.fixture
-def eager_celery():
-    """Emails are sent by a Celery task after commit; run it in this process to read the
-    outbox."""
-    from config.celery import app as celery_app
-
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
 def _staff_mail():
     return [m for m in mail.outbox if m.to == ["staff@rallyround.local"]]
 
 
 def test_staff_get_one_digest_per_run_not_one_email_per_pledge_needing_review(
-    stripe_local, staff, eager_celery, settings, django_capture_on_commit_callbacks
+    stripe_local, staff, celery_eager, settings, django_capture_on_commit_callbacks
 ):
     settings.STAFF_ALERT_EMAILS = ["staff@rallyround.local"]
     campaign, pledges = charge_due_campaign(staff, count=6)
@@ -196,7 +179,7 @@ def test_staff_get_one_digest_per_run_not_one_email_per_pledge_needing_review(
 
 
 def test_staff_emails_format_money_through_the_formatter(
-    stripe_local, eager_celery, settings, django_capture_on_commit_callbacks
+    stripe_local, celery_eager, settings, django_capture_on_commit_callbacks
 ):
     """The "awaits approval" email once read "602800¢ of 600000¢"."""
     settings.STAFF_ALERT_EMAILS = ["staff@rallyround.local"]

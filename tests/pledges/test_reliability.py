@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from pledges import gateway
+from pledges import gateway, ratelimit
 from pledges.models import PaymentAttempt, Pledge
 from pledges.services import charging, settlement
 from pledges.services.reconcile import payments_reconcile
@@ -488,4 +488,102 @@ def test_an_older_attempts_decline_is_never_taken_for_a_newer_attempts_answer(
     assert third.outcome == PaymentAttempt.Outcome.SOFT_DECLINE
     pledge.refresh_from_db()
     assert pledge.status == S.NEEDS_NEW_METHOD
+    assert_ledger_clean(chaos, campaign)
+
+
+# --- moved from the review of the money path (issue 13) ---------------------------------
+# --- the reconciler goes on past one pledge it cannot resume ----------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_reconciler_resumes_the_others_when_one_pledge_cannot_get_a_rate_limit_slot(
+    chaos, staff, monkeypatch, caplog
+):
+    import time_machine
+    from django.utils import timezone
+
+    from pledges.services.reconcile import payments_reconcile
+
+    monkeypatch.setattr(charging, "TRANSIENT_TRIES", 1)
+    campaign, pledges = charge_due_campaign(staff, count=2)
+    chaos.rules(
+        {"match": {"method": "POST", "path_regex": "^/v1/payment_intents$"}, "fault": "http_500"}
+    )
+    settlement.settle_run(campaign=campaign)
+    chaos.clear_rules()
+    assert all(Pledge.objects.get(pk=p.pk).status == S.CHARGING for p in pledges)
+
+    # The shared limiter's cache is stuck for the first pledge's call (stripe_slot_acquire
+    # gives up with TimeoutError after its wait budget; raised at once here).
+    real_slot = ratelimit.stripe_slot_acquire
+    calls = []
+
+    def slot_stuck_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise TimeoutError("no Stripe rate-limit slot within the wait budget")
+        return real_slot(**kwargs)
+
+    monkeypatch.setattr(ratelimit, "stripe_slot_acquire", slot_stuck_once)
+    later = timezone.now() + charging.LEASE + dt.timedelta(minutes=1)
+    with time_machine.travel(later):
+        summary = payments_reconcile()
+    assert (summary["resumed"], summary["errors"]) == (1, 1)
+    first, second = (Pledge.objects.get(pk=p.pk) for p in pledges)
+    assert (first.status, second.status) == (S.CHARGING, S.PAID)
+    assert f"pledge {first.pk} not resumed (TimeoutError" in caplog.text
+
+    # Its lease runs out again and the next run charges it, with the same key.
+    monkeypatch.setattr(ratelimit, "stripe_slot_acquire", real_slot)
+    with time_machine.travel(later + charging.LEASE + dt.timedelta(minutes=1)):
+        payments_reconcile()
+    first.refresh_from_db()
+    assert first.status == S.PAID
+    assert first.attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)
+
+
+# --- a retry is not charged before its time ---------------------------------------------------
+def _payment_intent_posts(chaos) -> int:
+    return chaos.stats()["requests"].get("POST /v1/payment_intents", 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_a_redelivered_charge_task_does_not_retry_a_decline_before_its_day(
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
+):
+    import time_machine
+    from django.utils import timezone
+
+    from pledges.tasks import charge_pledges
+    from tests.pledges.settlement_support import DECLINE_CARD
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=DECLINE_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count) == (S.RETRY_DUE, 1)
+    retry_at = pledge.next_attempt_at
+    posts = _payment_intent_posts(chaos)
+
+    # The task that charged attempt 1 is delivered again (worker lost before its ack).
+    charge_pledges(pledge_ids=[pledge.pk])
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count, pledge.next_attempt_at) == (
+        S.RETRY_DUE,
+        1,
+        retry_at,
+    )
+    assert _payment_intent_posts(chaos) == posts
+
+    # On its day the beat's fan-out queues it (marking next_attempt_at ahead) and the task
+    # charges attempt 2 with the next key.
+    with (
+        time_machine.travel(retry_at + dt.timedelta(minutes=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert charging.charges_enqueue(now=timezone.now()) == 1
+    pledge.refresh_from_db()
+    assert pledge.attempt_count == 2
+    assert pledge.attempts.get(number=2).idempotency_key == f"pledge-{pledge.pk}-attempt-2"
+    assert _payment_intent_posts(chaos) == posts + 1
     assert_ledger_clean(chaos, campaign)

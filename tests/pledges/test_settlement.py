@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from pledges import tasks
+from pledges import gateway, tasks
 from pledges.gateway import ChargeOutcome, ChargeResult
 from pledges.models import PaymentAttempt, Pledge
 from pledges.services import attempts, charging, settlement
@@ -21,6 +21,7 @@ from tests.pledges.settlement_support import (
     active_pledge,
     assert_ledger_clean,
     campaign_ending,
+    charge_due_campaign,
     saved_card,
 )
 
@@ -325,3 +326,46 @@ def test_a_deleted_account_is_still_reached_about_payments_until_they_are_settle
     supporter.refresh_from_db()
     assert supporter.email == f"deleted-{supporter.pk}@deleted.invalid"
     assert not Supporter.objects.filter(email="rosa@example.org").exists()
+
+
+# --- moved from the review of the money path (issue 13) ---------------------------------
+# --- the end of the grace period closes the payment request -----------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_marking_a_pledge_unpaid_first_cancels_its_3d_secure_request(
+    chaos, staff, celery_eager, django_capture_on_commit_callbacks
+):
+    """After the "unpaid" email the supporter cannot pay from the old link; while Stripe will
+    not confirm the cancel, the pledge is not marked unpaid (nor emailed) — next hour it is."""
+    import time_machine
+
+    from pledges.services.grace import payments_remind_and_expire
+    from tests.pledges.settlement_support import THREE_DS_CARD
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    intent = pledge.stripe_payment_intent_id
+    assert pledge.status == S.ACTION_REQUIRED
+    after_grace = pledge.grace_ends_at + dt.timedelta(minutes=1)
+
+    chaos.rules({"match": {"method": "POST", "path_regex": "/cancel$"}, "fault": "http_503"})
+    mail.outbox.clear()
+    with time_machine.travel(after_grace), django_capture_on_commit_callbacks(execute=True):
+        assert payments_remind_and_expire()["unpaid"] == 0
+    pledge.refresh_from_db()
+    assert pledge.status == S.ACTION_REQUIRED
+    assert gateway.payment_intent_retrieve(intent).status == "requires_action"
+    assert not mail.outbox
+
+    chaos.clear_rules()
+    with (
+        time_machine.travel(after_grace + dt.timedelta(hours=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert payments_remind_and_expire()["unpaid"] == 1
+    pledge.refresh_from_db()
+    assert pledge.status == S.UNPAID
+    assert gateway.payment_intent_retrieve(intent).status == "canceled"
+    assert len(mail.outbox) == 1
+    assert_ledger_clean(chaos, campaign)

@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from campaigns.models import Campaign
+from pledges import gateway
 from pledges.models import Pledge, Refund
-from pledges.services import attempts, charging, settlement
+from pledges.services import attempts, charging, review, settlement
 from pledges.services.refunds import RefundError, pledge_refund
 from tests.pledges.settlement_support import (
     active_pledge,
@@ -24,7 +25,6 @@ from tests.pledges.settlement_support import (
     signed_webhook,
     stripe_client,
 )
-from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: F401 - fixture
 
 S = Pledge.Status
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
@@ -298,7 +298,6 @@ def test_a_second_payment_for_a_paid_pledge_is_recorded_alerted_and_refunded_in_
     """Issue 13 (suspected, confirmed): a succeeded intent that differs from the one an attempt
     recorded was only logged — money taken and nobody told. Now it is recorded on the pledge,
     staff are alerted, and the pledge's page refunds the duplicate in one click."""
-    from pledges import gateway
 
     campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
     charging.pledge_charge(pledge_id=pledge.pk)
@@ -345,3 +344,53 @@ def test_a_second_payment_for_a_paid_pledge_is_recorded_alerted_and_refunded_in_
     assert f"Refund duplicate payment {duplicate.payment_intent_id}" not in (
         admin_client.get(page_url).content.decode()
     )
+
+
+# --- moved from the review of the money path (issue 13) ---------------------------------
+# --- staff "charge again" after review --------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_charge_again_after_review_finds_the_payment_stripe_already_took(chaos, staff):
+    """Attempt 1 went through at Stripe, but we read its answer as a rejected request (say a
+    409 from before that was transient). Staff press "charge again": nothing is charged twice;
+    the payment Stripe holds is recorded."""
+    from pledges.models import PaymentAttempt
+    from pledges.services.attempts import SettlementError
+    from tests.pledges.settlement_support import stripe_client
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1)
+    attempt = PaymentAttempt.objects.create(
+        pledge=pledge,
+        number=1,
+        idempotency_key=attempts.attempt_key(pledge.pk, 1),
+        amount_cents=pledge.amount_cents,
+        outcome=PaymentAttempt.Outcome.INVALID,
+        message="There is currently another in-progress request using this Idempotent Key.",
+    )
+    Pledge.objects.filter(pk=pledge.pk).update(status=S.NEEDS_REVIEW, attempt_count=1)
+    taken = stripe_client().v1.payment_intents.create(
+        params={
+            "amount": pledge.amount_cents,
+            "currency": "usd",
+            "customer": pledge.stripe_customer_id,
+            "payment_method": pledge.stripe_payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "metadata": {
+                "pledge_id": str(pledge.pk),
+                "campaign_id": str(campaign.pk),
+                "attempt": "1",
+            },
+        },
+        options={"idempotency_key": attempt.idempotency_key},
+    )
+    assert taken.status == "succeeded"
+
+    with pytest.raises(SettlementError, match="Not charged again: Stripe already took"):
+        review.pledge_review_retry(pledge=pledge, actor=staff)
+    pledge.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (pledge.status, pledge.stripe_payment_intent_id) == (S.PAID, taken.id)
+    assert (attempt.outcome, attempt.stripe_payment_intent_id) == ("succeeded", taken.id)
+    assert pledge.attempts.count() == 1
+    assert_ledger_clean(chaos, campaign)

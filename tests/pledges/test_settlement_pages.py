@@ -22,6 +22,7 @@ from tests.pledges.settlement_support import (
     assert_ledger_clean,
     authenticate_3ds,
     charge_due_campaign,
+    signed_webhook,
     stripe_client,
 )
 
@@ -260,7 +261,6 @@ def test_a_new_card_saved_whose_page_post_is_lost_is_charged_by_the_reconciler(c
 def test_a_new_card_saved_whose_page_post_is_lost_is_charged_when_its_webhook_arrives(chaos, staff):
     """The same lost POST, reported by Stripe's setup_intent.succeeded webhook: the card is
     charged at once (the page's later POST, if it comes, charges nothing more)."""
-    from tests.pledges.settlement_support import signed_webhook
 
     campaign, pledge = _needing(staff, DECLINE_CARD)
     for days in (2, 6):
@@ -281,4 +281,64 @@ def test_a_new_card_saved_whose_page_post_is_lost_is_charged_when_its_webhook_ar
     pledge.refresh_from_db()
     assert pledge.status == S.PAID
     assert pledge.attempts.count() == 4
+    assert_ledger_clean(chaos, campaign)
+
+
+# --- moved from the review of the money path (issue 13) ---------------------------------
+# --- two tabs on the new-card page ------------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_new_card_is_not_charged_when_another_tab_opened_a_3d_secure_request_meanwhile(
+    chaos, staff, monkeypatch
+):
+    """Tab B read the pledge (nothing to close), then tab A charged a 3-D Secure card and is
+    showing its confirmation. B must not charge: A's request would still be confirmable."""
+    from django.urls import reverse
+
+    from tests.pledges.settlement_support import OK_CARD, THREE_DS_CARD, authenticate_3ds
+
+    campaign, (pledge,) = charge_due_campaign(
+        staff, count=1, number=THREE_DS_CARD, amount_cents=2000
+    )
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    confirm_url = reverse("pledges:payment_confirm", kwargs={"token": pledge.token})
+    new_card_url = reverse("pledges:payment_new_card", kwargs={"token": pledge.token})
+    authenticate_3ds(pledge.stripe_payment_intent_id, success=False)
+    Client().post(confirm_url, {"payment_intent": pledge.stripe_payment_intent_id})
+    pledge.refresh_from_db()
+    assert pledge.status == S.NEEDS_NEW_METHOD
+
+    tab_a, tab_b = Client(), Client()
+    setup_a = _save_card_in_page(tab_a.get(new_card_url).content.decode(), THREE_DS_CARD)
+    setup_b = _save_card_in_page(tab_b.get(new_card_url).content.decode(), OK_CARD)
+
+    real_attach = gateway.payment_method_attach
+    seen = []
+
+    def attach_after_tab_a(**kwargs):
+        # Tab B has decided what to close and is about to charge; tab A's request runs now.
+        if not seen:
+            seen.append(kwargs)
+            answer = tab_a.post(new_card_url, {"setup_intent": setup_a})
+            assert answer["Location"] == confirm_url  # A's bank wants 3-D Secure
+        return real_attach(**kwargs)
+
+    monkeypatch.setattr(gateway, "payment_method_attach", attach_after_tab_a)
+    response = tab_b.post(new_card_url, {"setup_intent": setup_b}, follow=True)
+    monkeypatch.undo()
+    page = response.content.decode()
+    assert "Your payment changed in another window" in page
+    assert "Thank you" not in page
+    pledge.refresh_from_db()
+    intent_a = pledge.stripe_payment_intent_id
+    assert (pledge.status, pledge.attempts.count()) == (S.ACTION_REQUIRED, 2)
+
+    # Tab A finishes 3-D Secure: the one and only charge.
+    authenticate_3ds(intent_a, success=True)
+    tab_a.post(confirm_url, {"payment_intent": intent_a})
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert campaign.collected_cents == 2000
     assert_ledger_clean(chaos, campaign)

@@ -5,11 +5,13 @@ var/screenshots/ for a person to look at."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
 import time_machine
 from axe_playwright_python.sync_playwright import Axe
+from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -109,7 +111,6 @@ def test_supporter_pays_with_a_new_card_in_the_browser(chaos, staff, live_server
 
 def _login(context_page, live_server, user) -> None:
     from django.conf import settings
-    from django.test import Client
 
     client = Client()
     client.force_login(user)
@@ -186,3 +187,59 @@ def test_staff_see_charging_progress_and_the_expected_finish(live_server, page, 
         # axe on the new panel (the rest of the report page has its own test).
         found = AXE.run(pg, context=".settlement-progress").response["violations"]
         assert [v["id"] for v in found if v["impact"] in {"serious", "critical"}] == []
+
+
+# --- moved from the review of the money path (issue 13) ---------------------------------
+# --- the confirm page passes the saved card ---------------------------------------------------
+RECORD_CONFIRM_ARGS = """
+(() => {
+  let wrapped;
+  Object.defineProperty(window, "Stripe", {
+    configurable: true,
+    get() { return wrapped; },
+    set(factory) {
+      wrapped = (key) => {
+        const stripe = factory(key);
+        const confirm = stripe.confirmCardPayment;
+        stripe.confirmCardPayment = (secret, data) => {
+          // Kept across the form post that follows (same origin, same tab).
+          sessionStorage.setItem("confirmCardPayment", JSON.stringify([secret, data || null]));
+          return confirm.call(stripe, secret, data);
+        };
+        return stripe;
+      };
+    },
+  });
+})();
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.stripe
+@pytest.mark.django_db(transaction=True)
+def test_confirm_page_sends_the_saved_card_with_the_3d_secure_confirmation(
+    chaos, staff, live_server, page
+):
+    """Real Stripe's off-session 3-D Secure intent waits in requires_payment_method: Stripe.js
+    must be given the saved card. (localstripe's Stripe.js ignores the argument, so the page's
+    call is recorded on its way to Stripe.js.)"""
+    from django.urls import reverse
+    from playwright.sync_api import expect
+
+    from tests.pledges.settlement_support import THREE_DS_CARD
+
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=THREE_DS_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.ACTION_REQUIRED
+    page.add_init_script(RECORD_CONFIRM_ARGS)
+    page.goto(live_server.url + reverse("pledges:payment_confirm", kwargs={"token": pledge.token}))
+    page.get_by_role("button", name="Confirm and pay $15").click()
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.get_by_role("heading", name="Thank you — your pledge is paid")).to_be_visible()
+    secret, data = json.loads(page.evaluate("sessionStorage.getItem('confirmCardPayment')"))
+    assert secret.startswith(f"{pledge.stripe_payment_intent_id}_secret_")
+    assert data == {"payment_method": pledge.stripe_payment_method_id}
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    assert_ledger_clean(chaos, campaign)

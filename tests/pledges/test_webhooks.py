@@ -3,6 +3,7 @@ re-read from Stripe (never taken from the payload)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -10,11 +11,20 @@ import time
 import urllib.request
 
 import pytest
+from django.core import mail
 from django.test import Client
 
+from pledges import gateway
+from pledges.gateway import ChargeOutcome
 from pledges.models import Pledge, StripeEvent
+from pledges.services import attempts, charging, settlement
 from pledges.services.pledging import pledge_setup_intent_ensure, pledge_start
 from tests.factories import CampaignFactory, UserFactory
+from tests.pledges.settlement_support import (
+    assert_ledger_clean,
+    charge_due_campaign,
+    signed_webhook,
+)
 from tests.pledges.stripe_browser import CARD_DECLINED_AT_SETUP, confirm_card_setup
 
 pytestmark = pytest.mark.django_db
@@ -249,17 +259,11 @@ def test_events_signed_by_localstripe_are_verified_and_stored(localstripe_webhoo
 # --- money-moving events trust only what Stripe says when asked -----------------------------
 # (issue 12 §3, issue 13 defect 4). Disputes come from tests/pledges/stripe_disputes.py, since
 # localstripe has none; charges and refunds are real localstripe ones.
-from django.core import mail  # noqa: E402
 
-from pledges.services import charging  # noqa: E402
 from tests.concurrency import race  # noqa: E402
 from tests.pledges.settlement_support import (  # noqa: E402
-    assert_ledger_clean,
-    charge_due_campaign,
-    signed_webhook,
     stripe_client,
 )
-from tests.pledges.stripe_disputes import stripe_disputes_fixture  # noqa: E402, F401 - fixture
 
 S = Pledge.Status
 
@@ -420,3 +424,211 @@ def test_two_deliveries_of_a_lost_dispute_at_once_count_the_refund_once(
     pledge.refresh_from_db()
     campaign.refresh_from_db()
     assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (S.PAID, 800, 1200)
+
+
+# --- moved from the review of the money path (issue 13) ---------------------------------
+# --- disputes ---------------------------------------------------------------------------------
+def _disputed(chaos, staff, stripe_disputes):
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, amount_cents=2000)
+    charging.pledge_charge(pledge_id=pledge.pk)
+    pledge.refresh_from_db()
+    assert pledge.status == S.PAID
+    dispute = stripe_disputes.put(pledge, "dp_review", status="needs_response")
+    created = signed_webhook(
+        Client(), event_id="evt_dp_created", type="charge.dispute.created", obj=dispute
+    )
+    assert created.content.decode() == f"disputed pledge={pledge.pk}"
+    return campaign, pledge, dispute
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+@pytest.mark.parametrize("closed_as", ["won", "warning_closed"])
+def test_dispute_closed_in_our_favour_keeps_the_money_and_the_pledge_paid(
+    chaos, staff, closed_as, stripe_disputes
+):
+    campaign, pledge, dispute = _disputed(chaos, staff, stripe_disputes)
+    stripe_disputes.put(pledge, "dp_review", status=closed_as)
+    mail.outbox.clear()
+    response = signed_webhook(
+        Client(),
+        event_id="evt_dp_closed",
+        type="charge.dispute.closed",
+        obj={**dispute, "status": closed_as},
+    )
+    assert response.content.decode() == f"dispute {closed_as} pledge={pledge.pk}"
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents) == (S.PAID, 0)
+    assert campaign.collected_cents == 2000
+    assert not pledge.refunds.exists()
+    assert not [m for m in mail.outbox if "refund" in m.subject.lower()]
+    assert_ledger_clean(chaos, campaign)
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_dispute_lost_counts_the_money_as_returned(chaos, staff, stripe_disputes):
+    campaign, pledge, dispute = _disputed(chaos, staff, stripe_disputes)
+    stripe_disputes.put(pledge, "dp_review", status="lost")
+    response = signed_webhook(
+        Client(),
+        event_id="evt_dp_lost",
+        type="charge.dispute.closed",
+        obj={**dispute, "status": "lost"},
+    )
+    assert response.content.decode() == f"dispute lost pledge={pledge.pk}"
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents) == (S.REFUNDED, 2000)
+    assert campaign.collected_cents == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_dispute_closed_with_an_unknown_status_changes_nothing(chaos, staff, stripe_disputes):
+    campaign, pledge, dispute = _disputed(chaos, staff, stripe_disputes)
+    stripe_disputes.put(pledge, "dp_review", status="under_review")
+    response = signed_webhook(
+        Client(),
+        event_id="evt_dp_odd",
+        type="charge.dispute.closed",
+        obj={**dispute, "status": "under_review"},
+    )
+    assert "nothing to do" in response.content.decode()
+    pledge.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (pledge.status, pledge.refunded_cents, campaign.collected_cents) == (
+        S.DISPUTED,
+        0,
+        2000,
+    )
+
+
+# --- real Stripe's off-session 3-D Secure shape ------------------------------------------------
+# localstripe answers an off-session charge on a 3-D Secure card with status `requires_action`;
+# real Stripe leaves the intent in `requires_payment_method` with `last_payment_error.code` (and
+# `decline_code`) `authentication_required`. localstripe cannot produce that shape, so the
+# gateway's mapping is tested on a constructed intent of exactly that shape.
+REAL_STRIPE_AUTH_REQUIRED = {
+    "id": "pi_real_3ds",
+    "object": "payment_intent",
+    "status": "requires_payment_method",
+    "amount": 2000,
+    "client_secret": "pi_real_3ds_secret_abc",
+    "metadata": {"pledge_id": "7", "attempt": "1"},
+    "last_payment_error": {
+        "type": "card_error",
+        "code": "authentication_required",
+        "decline_code": "authentication_required",
+        "message": "Your card was declined. This transaction requires authentication.",
+    },
+}
+
+
+@pytest.mark.parametrize("field", ["code", "decline_code"])
+def test_real_stripe_off_session_authentication_required_asks_the_supporter_to_confirm(field):
+    error = {"type": "card_error", field: "authentication_required"}
+    result = gateway._charge_result({**REAL_STRIPE_AUTH_REQUIRED, "last_payment_error": error})
+    assert result.outcome == ChargeOutcome.REQUIRES_ACTION
+    # The confirm page needs the client secret to finish it with Stripe.js.
+    assert result.client_secret == "pi_real_3ds_secret_abc"
+    assert result.payment_intent_id == "pi_real_3ds"
+
+
+def test_a_real_decline_in_requires_payment_method_stays_a_decline():
+    declined = {
+        **REAL_STRIPE_AUTH_REQUIRED,
+        "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds"},
+    }
+    assert gateway._charge_result(declined).outcome == ChargeOutcome.SOFT_DECLINE
+    lost = {
+        **declined,
+        "last_payment_error": {"code": "card_declined", "decline_code": "lost_card"},
+    }
+    assert gateway._charge_result(lost).outcome == ChargeOutcome.HARD_DECLINE
+
+
+@pytest.mark.django_db
+def test_real_stripe_auth_required_webhook_leaves_the_supporter_on_the_confirm_page(settings):
+    """The payment_intent.payment_failed webhook real Stripe sends for that intent must not
+    push a supporter who can still confirm to 'add another card'."""
+    from django.utils import timezone
+
+    from pledges.models import PaymentAttempt
+    from tests.factories import CampaignFactory, PledgeFactory
+
+    campaign = CampaignFactory(status="succeeded")
+    pledge = PledgeFactory(
+        campaign=campaign,
+        status=S.ACTION_REQUIRED,
+        attempt_count=1,
+        stripe_payment_intent_id="pi_real_3ds",
+        grace_ends_at=timezone.now() + dt.timedelta(days=5),
+    )
+    attempt = PaymentAttempt.objects.create(
+        pledge=pledge,
+        number=1,
+        idempotency_key=attempts.attempt_key(pledge.pk, 1),
+        amount_cents=pledge.amount_cents,
+        outcome=PaymentAttempt.Outcome.REQUIRES_ACTION,
+        stripe_payment_intent_id="pi_real_3ds",
+    )
+    result = gateway._charge_result(REAL_STRIPE_AUTH_REQUIRED)
+    status = attempts.attempt_record(attempt_id=attempt.pk, result=result, source="webhook")
+    assert status == S.ACTION_REQUIRED
+
+
+# --- an older attempt's late decline ----------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.stripe
+def test_a_late_decline_webhook_for_attempt_1_leaves_attempt_2_in_flight_alone(
+    chaos, staff, monkeypatch
+):
+    import time_machine
+    from django.utils import timezone
+
+    from pledges.models import PaymentAttempt
+    from pledges.services.reconcile import payments_reconcile
+    from tests.pledges.settlement_support import DECLINE_CARD, stripe_client
+
+    monkeypatch.setattr(charging, "TRANSIENT_TRIES", 1)
+    campaign, (pledge,) = charge_due_campaign(staff, count=1, number=DECLINE_CARD)
+    settlement.settle_run(campaign=campaign)
+    pledge.refresh_from_db()
+    assert pledge.status == S.RETRY_DUE
+    first = stripe_client().v1.payment_intents.list(params={"limit": 10}).data[0]
+    assert first.metadata["attempt"] == "1"
+
+    # Attempt 2 is sent on its day but Stripe's answer does not come back: CHARGING, leased.
+    chaos.rules(
+        {"match": {"method": "POST", "path_regex": "^/v1/payment_intents$"}, "fault": "http_503"}
+    )
+    day = pledge.next_attempt_at + dt.timedelta(minutes=1)
+    with time_machine.travel(day):
+        settlement.settle_run(campaign=campaign)
+    chaos.clear_rules()
+    pledge.refresh_from_db()
+    lease = pledge.lease_expires_at
+    assert (pledge.status, pledge.attempt_count) == (S.CHARGING, 2)
+
+    # Now Stripe's payment_failed webhook for attempt 1 arrives, very late.
+    with time_machine.travel(day + dt.timedelta(minutes=1)):
+        answer = signed_webhook(
+            Client(),
+            event_id="evt_late_decline",
+            type="payment_intent.payment_failed",
+            obj={"id": first.id, "object": "payment_intent", "metadata": first.metadata.to_dict()},
+        )
+    assert answer.status_code == 200
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.lease_expires_at) == (S.CHARGING, lease)
+    assert pledge.attempts.get(number=2).outcome == PaymentAttempt.Outcome.PENDING
+
+    # The reconciler resumes attempt 2 with its own key; its own decline schedules attempt 3.
+    with time_machine.travel(lease + dt.timedelta(minutes=1)):
+        payments_reconcile(now=timezone.now())
+    pledge.refresh_from_db()
+    assert (pledge.status, pledge.attempt_count) == (S.RETRY_DUE, 2)
+    assert pledge.attempts.get(number=2).outcome == PaymentAttempt.Outcome.SOFT_DECLINE
+    assert_ledger_clean(chaos, campaign)
