@@ -119,13 +119,16 @@ def pledge_transition(
     amount_cents: int | None = None,
     updates: dict[str, Any] | None = None,
     where: dict[str, Any] | None = None,
+    campaign_updates: dict[str, Any] | None = None,
 ) -> bool:
     """Move `pledge` from `expected` (default: its in-memory status) to `to`.
 
     Returns True if this call won the change, False if the row was no longer in `expected`
     (somebody else moved it first). `updates` are extra fields written in the same UPDATE;
     `where` adds conditions to it (e.g. "and its lease has expired"), so the check and the
-    change stay one statement. On success the in-memory `pledge` is refreshed.
+    change stay one statement. `campaign_updates` are written to the campaign's row in the
+    same UPDATE as its counters (e.g. the amount collected). On success the in-memory `pledge`
+    is refreshed.
     """
     expected = expected or pledge.status
     if to not in ALLOWED_TRANSITIONS.get(expected, frozenset()):
@@ -139,13 +142,16 @@ def pledge_transition(
         )
         if not won:
             return False
-        # Our UPDATE holds the row lock now; the amount read here is the one that counts.
+        # Our UPDATE holds the row lock now; the row read here (the amount that counts) is also
+        # what the in-memory `pledge` is refreshed from, so a transition reads it once.
         current = Pledge.objects.get(pk=pledge.pk)
+        _refresh_from(pledge, current)
         delta_sign = int(to in COUNTED) - int(expected in COUNTED)
         totals = _counter_moves(expected, to)
         if delta_sign:
             totals["pledged_cents"] = F("pledged_cents") + delta_sign * current.amount_cents
             totals["backer_count"] = F("backer_count") + delta_sign
+        totals.update(campaign_updates or {})
         if totals:
             Campaign.objects.filter(pk=current.campaign_id).update(**totals)
         PledgeEvent.objects.create(
@@ -162,8 +168,23 @@ def pledge_transition(
             amount_cents=amount_cents,
         )
         event_emit(f"pledge.status:{to}", current.pk)  # webhooks, after commit
-    pledge.refresh_from_db()
     return True
+
+
+def _refresh_from(pledge: Pledge, row: Pledge) -> None:
+    """`pledge.refresh_from_db()` from a row already read: every column, and the related
+    objects cached on it forgotten (as refresh_from_db does) except the supporter, which a
+    pledge never changes."""
+    supporter = pledge.supporter if Pledge.supporter.is_cached(pledge) else None
+    for field in Pledge._meta.concrete_fields:
+        setattr(pledge, field.attname, getattr(row, field.attname))
+        if field.is_relation and field.is_cached(pledge):
+            field.delete_cached_value(pledge)
+    for related in Pledge._meta.related_objects:
+        if related.is_cached(pledge):
+            related.delete_cached_value(pledge)
+    if supporter is not None and supporter.pk == pledge.supporter_id:
+        Pledge.supporter.field.set_cached_value(pledge, supporter)
 
 
 def pledges_transition_bulk(
