@@ -6,7 +6,8 @@ database and delivers it to every active endpoint of that organization subscribe
 The event id is made here, once, so a task that runs twice cannot announce the same thing twice.
 
 This module imports nothing of the other apps at load time: services in supporters/, pledges/,
-campaigns/ and actions/ import it.
+campaigns/ and actions/ import it. It imports its task at module level (api/tasks.py imports
+its services only inside each task).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+
+from api.tasks import webhook_event_fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +67,6 @@ def events_emit_many(event_type: str, object_ids: list[int]) -> None:
 
 def _hand_over(event_id: str, event_type: str, object_id: int, occurred_at: str) -> None:
     from api.models import WebhookEndpoint
-    from api.tasks import webhook_event_fan_out
 
     # One indexed look-up saves the broker a message for the (usual) case of nobody listening.
     if not WebhookEndpoint.objects.filter(

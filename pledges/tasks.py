@@ -1,8 +1,12 @@
 """Celery entry points for settlement. Thin: load ids, call a service, log what happened.
 
-`charge_*` tasks are routed to the `payments` queue (settings.CELERY_TASK_ROUTES). Beat runs
-`settle_due_campaigns` every minute, `reconcile_payments` every 5 minutes and `expire_grace`
-hourly; every one of them is safe to run twice at once (the services use conditional updates).
+Each task is named after the service it runs and imports its service inside the function
+(services import tasks at module level; ARCHITECTURE.md). The registered names (`name=`) are
+the old ones, which the beat schedule, the queue routes and any message already in a queue
+use: `pledges.tasks.charge_*` is routed to the `payments` queue (settings.CELERY_TASK_ROUTES).
+Beat runs `settle_due` every minute, `payments_reconcile` and `pledges_setup_reconcile` every
+5 minutes and `payments_remind_and_expire` hourly; every one of them is safe to run twice at
+once (the services use conditional updates).
 """
 
 from __future__ import annotations
@@ -37,48 +41,49 @@ def _release(name: str, token: str) -> None:
 
 
 @shared_task(name="pledges.tasks.settle_due_campaigns")
-def settle_due_campaigns() -> dict:
+def settle_due() -> dict:
     """Freeze LIVE campaigns past their deadline, finish interrupted bulk moves and queue the
     pledges whose charge (or retry) is due."""
-    from pledges.services.settlement import settle_due
+    from pledges.services import settlement
 
     token = _once("settle")
     if token is None:
         return {"skipped": "another run holds the lock"}
     try:
-        summary = settle_due()
+        summary = settlement.settle_due()
     finally:
         _release("settle", token)
-    log.info("settle_due_campaigns: %s", summary)
+    log.info("settle_due: %s", summary)
     return summary
 
 
 @shared_task(name="pledges.tasks.collect_campaign", acks_late=True)
-def collect_campaign(*, campaign_id: int, after_id: int = 0) -> dict:
+def campaign_collect_step(*, campaign_id: int, after_id: int = 0) -> dict:
     """A campaign was approved for collection: mark its pledges due and queue their charges,
     one bounded step at a time (each step queues the next), so no run outlasts the broker's
     visibility timeout and a redelivered message repeats one step at most."""
-    from pledges.services.settlement import campaign_collect_step
+    from pledges.services import settlement
 
-    marked, resume = campaign_collect_step(campaign_id=campaign_id, after_id=after_id)
+    marked, resume = settlement.campaign_collect_step(campaign_id=campaign_id, after_id=after_id)
     if resume is not None:
-        collect_campaign.delay(campaign_id=campaign_id, after_id=resume)
+        campaign_collect_step.delay(campaign_id=campaign_id, after_id=resume)
     return {"marked_due": marked, "resume_after": resume}
 
 
 @shared_task(name="pledges.tasks.send_pledge_emails", acks_late=True)
-def send_pledge_emails(*, pledge_ids: list[int], template: str) -> int:
+def pledges_send_emails(*, pledge_ids: list[int], template: str) -> int:
     """Send one batch of settlement emails (routed to the `emails` queue)."""
-    from pledges.services.notify import pledges_send_emails
+    from pledges.services import notify
 
-    return pledges_send_emails(pledge_ids=pledge_ids, template=template)
+    return notify.pledges_send_emails(pledge_ids=pledge_ids, template=template)
 
 
 @shared_task(name="pledges.tasks.charge_pledges", acks_late=True)
-def charge_pledges(*, pledge_ids: list[int]) -> dict:
+def pledges_charge(*, pledge_ids: list[int]) -> dict:
     """Charge a chunk of pledges one by one (each claims its own lease). Stops at once if Stripe
     refused our credentials or no rate-limit slot comes; the pledges it did not reach get their
-    queue mark lifted, so the next beat after the halt queues them again within a minute."""
+    queue mark lifted, so the next beat after the halt queues them again within a minute.
+    (`charging.pledge_charge` for each pledge of the chunk.)"""
     from pledges.services.charging import (
         SettlementHalted,
         pledge_charge,
@@ -91,7 +96,7 @@ def charge_pledges(*, pledge_ids: list[int]) -> dict:
             report = pledge_charge(pledge_id=pledge_id)
         except (SettlementHalted, TimeoutError) as exc:
             stopped = "halted" if isinstance(exc, SettlementHalted) else "no_slot"
-            log.error("charge_pledges stopped (%s) at pledge %s: %s", stopped, pledge_id, exc)
+            log.error("pledges_charge stopped (%s) at pledge %s: %s", stopped, pledge_id, exc)
             counts[stopped] = 1
             counts["released"] = pledges_queue_marks_release(pledge_ids=pledge_ids[n:])
             break
@@ -100,38 +105,38 @@ def charge_pledges(*, pledge_ids: list[int]) -> dict:
 
 
 @shared_task(name="pledges.tasks.reconcile_payments")
-def reconcile_payments() -> dict:
+def payments_reconcile() -> dict:
     """Resolve expired leases, pending attempts and refunds by asking Stripe."""
-    from pledges.services.reconcile import payments_reconcile
+    from pledges.services import reconcile
 
     token = _once("reconcile")
     if token is None:
         return {"skipped": "another run holds the lock"}
     try:
-        summary = payments_reconcile()
+        summary = reconcile.payments_reconcile()
     finally:
         _release("reconcile", token)
-    log.info("reconcile_payments: %s", summary)
+    log.info("payments_reconcile: %s", summary)
     return summary
 
 
 @shared_task(name="pledges.tasks.expire_grace")
-def expire_grace() -> dict:
+def payments_remind_and_expire() -> dict:
     """Remind supporters who still have to act (every 48 hours) and mark UNPAID those whose
     grace period is over."""
-    from pledges.services.grace import payments_remind_and_expire
+    from pledges.services import grace
 
-    summary = payments_remind_and_expire()
-    log.info("expire_grace: %s", summary)
+    summary = grace.payments_remind_and_expire()
+    log.info("payments_remind_and_expire: %s", summary)
     return summary
 
 
 @shared_task(name="pledges.tasks.reconcile_card_setups")
-def reconcile_card_setups() -> dict:
+def pledges_setup_reconcile() -> dict:
     """Activate pledges whose card was saved at Stripe when neither the browser return nor the
     webhook reached us (a tab closed at the wrong moment)."""
-    from pledges.services.pledging import pledges_setup_reconcile
+    from pledges.services import pledging
 
-    summary = pledges_setup_reconcile()
-    log.info("reconcile_card_setups: %s", summary)
+    summary = pledging.pledges_setup_reconcile()
+    log.info("pledges_setup_reconcile: %s", summary)
     return summary

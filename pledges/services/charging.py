@@ -47,7 +47,7 @@ from pledges.services.transitions import (
     pledge_log,
     pledge_transition,
 )
-from pledges.tasks import charge_pledges
+from pledges.tasks import pledges_charge as pledges_charge_task
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def charges_enqueue(
             Pledge.objects.filter(pk__in=ids).update(next_attempt_at=decision_time(now) + horizon)
             # robust: a broker outage is logged; the marked pledges are queued again by the
             # beat once their mark passes, so nothing is lost.
-            transaction.on_commit(partial(charge_pledges.delay, pledge_ids=ids), robust=True)
+            transaction.on_commit(partial(pledges_charge_task.delay, pledge_ids=ids), robust=True)
         sent += len(ids)
         last = ids[-1]
     log.info("queued %s pledges for charging", sent)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from campaigns.models import Campaign, Tier
 from campaigns.templatetags.rallyround import money
 from pledges.models import Pledge
-from pledges.tasks import send_pledge_emails
+from pledges.tasks import pledges_send_emails as pledges_send_emails_task
 from supporters.emails import email_enqueue, email_send_now, emails_fan_out
 from supporters.tasks import send_email
 
@@ -96,7 +96,7 @@ def pledges_notify_batches(*, pledge_ids: list[int], template: str) -> None:
     EMAIL_BATCH supporters: settlement never waits on mail, and mail never waits behind (or
     delays) the money tasks on `default` and `payments`."""
     emails_fan_out(
-        task=send_pledge_emails,
+        task=pledges_send_emails_task,
         ids=pledge_ids,
         batch_size=EMAIL_BATCH,
         ids_kwarg="pledge_ids",

@@ -47,7 +47,7 @@ from pledges.services.transitions import (
     COUNTED,
     pledges_transition_bulk,
 )
-from pledges.tasks import collect_campaign
+from pledges.tasks import campaign_collect_step as campaign_collect_step_task
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,9 @@ def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
     organizers_notify(campaign=campaign, template="settlement_organizer_approved")
     # Marking tens of thousands of pledges due is the worker's job, not the admin request's;
     # if the message is lost, the beat's sweep marks them within a minute.
-    transaction.on_commit(lambda: collect_campaign.delay(campaign_id=campaign.pk), robust=True)
+    transaction.on_commit(
+        lambda: campaign_collect_step_task.delay(campaign_id=campaign.pk), robust=True
+    )
     return campaign.frozen_backer_count or 0
 
 

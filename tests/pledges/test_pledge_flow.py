@@ -497,7 +497,7 @@ def test_pledge_page_after_the_deadline_says_what_happened_and_what_to_do(
 
 
 def test_card_saved_but_never_reported_is_activated_by_the_sweep(supporter_client, stripe_local):
-    from pledges.tasks import reconcile_card_setups
+    from pledges.tasks import pledges_setup_reconcile
 
     campaign = CampaignFactory()
     submit_pledge(supporter_client, campaign, amount="20")
@@ -509,10 +509,10 @@ def test_card_saved_but_never_reported_is_activated_by_the_sweep(supporter_clien
     submit_pledge(other, campaign, amount="30")
     abandoned = Pledge.objects.exclude(pk=saved.pk).get()
 
-    assert reconcile_card_setups() == {}  # too recent: the browser may still report it
+    assert pledges_setup_reconcile() == {}  # too recent: the browser may still report it
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
-        summary = reconcile_card_setups()
-        again = reconcile_card_setups()
+        summary = pledges_setup_reconcile()
+        again = pledges_setup_reconcile()
     assert summary == {"activated": 1, "not_succeeded": 1}
     assert again == {"not_succeeded": 1}
     saved.refresh_from_db()
@@ -522,4 +522,4 @@ def test_card_saved_but_never_reported_is_activated_by_the_sweep(supporter_clien
     assert abandoned.status == Pledge.Status.PENDING_SETUP
     assert totals(campaign) == (2000, 1)
     with time_machine.travel(timezone.now() + dt.timedelta(hours=3)):
-        assert reconcile_card_setups() == {}  # old abandoned pledges are no longer asked about
+        assert pledges_setup_reconcile() == {}  # old abandoned pledges are no longer asked about

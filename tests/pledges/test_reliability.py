@@ -555,7 +555,7 @@ def test_a_redelivered_charge_task_does_not_retry_a_decline_before_its_day(
     import time_machine
     from django.utils import timezone
 
-    from pledges.tasks import charge_pledges
+    from pledges.tasks import pledges_charge
     from tests.pledges.settlement_support import DECLINE_CARD
 
     campaign, (pledge,) = charge_due_campaign(staff, count=1, number=DECLINE_CARD)
@@ -566,7 +566,7 @@ def test_a_redelivered_charge_task_does_not_retry_a_decline_before_its_day(
     posts = _payment_intent_posts(chaos)
 
     # The task that charged attempt 1 is delivered again (worker lost before its ack).
-    charge_pledges(pledge_ids=[pledge.pk])
+    pledges_charge(pledge_ids=[pledge.pk])
     pledge.refresh_from_db()
     assert (pledge.status, pledge.attempt_count, pledge.next_attempt_at) == (
         S.RETRY_DUE,

@@ -212,7 +212,7 @@ def test_deadline_passing_while_workers_are_down_is_settled_by_the_next_beat(
     # Nothing ran at the deadline (no ETA anywhere); the worker comes back three hours later.
     back = campaign.deadline + dt.timedelta(hours=3)
     with time_machine.travel(back, tick=False), django_capture_on_commit_callbacks(execute=True):
-        summary = tasks.settle_due_campaigns()
+        summary = tasks.settle_due()
     assert summary["failed"] == 1
     campaign.refresh_from_db()
     pledge.refresh_from_db()

@@ -163,7 +163,7 @@ def _succeeded_campaign(staff, *cards_and_amounts):
         settlement.settle_due()
         campaign.refresh_from_db()
         settlement.campaign_approve_for_collection(campaign=campaign, actor=staff)
-        tasks.collect_campaign(campaign_id=campaign.pk)  # what the queued task does
+        tasks.campaign_collect_step(campaign_id=campaign.pk)  # what the queued task does
     return campaign, pledges
 
 

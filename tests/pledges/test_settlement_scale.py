@@ -54,7 +54,7 @@ def test_each_chunk_hands_its_emails_to_the_emails_queue_in_batches(
     campaign = succeeded_campaign(5)
     sent = []
     monkeypatch.setattr(
-        "pledges.tasks.send_pledge_emails.apply_async",
+        "pledges.tasks.pledges_send_emails.apply_async",
         lambda kwargs=None, **options: sent.append(kwargs),
     )
     with django_capture_on_commit_callbacks(execute=True):

@@ -142,7 +142,7 @@ def test_two_workers_one_killed_mid_chunk_everyone_charged_exactly_once(workers,
     workers.manage(
         "shell",
         "-c",
-        "from pledges.tasks import settle_due_campaigns\nsettle_due_campaigns.delay()",
+        "from pledges.tasks import settle_due\nsettle_due.delay()",
     )
     started = time.monotonic()
     wait_for(

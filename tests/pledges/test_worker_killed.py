@@ -216,7 +216,7 @@ def test_worker_killed_mid_charge_charges_everyone_exactly_once(workers, chaos):
     workers.manage(
         "shell",
         "-c",
-        "from pledges.tasks import settle_due_campaigns\nsettle_due_campaigns.delay()\n",
+        "from pledges.tasks import settle_due\nsettle_due.delay()\n",
     )
     wait_for(
         lambda: (
