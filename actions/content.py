@@ -25,7 +25,7 @@ from actions.models import Action
 
 PLACEHOLDER_RE = re.compile(r"\{(name|zip|target)\}")
 NAME_FALLBACK = gettext_lazy("[your name]")
-ZIP_FALLBACK = "[your ZIP code]"
+ZIP_FALLBACK = gettext_lazy("[your ZIP code]")
 # {target}: the member of Congress's title and name ("Senator Alex Padilla") on actions that
 # reach the supporter's own members; otherwise a reminder to say whom they are addressing.
 TARGET_FALLBACK = gettext_lazy("[their title and name]")
@@ -46,8 +46,8 @@ def script_segments(
     the addressee's title and name) in between, or a bracketed reminder to say them when we do
     not know them."""
     values = {
-        "name": name.strip() or NAME_FALLBACK,
-        "zip": zip_code.strip() or ZIP_FALLBACK,
+        "name": name.strip() or str(NAME_FALLBACK),
+        "zip": zip_code.strip() or str(ZIP_FALLBACK),
         "target": target.strip() or str(TARGET_FALLBACK),
     }
     segments: list[Segment] = []

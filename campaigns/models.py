@@ -344,7 +344,11 @@ class Tier(models.Model):
 
     @property
     def name_with_article(self) -> str:
-        """ "an Ally", "an Advocate", "a Champion"."""
+        """ "an Ally", "an Advocate", "a Champion"; in Spanish the name alone ("como Aliado")."""
+        from django.utils.translation import get_language
+
+        if not (get_language() or "en").startswith("en"):
+            return self.name
         article = "an" if self.name[:1].lower() in "aeiou" else "a"
         return f"{article} {self.name}"
 

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign, Tier
@@ -70,7 +71,7 @@ SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9]{1,60}$")
 # A signed-in supporter's pledge submissions and card steps each cost calls to Stripe (and a
 # change sends an email): cap them per account, so nobody can spend the platform's Stripe
 # rate limit or flood an inbox. Generous for a person; settings may override.
-TOO_MANY_STEPS = (
+TOO_MANY_STEPS = gettext_noop(
     "You have tried this many times in the last few minutes. Please wait a little and try again."
 )
 
@@ -308,8 +309,11 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # 
         if result.outcome == StartOutcome.CHANGED:
             messages.success(
                 request,
-                f"Your pledge is now {money(result.pledge.amount_cents, result.pledge.currency)} "
-                f"as {Tier.Kind(result.pledge.tier).label}. We emailed you a confirmation.",
+                _("Your pledge is now %(amount)s as %(tier)s. We emailed you a confirmation.")
+                % {
+                    "amount": money(result.pledge.amount_cents, result.pledge.currency),
+                    "tier": Tier.Kind(result.pledge.tier).label,
+                },
             )
         return redirect("pledges:detail", token=result.pledge.token)
     return _render_pledge_page(
@@ -371,7 +375,7 @@ def card_step(request: HttpRequest, token: str) -> HttpResponse:
     except gateway.GatewayError:
         error = GATEWAY_DOWN
     if step is not None and step.already_done:
-        messages.success(request, "Your card is saved and your pledge is active.")
+        messages.success(request, _("Your card is saved and your pledge is active."))
         return redirect("pledges:detail", token=pledge.token)
     pledge.refresh_from_db()
     return render(
@@ -420,7 +424,7 @@ def card_complete(request: HttpRequest, token: str) -> HttpResponse:
     SetupIntent from Stripe; the browser's word is never taken for it."""
     pledge = _own_pledge(request, token)
     if not _pledge_step_allowed(request.user):
-        messages.error(request, TOO_MANY_STEPS)
+        messages.error(request, _(TOO_MANY_STEPS))
         return redirect("pledges:detail", token=pledge.token)
     setup_intent_id = request.POST.get("setup_intent", "")
     if not SETUP_INTENT_ID.match(setup_intent_id):
@@ -434,16 +438,18 @@ def card_complete(request: HttpRequest, token: str) -> HttpResponse:
     except gateway.GatewayError:
         messages.error(
             request,
-            "We could not confirm your card with our processor just now. If it was saved, "
-            "your pledge becomes active within minutes; you can check here.",
+            _(
+                "We could not confirm your card with our processor just now. If it was saved, "
+                "your pledge becomes active within minutes; you can check here."
+            ),
         )
         return redirect("pledges:detail", token=pledge.token)
     if result.pledge is None or result.pledge.pk != pledge.pk:
         raise Http404("No such pledge")
     if result.outcome == ActivationOutcome.ACTIVATED:
-        messages.success(request, "Thank you! Your pledge is active. Nothing has been charged.")
+        messages.success(request, _("Thank you! Your pledge is active. Nothing has been charged."))
     elif result.outcome == ActivationOutcome.CARD_CHANGED:
-        messages.success(request, "Your new card is saved for this pledge.")
+        messages.success(request, _("Your new card is saved for this pledge."))
     elif result.outcome == ActivationOutcome.NOT_SUCCEEDED:
         messages.error(request, result.message)
         return redirect("pledges:card", token=pledge.token)
@@ -496,7 +502,9 @@ def pledge_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
         if canceled:
             messages.success(
                 request,
-                "Your pledge is canceled and will never be charged. "
-                "You are still an Ally of this campaign.",
+                _(
+                    "Your pledge is canceled and will never be charged. "
+                    "You are still an Ally of this campaign."
+                ),
             )
     return redirect("pledges:detail", token=pledge.token)

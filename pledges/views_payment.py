@@ -32,7 +32,9 @@ from supporters.throttle import client_ip, throttle_hit
 
 log = logging.getLogger(__name__)
 S = Pledge.Status
-STRIPE_DOWN = "We could not reach our payment processor just now. Please try again in a minute."
+STRIPE_DOWN = gettext_lazy(
+    "We could not reach our payment processor just now. Please try again in a minute."
+)
 CARD_TRIES_LIMITED = gettext_lazy(
     "You have tried several cards in a short time. Please wait an hour and try again; "
     "nothing more has been charged."
@@ -86,7 +88,10 @@ def payment_confirm(request: HttpRequest, token: str) -> HttpResponse:
             if status == S.NEEDS_NEW_METHOD:
                 messages.error(
                     request,
-                    "Your bank did not confirm the payment. You can try again with another card.",
+                    gettext_lazy(
+                        "Your bank did not confirm the payment. "
+                        "You can try again with another card."
+                    ),
                 )
                 return redirect("pledges:payment_new_card", token=token)
         return redirect("pledges:payment_confirm", token=token)
@@ -132,7 +137,9 @@ def payment_new_card(request: HttpRequest, token: str) -> HttpResponse:
         if status == S.ACTION_REQUIRED:
             return redirect("pledges:payment_confirm", token=token)
         if status == S.NEEDS_NEW_METHOD:
-            messages.error(request, "That card was declined. Please try another card.")
+            messages.error(
+                request, gettext_lazy("That card was declined. Please try another card.")
+            )
         return redirect("pledges:payment_new_card", token=token)
     client_secret, error = "", ""
     if pledge_payable_on_session(pledge):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
@@ -15,16 +16,19 @@ POSTAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,10}$")
 
 
 def consent_wording(campaign: Campaign) -> dict[str, str]:
-    """The exact sentences shown next to the two consent boxes; stored with each consent."""
+    """The exact sentences shown next to the two consent boxes, in the page's language;
+    stored with each consent as the person read them."""
     return {
-        "updates": (
-            f"Yes, email me updates about “{campaign.title}” (milestones, news and ways to "
+        "updates": gettext(
+            "Yes, email me updates about “%(title)s” (milestones, news and ways to "
             "help). I can unsubscribe at any time."
-        ),
-        "org": (
-            f"Yes, {campaign.organization.name}, the organization running this campaign, may "
+        )
+        % {"title": campaign.title},
+        "org": gettext(
+            "Yes, %(organization)s, the organization running this campaign, may "
             "contact me about its work. I can withdraw this at any time."
-        ),
+        )
+        % {"organization": campaign.organization.name},
     }
 
 

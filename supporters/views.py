@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign, Tier
@@ -232,7 +233,7 @@ def preferences(request, pk: int):
     supporter = _my_supporter(request, pk)
     form = PreferencesForm(request.POST, campaign=supporter.campaign, prefix=f"s{supporter.pk}")
     if not form.is_valid():
-        messages.error(request, "Your changes could not be saved: " + form.errors.as_text())
+        messages.error(request, _("Your changes could not be saved: ") + form.errors.as_text())
         return redirect("supporters:dashboard")
     wording = consent_wording(supporter.campaign)
     changed = services.supporter_update_preferences(
@@ -245,9 +246,11 @@ def preferences(request, pk: int):
         consent_org_text=wording["org"],
     )
     if changed:
-        messages.success(request, f"Saved your choices for “{supporter.campaign.title}”.")
+        messages.success(
+            request, _("Saved your choices for “%(title)s”.") % {"title": supporter.campaign.title}
+        )
     else:
-        messages.info(request, "Nothing changed.")
+        messages.info(request, _("Nothing changed."))
     return redirect(reverse("supporters:dashboard") + f"#supporter-{supporter.pk}")
 
 
@@ -258,7 +261,8 @@ def leave(request, pk: int):
     services.supporter_leave(supporter=supporter)
     messages.success(
         request,
-        f"You left “{supporter.campaign.title}”. You will get no more emails about it.",
+        _("You left “%(title)s”. You will get no more emails about it.")
+        % {"title": supporter.campaign.title},
     )
     return redirect("supporters:dashboard")
 
