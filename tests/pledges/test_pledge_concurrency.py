@@ -14,7 +14,7 @@ from pledges.services.pledging import (
     pledge_start,
 )
 from tests.concurrency import race
-from tests.factories import CampaignFactory, UserFactory
+from tests.factories import CampaignFactory, verified_user
 from tests.pledges.stripe_browser import confirm_card_setup
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -38,7 +38,7 @@ def start(user, campaign, form_key: str, amount_cents: int = 2000):
 
 def test_double_click_and_second_tab_at_once_make_one_pledge(stripe_local):
     campaign = CampaignFactory()
-    user = UserFactory()
+    user = verified_user()
     results = race(
         lambda: start(user, campaign, "same-key"),
         lambda: start(user, campaign, "same-key"),
@@ -52,7 +52,7 @@ def test_double_click_and_second_tab_at_once_make_one_pledge(stripe_local):
 
 def test_browser_return_and_webhook_at_once_count_the_pledge_once(stripe_local):
     campaign = CampaignFactory()
-    pledge = start(UserFactory(), campaign, "k").pledge
+    pledge = start(verified_user(), campaign, "k").pledge
     step = pledge_setup_intent_ensure(pledge=pledge)
     seti = confirm_card_setup(stripe_local, step.client_secret)["id"]
     results = race(
@@ -71,7 +71,7 @@ def test_browser_return_and_webhook_at_once_count_the_pledge_once(stripe_local):
 
 def test_concurrent_changes_leave_the_total_equal_to_the_pledge(stripe_local):
     campaign = CampaignFactory()
-    pledge = start(UserFactory(), campaign, "k").pledge
+    pledge = start(verified_user(), campaign, "k").pledge
     step = pledge_setup_intent_ensure(pledge=pledge)
     seti = confirm_card_setup(stripe_local, step.client_secret)["id"]
     pledge_activate_from_setup_intent(setup_intent_id=seti)

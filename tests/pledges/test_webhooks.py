@@ -19,7 +19,7 @@ from pledges.gateway import ChargeOutcome
 from pledges.models import Pledge, StripeEvent
 from pledges.services import attempts, charging, settlement
 from pledges.services.pledging import pledge_setup_intent_ensure, pledge_start
-from tests.factories import CampaignFactory, UserFactory
+from tests.factories import CampaignFactory, verified_user
 from tests.pledges.settlement_support import (
     assert_ledger_clean,
     charge_due_campaign,
@@ -68,7 +68,7 @@ def csrf_client():
 def start_pledge() -> Pledge:
     campaign = CampaignFactory()
     started = pledge_start(
-        user=UserFactory(),
+        user=verified_user(),
         campaign=campaign,
         tier=campaign.tiers.get(kind="advocate"),
         amount_cents=2000,
