@@ -58,7 +58,7 @@ def key_messages(action: Action) -> list[str]:
     ]
 
 
-def congress_block(  # noqa: C901 -- one branch per kind of congressional content shown; reads top to bottom
+def congress_block(
     *, action: Action, viewer: Viewer, typed_zip: str, district_key: str
 ) -> CongressBlock:
     """The member cards (or the choice of district, or why there are none) for this visitor."""
@@ -68,24 +68,8 @@ def congress_block(  # noqa: C901 -- one branch per kind of congressional conten
     )
     if not typed:
         return block
-    if not block.zip_code:
-        block.problem = _("“%(zip)s” is not a U.S. ZIP code. Enter five digits, like 94609.") % {
-            "zip": typed
-        }
-        return block
-    lookup = congress_lookup(zip_code=block.zip_code)
-    block.lookup = lookup
-    if not lookup.found and not congress_data_loaded():
-        block.problem = _(
-            "The list of members of Congress is not loaded yet, so we cannot look up ZIP codes "
-            "right now."
-        )
-        return block
-    if not lookup.found:
-        block.problem = _(
-            "We could not find ZIP code %(zip)s among the congressional districts we know. Check "
-            "it, or look your members up on house.gov and senate.gov."
-        ) % {"zip": block.zip_code}
+    lookup = _block_lookup(block)
+    if lookup is None:
         return block
     chosen = lookup.district(district_key)
     block.district_key = chosen.key if chosen else ""
@@ -94,47 +78,85 @@ def congress_block(  # noqa: C901 -- one branch per kind of congressional conten
         block.needs_choice = True
     members = lookup.members(chamber=action.congress_targets, district_key=block.district_key)
     district = chosen or (lookup.districts[0] if not lookup.split else None)
+    block.notes.extend(_seat_notes(action, lookup, district, wants_house=wants_house))
+    outcomes = my_call_outcomes(supporter=viewer.supporter, action=action)
+    targets = {t.legislator_id: t for t in action.targets.all() if t.legislator_id}
+    block.cards = [
+        _member_card(action, viewer, member, targets=targets, outcomes=outcomes)
+        for member in members
+    ]
+    return block
+
+
+def _block_lookup(block: CongressBlock) -> ZipLookup | None:
+    """The districts of the block's ZIP code, or None with `block.problem` saying why not."""
+    if not block.zip_code:
+        block.problem = _("“%(zip)s” is not a U.S. ZIP code. Enter five digits, like 94609.") % {
+            "zip": block.typed
+        }
+        return None
+    lookup = congress_lookup(zip_code=block.zip_code)
+    block.lookup = lookup
+    if not lookup.found and not congress_data_loaded():
+        block.problem = _(
+            "The list of members of Congress is not loaded yet, so we cannot look up ZIP codes "
+            "right now."
+        )
+        return None
+    if not lookup.found:
+        block.problem = _(
+            "We could not find ZIP code %(zip)s among the congressional districts we know. Check "
+            "it, or look your members up on house.gov and senate.gov."
+        ) % {"zip": block.zip_code}
+        return None
+    return lookup
+
+
+def _seat_notes(action: Action, lookup, district, *, wants_house: bool) -> list[str]:
+    """Why a seat has nobody to call: a vacant House seat, a place without senators."""
+    notes = []
     if wants_house and district is not None and district.representative is None:
-        block.notes.append(
+        notes.append(
             _("The House seat for %(district)s is vacant right now.") % {"district": district.label}
         )
     if action.congress_targets in {"senate", "both"}:
         for state in [district.state] if district else lookup.states:
             if state in NON_STATES:
-                block.notes.append(
+                notes.append(
                     _(
                         "%(place)s has no senators. Its member of the House is a non-voting "
                         "delegate who still speaks and votes in committee."
                     )
                     % {"place": state}
                 )
-    outcomes = my_call_outcomes(supporter=viewer.supporter, action=action)
-    targets = {t.legislator_id: t for t in action.targets.all() if t.legislator_id}
-    for member in members:
-        addressed = f"{member.title} {member.name}"
-        target = targets.get(member.pk)
-        mine = outcomes.get(target.pk, "") if target else ""
-        card = MemberCard(
-            member=member,
-            addressed_as=addressed,
-            target=target,
-            mine=mine,
-            mine_label=CallOutcome.Outcome(mine).label if mine else "",
+    return notes
+
+
+def _member_card(action: Action, viewer: Viewer, member, *, targets, outcomes) -> MemberCard:
+    """One member's card: the script to read (a call) or the letter to send (an email)."""
+    addressed = f"{member.title} {member.name}"
+    target = targets.get(member.pk)
+    mine = outcomes.get(target.pk, "") if target else ""
+    card = MemberCard(
+        member=member,
+        addressed_as=addressed,
+        target=target,
+        mine=mine,
+        mine_label=CallOutcome.Outcome(mine).label if mine else "",
+    )
+    if action.kind == Action.Kind.CALL:
+        card.segments = script_segments(
+            action.call_script, name=viewer.name, zip_code=viewer.zip_code, target=addressed
         )
-        if action.kind == Action.Kind.CALL:
-            card.segments = script_segments(
-                action.call_script, name=viewer.name, zip_code=viewer.zip_code, target=addressed
+    else:
+        card.letter = fill_placeholders(
+            action.email_body, name=viewer.name, zip_code=viewer.zip_code, target=addressed
+        )
+        if action.email_to:
+            card.mailto = mailto_url(
+                to=action.email_to, subject=action.email_subject, body=card.letter
             )
-        else:
-            card.letter = fill_placeholders(
-                action.email_body, name=viewer.name, zip_code=viewer.zip_code, target=addressed
-            )
-            if action.email_to:
-                card.mailto = mailto_url(
-                    to=action.email_to, subject=action.email_subject, body=card.letter
-                )
-        block.cards.append(card)
-    return block
+    return card
 
 
 def action_page_extras(*, request, action: Action, viewer: Viewer) -> dict:

@@ -188,7 +188,8 @@ class Action(TimeStamped):
     def __str__(self) -> str:
         return self.title
 
-    def clean(self) -> None:  # noqa: C901 -- one check per action kind's required fields, each a sentence
+    def clean(self) -> None:
+        """One check per action kind's required fields, each a sentence."""
         errors: dict[str, str] = {}
         if self.advocates_first_hours and not self.starts_at:
             errors["starts_at"] = "Set when the action opens to everyone to open it early."
@@ -197,27 +198,35 @@ class Action(TimeStamped):
         if self.kind == self.Kind.CALL and not self.call_script.strip():
             errors["call_script"] = "A call action needs a script."
         if self.kind == self.Kind.EMAIL:
-            if not self.email_to and not self.congress_targets:
-                errors["email_to"] = "An email action needs the address to write to."
-            if not self.email_subject.strip():
-                errors["email_subject"] = "An email action needs a subject."
-            if not self.email_body.strip():
-                errors["email_body"] = "An email action needs a sample letter."
+            errors.update(self._email_errors())
         if self.kind == self.Kind.PETITION and not self.petition_text.strip():
             errors["petition_text"] = "A petition needs its text."
         if self.kind == self.Kind.EVENT:
-            if not self.event_starts_at:
-                errors["event_starts_at"] = "When does the event start?"
-            if not self.event_ends_at:
-                errors["event_ends_at"] = "When does the event end?"
-            elif self.event_starts_at and self.event_ends_at <= self.event_starts_at:
-                errors["event_ends_at"] = "The event must end after it starts."
-            if not (
-                self.event_place.strip() or self.event_address.strip() or self.event_online_url
-            ):
-                errors["event_place"] = "Give a place, an address or an online link."
+            errors.update(self._event_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _email_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.email_to and not self.congress_targets:
+            errors["email_to"] = "An email action needs the address to write to."
+        if not self.email_subject.strip():
+            errors["email_subject"] = "An email action needs a subject."
+        if not self.email_body.strip():
+            errors["email_body"] = "An email action needs a sample letter."
+        return errors
+
+    def _event_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.event_starts_at:
+            errors["event_starts_at"] = "When does the event start?"
+        if not self.event_ends_at:
+            errors["event_ends_at"] = "When does the event end?"
+        elif self.event_starts_at and self.event_ends_at <= self.event_starts_at:
+            errors["event_ends_at"] = "The event must end after it starts."
+        if not (self.event_place.strip() or self.event_address.strip() or self.event_online_url):
+            errors["event_place"] = "Give a place, an address or an online link."
+        return errors
 
     @property
     def is_counted(self) -> bool:

@@ -120,7 +120,7 @@ _RESULT_TO_OUTCOME = {
 }
 
 
-def attempt_record(  # noqa: C901 -- one branch per Stripe outcome, read as a table
+def attempt_record(
     *,
     attempt_id: int,
     result: ChargeResult,
@@ -163,63 +163,78 @@ def attempt_record(  # noqa: C901 -- one branch per Stripe outcome, read as a ta
         outcome = Outcome.INVALID if invalid else _RESULT_TO_OUTCOME.get(result.outcome)
         if result.status == "canceled":
             outcome = Outcome.CANCELED
-        # Only money taken moves a pledge on an older attempt's word; declines, 3-D Secure
-        # requests and cancellations count only for the attempt the pledge is on now.
-        current = attempt.number == pledge.attempt_count
-
-        # 1. The attempt: pending → anything; requires_action → its final answer.
-        updates: dict = {"updated_at": now}
-        if result.payment_intent_id and not attempt.stripe_payment_intent_id:
-            updates["stripe_payment_intent_id"] = result.payment_intent_id
-        open_outcomes = {Outcome.PENDING, Outcome.REQUIRES_ACTION}
-        if outcome == Outcome.SUCCEEDED:
-            # Money taken is the truth about an attempt, whatever we had made of it before
-            # (a request we read as rejected, a decline, a cancel that came too late).
-            open_outcomes = set(Outcome) - {Outcome.SUCCEEDED}
-        if outcome and attempt.outcome in open_outcomes and attempt.outcome != outcome:
-            updates.update(
-                outcome=outcome,
-                error_code=(result.code or "")[:64],
-                decline_code=(result.decline_code or "")[:64],
-                message=result.message or attempt.message,
-                finished_at=now if outcome != Outcome.REQUIRES_ACTION else None,
-            )
-        if len(updates) > 1:
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(**updates)
-
-        # 2. The pledge.
-        if outcome == Outcome.SUCCEEDED:
-            _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
-        elif not current:
-            pass
-        elif outcome == Outcome.REQUIRES_ACTION:
-            _record_requires_action(pledge, attempt, result, source=source, now=now)
-        elif outcome in (Outcome.SOFT_DECLINE, Outcome.HARD_DECLINE, Outcome.CANCELED):
-            # A cancelled intent can never be paid: for the pledge it is a hard decline.
-            decline = (
-                Outcome.SOFT_DECLINE if outcome == Outcome.SOFT_DECLINE else Outcome.HARD_DECLINE
-            )
-            _record_declined(pledge, attempt, result, decline, source=source, now=now)
-        elif outcome == Outcome.INVALID and pledge.status == S.CHARGING:
-            pledge_transition(
-                pledge=pledge,
-                to=S.NEEDS_REVIEW,
-                expected=S.CHARGING,
-                updates={"lease_expires_at": None},
-                actor_label=source,
-                note=f"Stripe rejected the request: {result.message}",
-                code=result.code,
-            )
-            # Staff hear of it in the run's one digest (pledges/services/digest.py), not here.
-        elif result.outcome == ChargeOutcome.PROCESSING and pledge.status == S.CHARGING and current:
-            pledge_log(
-                pledge=pledge,
-                note="Stripe is still processing the payment; the reconciler will check it.",
-                actor_label=source,
-                stripe_object_id=result.payment_intent_id,
-            )
+        _attempt_answer_write(attempt, result, outcome, now=now)
+        _pledge_answer_apply(pledge, attempt, result, outcome, source=source, now=now, actor=actor)
     pledge.refresh_from_db(fields=["status"])
     return pledge.status
+
+
+def _attempt_answer_write(
+    attempt: PaymentAttempt, result: ChargeResult, outcome: str | None, *, now: dt.datetime
+) -> None:
+    """Step 1 of recording an answer, the attempt: pending → anything; requires_action → its
+    final answer; anything but succeeded → succeeded."""
+    updates: dict = {"updated_at": now}
+    if result.payment_intent_id and not attempt.stripe_payment_intent_id:
+        updates["stripe_payment_intent_id"] = result.payment_intent_id
+    open_outcomes = {Outcome.PENDING, Outcome.REQUIRES_ACTION}
+    if outcome == Outcome.SUCCEEDED:
+        # Money taken is the truth about an attempt, whatever we had made of it before
+        # (a request we read as rejected, a decline, a cancel that came too late).
+        open_outcomes = set(Outcome) - {Outcome.SUCCEEDED}
+    if outcome and attempt.outcome in open_outcomes and attempt.outcome != outcome:
+        updates.update(
+            outcome=outcome,
+            error_code=(result.code or "")[:64],
+            decline_code=(result.decline_code or "")[:64],
+            message=result.message or attempt.message,
+            finished_at=now if outcome != Outcome.REQUIRES_ACTION else None,
+        )
+    if len(updates) > 1:
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(**updates)
+
+
+def _pledge_answer_apply(
+    pledge: Pledge,
+    attempt: PaymentAttempt,
+    result: ChargeResult,
+    outcome: str | None,
+    *,
+    source: str,
+    now: dt.datetime,
+    actor=None,
+) -> None:
+    """Step 2 of recording an answer, the pledge: one branch per outcome, read as a table."""
+    if outcome == Outcome.SUCCEEDED:
+        _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
+    elif attempt.number != pledge.attempt_count:
+        # Only money taken moves a pledge on an older attempt's word; declines, 3-D Secure
+        # requests and cancellations count only for the attempt the pledge is on now.
+        return
+    elif outcome == Outcome.REQUIRES_ACTION:
+        _record_requires_action(pledge, attempt, result, source=source, now=now)
+    elif outcome in (Outcome.SOFT_DECLINE, Outcome.HARD_DECLINE, Outcome.CANCELED):
+        # A cancelled intent can never be paid: for the pledge it is a hard decline.
+        decline = Outcome.SOFT_DECLINE if outcome == Outcome.SOFT_DECLINE else Outcome.HARD_DECLINE
+        _record_declined(pledge, attempt, result, decline, source=source, now=now)
+    elif outcome == Outcome.INVALID and pledge.status == S.CHARGING:
+        pledge_transition(
+            pledge=pledge,
+            to=S.NEEDS_REVIEW,
+            expected=S.CHARGING,
+            updates={"lease_expires_at": None},
+            actor_label=source,
+            note=f"Stripe rejected the request: {result.message}",
+            code=result.code,
+        )
+        # Staff hear of it in the run's one digest (pledges/services/digest.py), not here.
+    elif result.outcome == ChargeOutcome.PROCESSING and pledge.status == S.CHARGING:
+        pledge_log(
+            pledge=pledge,
+            note="Stripe is still processing the payment; the reconciler will check it.",
+            actor_label=source,
+            stripe_object_id=result.payment_intent_id,
+        )
 
 
 def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=None) -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -379,7 +379,7 @@ class RunSummary:
     no_slot: str = ""  # stopped: no Stripe rate-limit slot within STRIPE_SLOT_WAIT_SECONDS
 
 
-def settle_run(  # noqa: C901 -- one loop over the run's phases (freeze, approve, charge), each a short branch
+def settle_run(
     *,
     campaign: Campaign | None = None,
     progress: Callable[[int, int, ChargeReport], None] | None = None,
@@ -389,33 +389,15 @@ def settle_run(  # noqa: C901 -- one loop over the run's phases (freeze, approve
     each pledge is claimed by the same conditional UPDATE."""
     now = timezone.now()
     summary = RunSummary()
-    due = campaigns_due_for_freeze(now=now)
-    if campaign is not None:
-        due = due.filter(pk=campaign.pk)
-    for campaign_id in due.values_list("pk", flat=True):
-        outcome = campaign_freeze(campaign_id=campaign_id)  # each reads the clock itself
-        if outcome:
-            summary.campaigns[outcome] = summary.campaigns.get(outcome, 0) + 1
-    for key, value in campaigns_sweep().items():
-        summary.campaigns[key] = value
+    _run_freeze_and_sweep(summary, campaign=campaign, now=now)
     todo = pledges_due_for_charge(
         now=now, campaign_id=campaign.pk if campaign else None, ignore_queue_marks=True
     )
     expired = Pledge.objects.filter(status=S.CHARGING, lease_expires_at__lte=now)
     if campaign is not None:
         expired = expired.filter(campaign=campaign)
-    total = todo.count() + expired.count()
-    done = 0
     try:
-        for qs in (expired, todo):
-            for ids in ids_in_chunks(qs):
-                for pledge_id in ids:
-                    report = pledge_charge(pledge_id=pledge_id)
-                    done += 1
-                    summary.by_status[report.status] = summary.by_status.get(report.status, 0) + 1
-                    summary.charged_cents += report.amount_cents
-                    if progress:
-                        progress(done, total, report)
+        _run_charges(summary, [expired, todo], progress=progress)
     except SettlementHalted as exc:
         summary.halted = str(exc)
     except TimeoutError as exc:
@@ -427,6 +409,42 @@ def settle_run(  # noqa: C901 -- one loop over the run's phases (freeze, approve
     else:
         settlement_digests_send()
     return summary
+
+
+def _run_freeze_and_sweep(
+    summary: RunSummary, *, campaign: Campaign | None, now: dt.datetime
+) -> None:
+    """A foreground run's first phase: freeze the due campaigns, finish bulk moves."""
+    due = campaigns_due_for_freeze(now=now)
+    if campaign is not None:
+        due = due.filter(pk=campaign.pk)
+    for campaign_id in due.values_list("pk", flat=True):
+        outcome = campaign_freeze(campaign_id=campaign_id)  # each reads the clock itself
+        if outcome:
+            summary.campaigns[outcome] = summary.campaigns.get(outcome, 0) + 1
+    for key, value in campaigns_sweep().items():
+        summary.campaigns[key] = value
+
+
+def _run_charges(
+    summary: RunSummary,
+    querysets: list[QuerySet[Pledge]],
+    *,
+    progress: Callable[[int, int, ChargeReport], None] | None,
+) -> None:
+    """Charge every pledge of `querysets`, in order, one by one; SettlementHalted and
+    TimeoutError (no rate-limit slot) stop it and are the caller's to report."""
+    total = sum(qs.count() for qs in querysets)
+    done = 0
+    for qs in querysets:
+        for ids in ids_in_chunks(qs):
+            for pledge_id in ids:
+                report = pledge_charge(pledge_id=pledge_id)
+                done += 1
+                summary.by_status[report.status] = summary.by_status.get(report.status, 0) + 1
+                summary.charged_cents += report.amount_cents
+                if progress:
+                    progress(done, total, report)
 
 
 @dataclasses.dataclass
