@@ -109,9 +109,9 @@ class Campaign(TimeStamped):
         CLOSED = "closed", _("Closed")
 
     class Type(models.TextChoices):
-        LOCAL = "local", "Local"
-        STATE = "state", "State"
-        NATIONAL = "national", "National"
+        LOCAL = "local", _("Local")
+        STATE = "state", _("State")
+        NATIONAL = "national", _("National")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="campaigns"

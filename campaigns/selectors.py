@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from campaigns.models import Campaign, IssueArea, Organization, Section, Tier
 from campaigns.roles import ORGANIZERS, PLATFORM_STAFF
@@ -198,9 +198,10 @@ class Countdown:
     @property
     def label(self) -> str:
         if self.ended:
-            return "Ended"
-        singular = self.unit.rstrip("s")
-        return f"{singular if self.value == 1 else self.unit} to go"
+            return str(gettext_lazy("Ended"))
+        if self.unit == "hours":
+            return ngettext("hour to go", "hours to go", self.value)
+        return ngettext("day to go", "days to go", self.value)
 
 
 def campaign_countdown(*, campaign: Campaign, now: dt.datetime | None = None) -> Countdown:

@@ -133,3 +133,23 @@ def test_a_spanish_reader_goes_from_discover_to_taking_action_in_spanish(
     page.get_by_text("¡Gracias por llamar a Sen. Alex Padilla!").wait_for()
     check_page(page, "action-reported")
     assert site_path(page.url).startswith("/es/")
+
+
+def test_the_language_switch_is_visible_and_remembered(live_server, page):
+    campaign = CampaignFactory(title="Free the children", slug="libertad")
+    Campaign.objects.filter(pk=campaign.pk).update(title_es="Liberen a los niños")
+    page.goto(f"{live_server.url}/c/libertad/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("link", name="Español").click()
+    page.wait_for_url(re.compile(r"/es/c/libertad/$"))
+    page.get_by_role("heading", name="Liberen a los niños").wait_for()
+    screenshot(page, "es-campaign-desktop")
+    assert serious_axe_violations(page) == []
+    # Remembered: the English address now opens the Spanish page.
+    page.goto(f"{live_server.url}/c/libertad/")
+    page.wait_for_url(re.compile(r"/es/c/libertad/$"))
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(re.compile(r"/c/libertad/$"))
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.goto(f"{live_server.url}/c/libertad/")
+    assert site_path(page.url) == "/c/libertad/"

@@ -150,7 +150,14 @@ def _english_msgids() -> dict[str, str]:
 
 
 def _is_content(text: str, content: set[str]) -> bool:
-    return any(text in value or (len(value) >= 6 and value in text) for value in content)
+    if text in content:
+        return True
+    # A short text counts as content only when a stored value is exactly it (a stored sentence
+    # containing "days to go" does not excuse the countdown's label).
+    return any(
+        (len(text) >= 25 and text in value) or (len(value) >= 6 and value in text)
+        for value in content
+    )
 
 
 def _english_left(english: set[str], spanish: set[str], content, msgids) -> list[str]:
