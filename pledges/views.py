@@ -209,8 +209,7 @@ def _render_pledge_page(request, *, campaign, tier, form, pledge, status=200) ->
 
 
 @require_http_methods(["GET", "POST"])
-def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # noqa: C901
-    # GET and POST of one form with its draft, account and verification branches.
+def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:
     """`/c/<slug>/support/advocate|champion/`: make or change a pledge."""
     if tier not in PLEDGE_TIERS:
         raise Http404("No such tier")
@@ -222,35 +221,43 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # 
     pledge = _live_pledge(supporter)
     if not campaign_is_open(campaign):
         return _render_closed(request, campaign=campaign, tier=tier_obj, pledge=pledge)
-
     if request.method == "GET":
-        initial = _initial(request.user, campaign, tier_obj, supporter, pledge)
-        # "?amount=30" from the Advocate page's offer to become a Champion at that amount.
-        try:
-            asked = parse_amount_cents(request.GET.get("amount", "")[:20])
-        except ValidationError:
-            asked = None  # no amount, or nonsense: the page starts as usual
-        if asked is not None and tier_obj.min_cents <= asked <= settings.PLEDGE_MAX_CENTS:
-            initial["amount_choice"] = OTHER
-            initial["amount"] = dollars_input(asked)
-        draft = _draft_for(request, campaign, tier_obj)
-        if request.user.is_authenticated:
-            if not user_email_is_verified(user=request.user):
-                messages.warning(request, str(UNPROVEN_EMAIL))
-            elif draft:
-                initial.update({k: v for k, v in draft.items() if k not in ("campaign", "tier")})
-                messages.info(
-                    request,
-                    _(
-                        "Your email address is confirmed. Check your pledge below and continue "
-                        "to save your card."
-                    ),
-                )
-        form = PledgeForm(campaign=campaign, tier=tier_obj, user=request.user, initial=initial)
-        return _render_pledge_page(
-            request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge
-        )
+        return _pledge_page_get(request, campaign, tier_obj, supporter, pledge)
+    return _pledge_page_post(request, campaign, tier_obj, pledge)
 
+
+def _pledge_page_get(
+    request, campaign: Campaign, tier_obj: Tier, supporter, pledge
+) -> HttpResponse:
+    """The form, with the draft saved before the sign-up and the amount the page was offered."""
+    initial = _initial(request.user, campaign, tier_obj, supporter, pledge)
+    # "?amount=30" from the Advocate page's offer to become a Champion at that amount.
+    try:
+        asked = parse_amount_cents(request.GET.get("amount", "")[:20])
+    except ValidationError:
+        asked = None  # no amount, or nonsense: the page starts as usual
+    if asked is not None and tier_obj.min_cents <= asked <= settings.PLEDGE_MAX_CENTS:
+        initial["amount_choice"] = OTHER
+        initial["amount"] = dollars_input(asked)
+    draft = _draft_for(request, campaign, tier_obj)
+    if request.user.is_authenticated:
+        if not user_email_is_verified(user=request.user):
+            messages.warning(request, str(UNPROVEN_EMAIL))
+        elif draft:
+            initial.update({k: v for k, v in draft.items() if k not in ("campaign", "tier")})
+            messages.info(
+                request,
+                _(
+                    "Your email address is confirmed. Check your pledge below and continue "
+                    "to save your card."
+                ),
+            )
+    form = PledgeForm(campaign=campaign, tier=tier_obj, user=request.user, initial=initial)
+    return _render_pledge_page(request, campaign=campaign, tier=tier_obj, form=form, pledge=pledge)
+
+
+def _pledge_page_post(request, campaign: Campaign, tier_obj: Tier, pledge) -> HttpResponse:
+    """The submitted form: rate limits, validation, the inline sign-up, then the service."""
     form = PledgeForm(request.POST, campaign=campaign, tier=tier_obj, user=request.user)
     # Before any validation: the sign-up must not become a way to test addresses at speed.
     if not request.user.is_authenticated and not ratelimit.consume(request, action="signup"):
@@ -278,6 +285,16 @@ def pledge_page(request: HttpRequest, slug: str, tier: str) -> HttpResponse:  # 
             name=data["name"],
             next_url=request.path,
         )
+    return _pledge_start_answer(request, campaign, tier_obj, pledge, form)
+
+
+def _pledge_start_answer(
+    request, campaign: Campaign, tier_obj: Tier, pledge, form: PledgeForm
+) -> HttpResponse:
+    """Run `pledge_start` for a valid form of a signed-in person and answer with the next page
+    (the card step, the pledge) or the form with the service's sentence."""
+    data = form.cleaned_data
+    user = request.user
     try:
         result = pledge_start(
             user=user,
