@@ -26,7 +26,7 @@ from pledges.gateway import ChargeOutcome, GatewayError
 from pledges.models import PaymentAttempt, Pledge, Refund
 from pledges.selectors import ids_in_chunks
 from pledges.services.attempts import SettlementError, attempt_record
-from pledges.services.charging import LEASE, SettlementHalted, pledge_charge
+from pledges.services.charging import LEASE, SettlementHalted, best_intent, pledge_charge
 
 log = logging.getLogger(__name__)
 S = Pledge.Status
@@ -82,8 +82,6 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def _stray_attempts_resolve(*, now: dt.datetime) -> int:
-    from pledges.services.charging import best_intent
-
     stray = (
         PaymentAttempt.objects.filter(outcome=Outcome.PENDING, created_at__lte=now - LEASE)
         .exclude(pledge__status=S.CHARGING)
