@@ -97,6 +97,7 @@ def test_a_spanish_reader_goes_from_discover_to_taking_action_in_spanish(
     # allauth's address check, in Spanish too.
     page.wait_for_url(re.compile(r"/es/accounts/confirm-email/$"))
     verify = next(m for m in reversed(mail.outbox) if "confirm-email" in m.body)
+    assert "¡Hola de parte de Rallyround!" in verify.body  # allauth's email, in Spanish
     verify_path = re.search(r"https?://[^/\s]+(/es/accounts/confirm-email/\S+/)", verify.body)
     page.goto(live_server.url + verify_path.group(1))
     page.get_by_role("button", name="Confirmar").click()
