@@ -209,3 +209,23 @@ def test_no_history_note_writes_cents_instead_of_money():
         if "¢" in line
     ]
     assert offenders == []
+
+
+def test_only_the_attempts_module_creates_payment_attempts():
+    """Issue 13 (Reshape): one function writes a PaymentAttempt row with its idempotency key
+    (`attempts.attempt_open`); before the split three places did (the claim, the 24-hour
+    resume, the on-session new card). Product code only: tests make rows with the factory."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    creating = re.compile(r"PaymentAttempt(\.objects\.(create|bulk_create|get_or_create)|)\(")
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for app in ("pledges", "campaigns", "supporters", "api", "actions", "outreach")
+        for path in (root / app).rglob("*.py")
+        if "migrations" not in path.parts and path.name != "models.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if creating.search(line)
+    ]
+    assert [place.split(":")[0] for place in offenders] == ["pledges/services/attempts.py"]
