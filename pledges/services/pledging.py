@@ -500,6 +500,11 @@ def pledges_setup_reconcile(*, limit: int = 200) -> dict[str, int]:
             logger.error("setup reconciler stopped: Stripe refused our credentials")
             counts["halted"] = 1
             break
+        except TimeoutError:
+            # No Stripe rate-limit slot within the worker's wait: the rest wait for the next run.
+            logger.warning("setup reconciler stopped: no Stripe rate-limit slot in time")
+            counts["no_slot"] = 1
+            break
         except gateway.GatewayError:
             logger.warning("setup reconciler: could not read %s", intent_id, exc_info=True)
             outcome = "error"

@@ -239,3 +239,29 @@ def test_a_web_request_without_a_slot_is_told_to_try_again_and_stripe_is_not_ask
     assert WebRequestSlotWait(view)(object()) == "answered"
     assert time.monotonic() - started < 1.5
     assert raised
+
+
+@pytest.mark.django_db
+def test_the_setup_reconciler_without_a_slot_stops_and_leaves_the_rest_for_its_next_run(settings):
+    """The setup reconciler now takes slots like every Stripe call: when none comes within the
+    worker's wait budget it stops with a count (the pledges stay waiting for the next run)
+    instead of failing the beat task with a TimeoutError."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from pledges.models import Pledge
+    from pledges.services.pledging import pledges_setup_reconcile
+    from tests.factories import PledgeFactory
+
+    settings.STRIPE_MAX_RPS = 1
+    settings.STRIPE_SLOT_WAIT_SECONDS = 0.1
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens: never reached
+    for n in range(2):
+        pledge = PledgeFactory(status="pending_setup", stripe_setup_intent_id=f"seti_wait{n}")
+        Pledge.objects.filter(pk=pledge.pk).update(
+            updated_at=timezone.now() - dt.timedelta(minutes=10)
+        )
+    _every_slot_taken()
+    assert pledges_setup_reconcile() == {"no_slot": 1}
+    assert Pledge.objects.filter(status="pending_setup").count() == 2
