@@ -90,3 +90,11 @@ def test_the_receipt_carries_the_deadline_in_spanish_in_the_campaigns_zone(
     assert "/es/pledges/" in message.body
     # The sentence that makes the promise.
     assert "Se te cobrarán $1,500 solo si esta campaña alcanza su meta" in message.body
+
+
+def test_counts_are_grouped_as_in_us_spanish():
+    from django.contrib.humanize.templatetags.humanize import intcomma
+
+    with translation.override("es"):
+        assert intcomma(1234567) == "1,234,567"
+    assert intcomma(1234567) == "1,234,567"
