@@ -70,7 +70,8 @@ class PageCachePolicy:
 def anonymous_page_cache(scope: Callable[..., str], params: tuple[str, ...] = ()):
     """Let `PageCacheMiddleware` cache this view's page for anonymous, cookieless visitors,
     keyed on the path, the query parameters named in `params` (any other parameter skips the
-    cache) and the current version of `scope(*args, **kwargs)` (the URL's arguments)."""
+    cache) and the current version of `scope(*args, **kwargs)` (the URL's arguments). A view
+    with `params` must call `page_cache_skip` when their values name no real page."""
     policy = PageCachePolicy(scope=scope, params=frozenset(params))
 
     def decorator(view):
@@ -141,11 +142,20 @@ def _cacheable_query(request: HttpRequest, params: frozenset[str]) -> bool:
     )
 
 
+def page_cache_skip(request: HttpRequest) -> None:
+    """Called by a cached view whose parameters name no real page (a made-up filter value, a
+    page number out of range, another spelling of a real value): its response is not stored.
+    The key is made of the raw query before the view runs, so a made-up value would otherwise
+    be a new copy per request (`?issue=<random>`)."""
+    request.page_cache_skip = True
+
+
 def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     session = getattr(request, "session", None)
     user = getattr(request, "user", None)
     return (
         response.status_code == 200
+        and not getattr(request, "page_cache_skip", False)
         and not response.streaming
         and not response.cookies
         and not (session is not None and session.modified)

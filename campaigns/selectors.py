@@ -146,6 +146,24 @@ def campaigns_discover(*, query: DiscoverQuery, now: dt.datetime | None = None) 
     return qs.order_by(*order).distinct()
 
 
+def discover_params_name_a_page(params, *, issue_slugs: set[str], page_number: int) -> bool:
+    """Whether the discover filters in `params` (a QueryDict) are each given at most once and
+    exactly as a real page names them: an issue area in use, a campaign type, a sort, the page
+    number actually shown (or empty, as the filter form sends them). Only such pages may be
+    stored by the page cache: their number is bounded by what exists, where made-up values
+    (`?issue=<random>`, `?page=999`, `?page=01`) are not."""
+    allowed = {
+        "issue": issue_slugs,
+        "type": set(Campaign.Type.values),
+        "sort": set(SORTS),
+        "page": {str(page_number)},
+    }
+    for key, values in params.lists():
+        if key in allowed and (len(values) != 1 or values[0] not in allowed[key] | {""}):
+            return False
+    return True
+
+
 def issue_areas_in_use() -> QuerySet[IssueArea]:
     return IssueArea.objects.filter(campaigns__in=campaigns_public()).distinct().order_by("name")
 

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from actions.selectors import COUNT_SHOWN_FROM
 from campaigns.models import Campaign
-from campaigns.page_cache import anonymous_page_cache, campaign_page_scope, is_tracking_param
+from campaigns.page_cache import (
+    anonymous_page_cache,
+    campaign_page_scope,
+    is_tracking_param,
+    page_cache_skip,
+)
 from campaigns.selectors import (
     SORTS,
     SUPPORTERS_SHOWN,
@@ -20,6 +25,7 @@ from campaigns.selectors import (
     campaign_for_page,
     campaign_phase,
     campaigns_discover,
+    discover_params_name_a_page,
     issue_areas_in_use,
     user_can_edit_campaign,
 )
@@ -41,6 +47,11 @@ def discover(request):
     now = timezone.now()
     paginator = Paginator(campaigns_discover(query=query, now=now), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    issue_areas = list(issue_areas_in_use())
+    if not discover_params_name_a_page(
+        request.GET, issue_slugs={area.slug for area in issue_areas}, page_number=page.number
+    ):
+        page_cache_skip(request)
     cards, open_seen = [], False
     for c in page.object_list:
         countdown = campaign_countdown(campaign=c, now=now)
@@ -71,7 +82,7 @@ def discover(request):
             "query": query,
             "page_obj": page,
             "cards": cards,
-            "issue_areas": issue_areas_in_use(),
+            "issue_areas": issue_areas,
             "types": Campaign.Type.choices,
             "sorts": [(key, label) for key, (label, _) in SORTS.items()],
             "filtered": bool(query.q or query.issue or query.type),

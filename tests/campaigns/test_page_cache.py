@@ -125,6 +125,68 @@ def test_made_up_or_free_text_parameters_never_fill_the_cache(client, path):
     assert "X-Page-Cache" not in client.get(url)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?issue=made-up-area",  # no such issue area
+        "/?type=nonsense",
+        "/?sort=random",
+        "/?page=999",  # out of range: shows the last page
+        "/?page=abc",
+        "/?page=01",  # page 1 under another spelling
+        "/?issue=housing&issue=other",  # a parameter given twice
+        "/?issue=%20housing",  # the view strips it, the key would not
+    ],
+)
+def test_made_up_discover_filter_values_never_fill_the_cache(client, path):
+    """issue, type, sort and page may vary the discover page's key, but only with values that
+    name a real page: a stranger must not store a new copy per made-up `?issue=<random>`."""
+    from django.core.cache import cache
+
+    from tests.factories import IssueAreaFactory
+
+    CampaignFactory(campaign_type="local").issue_areas.add(IssueAreaFactory(slug="housing"))
+    client.get("/")
+    page_keys = _page_keys(cache)
+    assert page_keys  # the plain discover page was stored
+    first = client.get(path)
+    assert first.status_code == 200
+    assert "X-Page-Cache" not in client.get(path)
+    assert _page_keys(cache) == page_keys
+
+
+def _page_keys(cache) -> set[str]:
+    # The test cache is LocMemCache (CACHE_BACKEND=locmem); its keys are in `_cache`.
+    return {key for key in cache._cache if ":page:" in key}
+
+
+def test_real_discover_filters_and_pages_are_cached_and_served_without_a_query(
+    client, django_assert_num_queries
+):
+    from tests.factories import IssueAreaFactory
+
+    housing = IssueAreaFactory(name="Housing", slug="housing")
+    for i in range(13):
+        CampaignFactory(title=f"Tenants {i:02d}", campaign_type="local").issue_areas.add(housing)
+    CampaignFactory(title="Clean air", campaign_type="state")
+    for path in [
+        "/",
+        "/?issue=housing&type=local&sort=supported",
+        "/?sort=ending&page=2",
+        "/?issue=&type=&sort=newest",  # the filter form's empty choices
+        "/?issue=housing&page=2",
+    ]:
+        first = Client().get(path)
+        assert "X-Page-Cache" not in first, path
+        with django_assert_num_queries(0):
+            second = Client().get(path)
+        assert second["X-Page-Cache"] == "hit", path
+        assert second.content == first.content
+    html = Client().get("/?issue=housing&page=2").content.decode()
+    assert "Tenants" in html
+    assert "Clean air" not in html
+
+
 def test_a_visitors_source_never_ends_up_in_the_cached_discover_pages_links():
     from tests.factories import CampaignFactory as Factory
 
