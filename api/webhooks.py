@@ -16,13 +16,13 @@ disabled and its organization's members are emailed.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import ipaddress
 import json
 import logging
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -73,28 +73,74 @@ def webhook_url_validate(url: str) -> None:
 
 
 def _host_is_public(host: str) -> bool:
-    """Whether every address `host` resolves to is a public one. In production an endpoint may
-    not point into our own network (loopback, private ranges, cloud metadata): a webhook must
-    not be a way to make our servers call internal services."""
+    """Whether every address `host` resolves to is a public one (see `_addresses_checked`);
+    any host when WEBHOOK_ALLOW_PRIVATE_HOSTS (a name need not resolve yet to be saved)."""
     if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
         return True
+    return bool(_addresses_checked(host, None))
+
+
+def _addresses_checked(host: str, port: int | None) -> list[tuple]:
+    """The addresses (getaddrinfo tuples) to connect to for `host`, resolved once: empty if the
+    name does not resolve or, unless WEBHOOK_ALLOW_PRIVATE_HOSTS, if any of them is not a
+    public one. An endpoint may not point into our own network (loopback, private ranges,
+    cloud metadata): a webhook must not be a way to make our servers call internal services.
+    The POST then connects to exactly these addresses, so a name that answers differently the
+    second time it is asked (DNS rebinding) cannot steer it elsewhere."""
     try:
-        infos = socket.getaddrinfo(host, None)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return False
-    addresses = {info[4][0] for info in infos}
-    return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)
+        return []
+    if not infos:
+        return []
+    if not settings.WEBHOOK_ALLOW_PRIVATE_HOSTS and not all(
+        ipaddress.ip_address(info[4][0].split("%", 1)[0]).is_global for info in infos
+    ):
+        return []
+    return infos
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer outside 2xx (a failure), never followed: following it could
-    lead the POST, signature and all, to an address nobody checked."""
+def _connect(infos: list[tuple], timeout: float) -> socket.socket:
+    """A TCP connection to the first of the checked addresses that answers."""
+    error: OSError | None = None
+    for family, type_, proto, _canonname, sockaddr in infos:
+        sock = socket.socket(family, type_, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("no address")
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to the checked addresses; the Host header still names the endpoint's host."""
+
+    def __init__(self, host: str, port: int, infos: list[tuple], timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._infos = infos
+
+    def connect(self):
+        self.sock = _connect(self._infos, self.timeout)
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked addresses; SNI and the certificate check use the endpoint's host
+    name, as for any HTTPS request."""
+
+    def __init__(self, host: str, port: int, infos: list[tuple], timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._infos = infos
+
+    def connect(self):
+        sock = _connect(self._infos, self.timeout)
+        try:
+            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
 
 
 def webhook_secret_new() -> str:
@@ -275,26 +321,55 @@ def webhook_sign(*, secret: str, event_id: str, body: str, when: dt.datetime) ->
     }
 
 
+def _error_text(reason: str) -> str:
+    """What organizers see of a failed POST: never the network's own words ("Connection
+    refused", a resolver message), which would make the endpoint form a probe of hosts and
+    ports. The detail goes to our log."""
+    if reason == "not_public":
+        return _("The address is not a public one.")
+    return _("No answer from the endpoint (no connection, or none within %(seconds)s seconds).") % {
+        "seconds": f"{settings.WEBHOOK_TIMEOUT_SECONDS:g}"
+    }
+
+
 def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int | None, str]:
-    if not _host_is_public(urlsplit(url).hostname or ""):
-        return None, "the address is not a public one"
-    request = urllib.request.Request(  # noqa: S310 — organizers' https (or local http) URL
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Rallyround-Webhooks/1",
-            **headers,
-        },
-    )
+    """POST `body` to `url`, connecting only to the addresses checked for it. A redirect is an
+    answer outside 2xx (a failure), never followed: following it could lead the POST,
+    signature and all, to an address nobody checked."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
     try:
-        with _OPENER.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as resp:
-            return resp.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:300]
+        port = parts.port or (443 if https else 80)
+    except ValueError:
+        return None, _error_text("unreachable")
+    infos = _addresses_checked(parts.hostname or "", port)
+    if not infos:
+        return None, _error_text("not_public")
+    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    connection = connection_class(parts.hostname, port, infos, timeout)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=body.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Rallyround-Webhooks/1",
+                **headers,
+            },
+        )
+        response = connection.getresponse()
+        response.read(64 * 1024)
+        return response.status, ""
+    except (OSError, http.client.HTTPException) as exc:  # timeouts, TLS and refusals are OSError
+        logger.info("webhook POST to %s failed: %r", parts.hostname, exc)
+        return None, _error_text("unreachable")
+    finally:
+        connection.close()
 
 
 def webhook_delivery_send(*, delivery_id: int) -> str:

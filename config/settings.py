@@ -476,5 +476,6 @@ API_RECORDS_KEEP_DAYS = env.int("API_RECORDS_KEEP_DAYS", default=90)
 # Webhook endpoints must be HTTPS in production; a POST waits this long for an answer.
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
-# Endpoints on loopback or private addresses: fine locally and in tests, refused in production.
-WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=not PRODUCTION)
+# Endpoints on loopback or private addresses: refused unless DEBUG (a developer's machine) or
+# asked for (tests with a loopback receiver set it); staging and production never call inward.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=DEBUG)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import os
 import socket
 import threading
 
@@ -75,6 +76,12 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_receivers_allowed(settings):
+    """The receivers here listen on loopback, which only a developer's setting allows."""
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
 
 
 @pytest.fixture
@@ -283,7 +290,7 @@ def test_in_production_endpoints_may_not_point_into_our_network(
     assert crm.received == []
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == WebhookDelivery.Status.PENDING
-    assert delivery.last_error == "the address is not a public one"
+    assert delivery.last_error == "The address is not a public one."
 
 
 def test_a_redirect_is_a_failure_and_never_followed(
@@ -296,3 +303,85 @@ def test_a_redirect_is_a_failure_and_never_followed(
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == WebhookDelivery.Status.PENDING  # to be retried
     assert delivery.last_status_code == 302
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Names the test gives answers for, each a list of successive answers (the last repeats);
+    every other name is resolved for real. (A rebinding DNS server cannot run here.)"""
+    answers: dict[str, list[str]] = {}
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            asked.append(host)
+            queue = answers[host]
+            address = queue.pop(0) if len(queue) > 1 else queue[0]
+            return real(address, port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers, asked
+
+
+def test_the_post_goes_to_the_address_that_was_checked_not_a_rebound_one(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks, settings, dns
+):
+    org, campaign = org_world
+    answers, asked = dns
+    # crm.example answers a public address when checked, then our own loopback (rebinding).
+    answers["crm.example"] = ["8.8.8.8", "127.0.0.1"]
+    crm, endpoint = receiver([], {"organization": org, "events": ["pledge.created"]})
+    endpoint.url = crm.url.replace("127.0.0.1", "crm.example")
+    endpoint.save()
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    _pledge_made(campaign, django_capture_on_commit_callbacks)
+    assert crm.received == []  # the POST never reached the loopback receiver
+    assert asked == ["crm.example"]  # resolved once, for the check and the connection
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.last_status_code is None
+
+
+def test_organizers_see_a_generic_error_not_the_network_s_own(
+    org_world, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    with socket.socket() as s:  # a port nobody listens on: "Connection refused"
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    webhook_endpoint_save(
+        organization=org,
+        url=f"http://127.0.0.1:{dead_port}/hook",
+        description="down",
+        events=["pledge.created"],
+    )
+    _pledge_made(campaign, django_capture_on_commit_callbacks)
+    (attempt,) = WebhookAttempt.objects.all()
+    assert attempt.status_code is None
+    assert "refused" not in attempt.error.lower()
+    assert attempt.error.startswith("No answer from the endpoint")
+    assert WebhookDelivery.objects.get().last_error == attempt.error
+
+
+def test_private_hosts_are_refused_unless_debug_or_asked_for():
+    import subprocess
+    import sys
+
+    def allowed(**env):
+        code = "from django.conf import settings; print(settings.WEBHOOK_ALLOW_PRIVATE_HOSTS)"
+        out = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {code}"],
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip().splitlines()[-1]
+
+    base = {"RALLYROUND_ENV": "staging", "DEBUG": "false"}
+    assert allowed(**base) == "False"  # staging: no calls into our network
+    assert allowed(**{**base, "DEBUG": "true"}) == "True"  # a developer's machine
+    assert allowed(**{**base, "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true"}) == "True"

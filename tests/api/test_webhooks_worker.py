@@ -66,6 +66,7 @@ def process_env(tmp_path):
         "CACHE_BACKEND": "locmem",
         "EMAIL_URL": f"filemail://{tmp_path / 'outbox'}",
         "MEDIA_ROOT": str(tmp_path / "media"),
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",  # the receiver listens on loopback
     }
     for name in ("DJANGO_SETTINGS_MODULE", "RALLYROUND_ENV", "CELERY_TASK_ALWAYS_EAGER"):
         env.pop(name, None)
@@ -91,7 +92,10 @@ def _shell(env, code: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_a_real_worker_delivers_after_commit_and_retries_from_the_sweep(process_env, tmp_path):
+def test_a_real_worker_delivers_after_commit_and_retries_from_the_sweep(
+    process_env, tmp_path, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True  # the receiver listens on loopback
     campaign = CampaignFactory()
     supporter = SupporterFactory(campaign=campaign, consent_org=True, consent_org_at=timezone.now())
     pledge = PledgeFactory(
