@@ -385,3 +385,66 @@ def test_private_hosts_are_refused_unless_debug_or_asked_for():
     assert allowed(**base) == "False"  # staging: no calls into our network
     assert allowed(**{**base, "DEBUG": "true"}) == "True"  # a developer's machine
     assert allowed(**{**base, "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true"}) == "True"
+
+
+def _tls_receiver(tmp_path, monkeypatch, cert_name: str) -> Receiver:
+    """A Receiver speaking HTTPS with a self-signed certificate for `cert_name`, which this
+    process then trusts (OpenSSL reads SSL_CERT_FILE when a default context is made)."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(  # noqa: S603 — fixed arguments
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", f"/CN={cert_name}"]
+        + ["-addext", f"subjectAltName=DNS:{cert_name}"],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    holder: dict = {}
+    crm = Receiver(holder, [])
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    crm.server.socket = context.wrap_socket(crm.server.socket, server_side=True)
+    crm.holder = holder
+    return crm
+
+
+@pytest.mark.parametrize(("cert_name", "delivered"), [("crm.test", True), ("other.test", False)])
+def test_https_goes_to_the_checked_address_with_the_host_name_s_certificate(
+    org_world,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+    dns,
+    tmp_path,
+    monkeypatch,
+    cert_name,
+    delivered,
+):
+    org, campaign = org_world
+    answers, _asked = dns
+    answers["crm.test"] = ["127.0.0.1"]
+    crm = _tls_receiver(tmp_path, monkeypatch, cert_name)
+    try:
+        port = crm.server.server_address[1]
+        endpoint = webhook_endpoint_save(
+            organization=org,
+            url=f"https://crm.test:{port}/hooks/rallyround",
+            description="CRM",
+            events=["pledge.created"],
+        )
+        crm.holder["secret"] = endpoint.secret
+        _pledge_made(campaign, django_capture_on_commit_callbacks)
+    finally:
+        crm.close()
+    delivery = WebhookDelivery.objects.get()
+    if delivered:  # SNI and certificate checked against crm.test, Host header kept
+        (got,) = crm.received
+        assert got["verified"]
+        assert got["headers"]["host"] == f"crm.test:{port}"
+        assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    else:  # a certificate for another name is refused like any unreachable endpoint
+        assert crm.received == []
+        assert delivery.last_status_code is None
+        assert delivery.last_error.startswith("No answer from the endpoint")
