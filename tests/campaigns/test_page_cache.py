@@ -156,8 +156,11 @@ def test_made_up_discover_filter_values_never_fill_the_cache(client, path):
 
 
 def _page_keys(cache) -> set[str]:
-    # The test cache is LocMemCache (CACHE_BACKEND=locmem); its keys are in `_cache`.
-    return {key for key in cache._cache if ":page:" in key}
+    """The stored page copies: LocMemCache (CACHE_BACKEND=locmem, as tests run) keeps its keys
+    in `_cache`; django-redis lists them with `keys`."""
+    if hasattr(cache, "_cache"):
+        return {key for key in cache._cache if ":page:" in key}
+    return set(cache.keys("page:*"))
 
 
 def test_real_discover_filters_and_pages_are_cached_and_served_without_a_query(
