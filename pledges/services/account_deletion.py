@@ -46,21 +46,25 @@ def account_delete(*, user) -> dict[str, int]:
     for a promise they withdrew.
     """
     supporters = list(supporters_for_user(user=user).select_related("campaign"))
-    canceled = _cancel_open_pledges(supporters=supporters, user=user)
-    # A payment still being collected needs a way to reach its payer (a card to replace, a
-    # 3-D Secure request): that row keeps its address, and only that, until it is settled
-    # (deleted_supporters_erase_settled erases it then).
-    reachable = set(
-        Pledge.objects.filter(supporter__in=supporters, status__in=UNSETTLED).values_list(
-            "supporter_id", flat=True
-        )
-    )
+    # One transaction: if the erasure fails, no pledge has been canceled either.
     with transaction.atomic():
+        canceled = _cancel_open_pledges(supporters=supporters, user=user)
+        # A payment still being collected needs a way to reach its payer (a card to replace, a
+        # 3-D Secure request): that row keeps its address, and only that, until it is settled
+        # (deleted_supporters_erase_settled erases it then, finding it through the account).
+        reachable = set(
+            Pledge.objects.filter(supporter__in=supporters, status__in=UNSETTLED).values_list(
+                "supporter_id", flat=True
+            )
+        )
+        linked = _rows_to_link(supporters=supporters, user=user, reachable=reachable)
+        # Unlink first: an account has at most one row per campaign (supporter_one_per_user).
+        Supporter.objects.filter(user=user).exclude(pk__in=linked).update(user=None)
         for supporter in supporters:
             supporter_leave(supporter=supporter)
             keep_email = supporter.pk in reachable
             Supporter.objects.filter(pk=supporter.pk).update(
-                user=user,
+                user=user if supporter.pk in linked else None,
                 name=DELETED_NAME,
                 email=supporter.email if keep_email else _erased_email(supporter.pk),
                 phone="",
@@ -87,6 +91,19 @@ def account_delete(*, user) -> dict[str, int]:
     return {"supporters": len(supporters), "pledges_canceled": canceled}
 
 
+def _rows_to_link(*, supporters: list[Supporter], user, reachable: set[int]) -> set[int]:
+    """Which of the person's rows stay linked to the (deactivated) account: one per campaign,
+    as the database allows, preferring a row whose address is kept for a payment (the hourly
+    sweep finds kept addresses through the account), then the row already linked."""
+    chosen: dict[int, Supporter] = {}
+    for supporter in supporters:
+        current = chosen.get(supporter.campaign_id)
+        rank = (supporter.pk in reachable, supporter.user_id == user.pk)
+        if current is None or rank > (current.pk in reachable, current.user_id == user.pk):
+            chosen[supporter.campaign_id] = supporter
+    return {supporter.pk for supporter in chosen.values()}
+
+
 def _erased_email(supporter_id: int) -> str:
     return f"deleted-{supporter_id}@deleted.invalid"
 
@@ -111,8 +128,9 @@ def deleted_supporters_erase_settled() -> int:
 
 def _cancel_open_pledges(*, supporters: list[Supporter], user) -> int:
     """Cancel the person's still-cancelable pledges (campaign live, before its deadline) through
-    the pledges app's own service, so totals, tier and history move the usual way. Runs before
-    the anonymizing transaction; a pledge whose campaign froze meanwhile is kept as it is."""
+    the pledges app's own service, so totals, tier and history move the usual way. Runs inside
+    the anonymizing transaction (a failed erasure cancels nothing); a pledge whose campaign froze
+    meanwhile is kept as it is."""
     canceled = 0
     for pledge in Pledge.objects.filter(
         supporter__in=supporters,
