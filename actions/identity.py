@@ -95,6 +95,13 @@ def viewer_remember(
     request.__dict__.pop("_rr_action_viewers", None)
 
 
+def viewer_typed(request, campaign: Campaign, supporter: Supporter) -> bool:
+    """Whether this browser is the one that typed `supporter`'s address on the campaign (the
+    row it remembers acting as): only then may what it reported count as theirs."""
+    entry = request.session.get(SESSION_KEY, {}).get(str(campaign.pk)) or {}
+    return entry.get("s") == supporter.pk
+
+
 def viewer_forget(request, campaign: Campaign) -> None:
     entries = dict(request.session.get(SESSION_KEY, {}))
     entries.pop(str(campaign.pk), None)

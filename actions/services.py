@@ -215,17 +215,24 @@ def _actor_link_send(*, supporter: Supporter, action_id: int) -> None:
     )
 
 
-def actor_confirm_by_link(*, campaign: Campaign, token: str) -> Supporter | None:
+def actor_confirm_by_link(
+    *, campaign: Campaign, token: str, count_waiting: bool = False
+) -> Supporter | None:
     """The owner of the address opened the emailed link and pressed its button: the row is
-    theirs. A row still waiting is confirmed, which counts what was reported with it meanwhile
-    (`actions_count_on_confirm`). Returns the supporter, or None for a bad token."""
+    theirs. A row still waiting is confirmed. What was reported with it meanwhile counts only
+    when `count_waiting` (the link was opened in the browser that typed the address and
+    reported it: `actions_count_on_confirm`); opened anywhere else, those reports may be a
+    stranger's and are dropped (`actions_drop_on_confirm`). Returns the supporter, or None for
+    a bad token."""
     from campaigns.selectors import campaign_is_open
 
     supporter = actor_link_supporter(campaign=campaign, token=token)
     if supporter is None:
         return None
     if supporter.confirmed_at is None and campaign_is_open(campaign):
-        supporter_confirm_by_token(campaign=campaign, token=supporter.confirm_token)
+        supporter_confirm_by_token(
+            campaign=campaign, token=supporter.confirm_token, count_waiting_actions=count_waiting
+        )
         supporter.refresh_from_db()
     return supporter
 
@@ -258,6 +265,24 @@ def actions_count_on_confirm(*, supporter_id: int, now: dt.datetime) -> int:
                 Action.objects.filter(pk=action.pk).update(outcome_count=F("outcome_count") + 1)
         counted += _count_completion(completion, now=now)
     return counted
+
+
+def actions_drop_on_confirm(*, supporter_id: int) -> int:
+    """Forget what was reported with a row before its address was proven, when the proof came
+    some other way than the emailed take-action link opened in the browser that reported it
+    (a login, the sign-on email's link, a petition's link): those reports may be a stranger's
+    who typed the address (called by `supporters.services.supporter_confirm`, inside its
+    transaction). Waiting completions and their call outcomes never counted, so no total
+    moves. Petitions keep their own confirmation. Returns how many completions were dropped."""
+    waiting = ActionCompletion.objects.filter(
+        supporter_id=supporter_id, counted_at__isnull=True
+    ).exclude(action__kind=Action.Kind.PETITION)
+    action_ids = list(waiting.values_list("action_id", flat=True))
+    CallOutcome.objects.filter(supporter_id=supporter_id, action_id__in=action_ids).delete()
+    dropped, _ = ActionCompletion.objects.filter(
+        supporter_id=supporter_id, action_id__in=action_ids, counted_at__isnull=True
+    ).delete()
+    return dropped
 
 
 def _take_event_place(*, action_id: int, now: dt.datetime) -> bool:

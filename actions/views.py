@@ -25,7 +25,7 @@ from actions.content import (
     script_segments,
 )
 from actions.forms import ActorForm, CallOutcomeForm, MemberCallOutcomeForm
-from actions.identity import Viewer, viewer_for, viewer_forget, viewer_remember
+from actions.identity import Viewer, viewer_for, viewer_forget, viewer_remember, viewer_typed
 from actions.models import Action, ActionCompletion, CallOutcome
 from actions.selectors import (
     State,
@@ -314,7 +314,11 @@ def actor_continue(request, slug: str, pk: int, token: str):
         context["invalid"] = True
         return render(request, "actions/actor_continue.html", context, status=404)
     if request.method == "POST":
-        supporter = services.actor_confirm_by_link(campaign=campaign, token=token)
+        supporter = services.actor_confirm_by_link(
+            campaign=campaign,
+            token=token,
+            count_waiting=viewer_typed(request, campaign, supporter),
+        )
         if supporter is None:  # left the campaign a moment ago
             context["invalid"] = True
             return render(request, "actions/actor_continue.html", context, status=404)

@@ -97,8 +97,12 @@ def supporter_upsert(
     return supporter, created
 
 
-def supporter_confirm(*, supporter: Supporter) -> bool:
-    """Mark the supporter confirmed and count them, once. Returns whether this call counted."""
+def supporter_confirm(*, supporter: Supporter, count_waiting_actions: bool = False) -> bool:
+    """Mark the supporter confirmed and count them, once. Returns whether this call counted.
+
+    What the row reported on take-action pages before the proof counts only with
+    `count_waiting_actions` (the emailed take-action link, opened in the browser that typed the
+    address); any other proof drops it, since a stranger may have typed the address."""
     with transaction.atomic():
         won = Supporter.objects.filter(
             pk=supporter.pk, confirmed_at__isnull=True, left_at__isnull=True
@@ -109,10 +113,12 @@ def supporter_confirm(*, supporter: Supporter) -> bool:
             )
             milestones_check_later(campaign_id=supporter.campaign_id)
             event_emit("supporter.confirmed", supporter.pk)  # webhooks, after commit
-            # What they reported on take-action pages before proving the address counts now.
-            from actions.services import actions_count_on_confirm
+            from actions.services import actions_count_on_confirm, actions_drop_on_confirm
 
-            actions_count_on_confirm(supporter_id=supporter.pk, now=timezone.now())
+            if count_waiting_actions:
+                actions_count_on_confirm(supporter_id=supporter.pk, now=timezone.now())
+            else:
+                actions_drop_on_confirm(supporter_id=supporter.pk)
     supporter.refresh_from_db()
     return bool(won)
 
@@ -371,12 +377,15 @@ def supporter_sign_on(
     return supporter, "confirm_sent"
 
 
-def supporter_confirm_by_token(*, campaign: Campaign, token: str) -> tuple[Supporter, bool]:
+def supporter_confirm_by_token(
+    *, campaign: Campaign, token: str, count_waiting_actions: bool = False
+) -> tuple[Supporter, bool]:
     """The person pressed the confirm button in the page their email linked to. Counts them
     once and sends the welcome email once; pressing again is harmless. Returns
-    (supporter, counted_now). Raises Supporter.DoesNotExist for a wrong or stale token."""
+    (supporter, counted_now). Raises Supporter.DoesNotExist for a wrong or stale token.
+    `count_waiting_actions`: see `supporter_confirm`."""
     supporter = Supporter.objects.get(campaign=campaign, confirm_token=token, left_at__isnull=True)
-    counted = supporter_confirm(supporter=supporter)
+    counted = supporter_confirm(supporter=supporter, count_waiting_actions=count_waiting_actions)
     if counted:
         email_enqueue(
             to=supporter.email,
@@ -451,10 +460,17 @@ def supporters_link_user(*, user) -> int:
                 )
         except IntegrityError:
             continue  # the user got a row on that campaign a moment ago
+    proven_name = (user.display_name or user.get_full_name()).strip()
     for supporter in Supporter.objects.filter(
         user=user, email__in=emails, confirmed_at__isnull=True, left_at__isnull=True
     ).select_related("campaign"):
         if campaign_is_open(supporter.campaign):
+            if proven_name and supporter.name != proven_name:
+                # A waiting row's name was typed, maybe by someone else: the account's wins.
+                Supporter.objects.filter(pk=supporter.pk).update(
+                    name=proven_name[: Supporter._meta.get_field("name").max_length],
+                    updated_at=timezone.now(),
+                )
             supporter_confirm(supporter=supporter)
     return linked
 

@@ -144,3 +144,47 @@ def test_a_stranger_who_typed_an_address_first_loses_it_once_the_owner_confirms(
     assert stranger.post(detail(action) + "sent/").status_code == 302
     action.refresh_from_db()
     assert action.completed_count == 0
+
+
+def test_a_stranger_s_reports_do_not_count_when_the_owner_confirms_in_their_own_browser(
+    identify,
+):
+    """Review finding 3: what a stranger reported with a typed address waits; the owner opening
+    the emailed link elsewhere proves the address, not those reports: they are dropped."""
+    event = event_action(event_capacity=1)
+    stranger = Client()
+    identify(stranger, event, VICTIM, name="Mallory")
+    stranger.post(detail(event) + "rsvp/")
+    owner = Client()
+    owner.post(emailed_link(VICTIM))
+
+    event.refresh_from_db()
+    assert event.completed_count == 0
+    assert event.event_spots_left == 1
+    assert not ActionCompletion.objects.filter(action=event).exists()
+
+
+def test_logging_in_with_the_verified_address_does_not_count_a_stranger_s_reports(identify):
+    from allauth.account.models import EmailAddress
+
+    from supporters.models import Supporter
+    from supporters.services import supporters_link_user
+    from tests.factories import UserFactory
+
+    target = CallTargetFactory()
+    action = target.action
+    stranger = Client()
+    identify(stranger, action, VICTIM, name="Mallory")
+    stranger.post(detail(action) + "call/", {"target": target.pk, "outcome": "talked_to_staff"})
+    owner = UserFactory(email=VICTIM, first_name="Ana", last_name="Real")
+    EmailAddress.objects.create(user=owner, email=VICTIM, primary=True, verified=True)
+
+    supporters_link_user(user=owner)  # login: a verified address confirms the waiting row
+
+    row = Supporter.objects.get(campaign=action.campaign, email=VICTIM)
+    assert row.is_confirmed
+    assert row.name == "Ana Real"  # the proven account's name, not the typed one
+    action.refresh_from_db()
+    target.refresh_from_db()
+    assert (action.completed_count, action.outcome_count, target.talked_count) == (0, 0, 0)
+    assert not CallOutcome.objects.filter(action=action).exists()
