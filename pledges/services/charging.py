@@ -68,6 +68,8 @@ TRANSIENT_TRIES = 5
 TRANSIENT_BACKOFF_SECONDS = 0.5
 
 TASK_CHUNK = 25
+# Pledges marked queued per transaction by the fan-out (sent as tasks of TASK_CHUNK).
+ENQUEUE_STEP = 1000
 
 # Longest a settlement task (or one beat run) keeps working before it hands the rest to its
 # next run: far below the broker's visibility timeout and within the beat lock's lease.
@@ -145,9 +147,14 @@ def charges_enqueue(
     campaign_id: int | None = None,
     now: dt.datetime | None = None,
     seconds: float = STEP_SECONDS,
+    after_id: int = 0,
+    up_to_id: int | None = None,
+    backlog: int | None = None,
 ) -> int:
     """Hand due pledges to the `payments` queue in chunks of ids, for at most `seconds` (the
-    next beat goes on with the rest: they are still due and unmarked).
+    next beat goes on with the rest: they are still due and unmarked). `after_id`/`up_to_id`
+    limit it to one id range of one campaign (the chunk a collect step has just marked);
+    `backlog` is then how many are due in all, which sets how far ahead the queue mark lies.
 
     Each chunk is taken with FOR UPDATE SKIP LOCKED and marked (next_attempt_at = later) in the
     same transaction, and the task is sent after commit: two beats running at once split the
@@ -155,30 +162,48 @@ def charges_enqueue(
     each pledge with a conditional UPDATE.
     """
     now = now or timezone.now()
-    qs = pledges_due_for_charge(now=now, campaign_id=campaign_id)
-    backlog = qs.count()
-    if not backlog:
+    qs = pledges_due_for_charge(now=now, campaign_id=campaign_id).filter(pk__gt=after_id)
+    if up_to_id is not None:
+        qs = qs.filter(pk__lte=up_to_id)
+    if not qs.exists():
         return 0
+    backlog = max(backlog or 0, qs.count() if backlog is None else 0)
     rps = max(1, int(settings.STRIPE_MAX_RPS or 1))
     horizon = max(ENQUEUE_HORIZON, dt.timedelta(seconds=2 * backlog / rps))
-    sent, last = 0, 0
+    sent = 0
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        with transaction.atomic():
-            ids = list(
-                qs.filter(pk__gt=last)
-                .order_by("pk")
-                .select_for_update(skip_locked=True, of=("self",))
-                .values_list("pk", flat=True)[:TASK_CHUNK]
-            )
-            if not ids:
-                break
-            Pledge.objects.filter(pk__in=ids).update(next_attempt_at=decision_time(now) + horizon)
-            # robust: a broker outage is logged; the marked pledges are queued again by the
-            # beat once their mark passes, so nothing is lost.
-            transaction.on_commit(partial(pledges_charge_task.delay, pledge_ids=ids), robust=True)
-        sent += len(ids)
-        last = ids[-1]
+    # Keyset steps on the (campaign, status, id) index, one campaign and one status at a time:
+    # "status IN (…) ORDER BY id" over every campaign cannot walk that index in id order, and
+    # PostgreSQL sorted all the due rows for each chunk (~0.5 s per 25 ids at 10^6 pledges).
+    campaigns = Campaign.objects.filter(status=C.SUCCEEDED).order_by("pk")
+    if campaign_id:
+        campaigns = campaigns.filter(pk=campaign_id)
+    for cid in campaigns.values_list("pk", flat=True).iterator():
+        for status in (S.CHARGE_DUE, S.RETRY_DUE):
+            last = after_id
+            step = qs.filter(campaign_id=cid, status=status)
+            while time.monotonic() < end:
+                with transaction.atomic():
+                    ids = list(
+                        step.filter(pk__gt=last)
+                        .order_by("pk")
+                        .select_for_update(skip_locked=True, of=("self",))
+                        .values_list("pk", flat=True)[:ENQUEUE_STEP]
+                    )
+                    if not ids:
+                        break
+                    Pledge.objects.filter(pk__in=ids).update(
+                        next_attempt_at=decision_time(now) + horizon
+                    )
+                    # robust: a broker outage is logged; the marked pledges are queued again
+                    # by the beat once their mark passes, so nothing is lost.
+                    for start in range(0, len(ids), TASK_CHUNK):
+                        chunk = ids[start : start + TASK_CHUNK]
+                        transaction.on_commit(
+                            partial(pledges_charge_task.delay, pledge_ids=chunk), robust=True
+                        )
+                sent += len(ids)
+                last = ids[-1]
     log.info("queued %s pledges for charging", sent)
     return sent
 

@@ -219,17 +219,28 @@ def campaign_collect_step(
     one repeats at most one step, and a lost one is finished by the beat's sweep."""
     end = time.monotonic() + seconds
     marked, last = 0, after_id
+    # How far ahead each chunk's queue mark lies is set by all the campaign has to charge.
+    backlog = (
+        Campaign.objects.filter(pk=campaign_id)
+        .values_list("frozen_backer_count", flat=True)
+        .first()
+    )
     while True:
         moved, last_seen = campaign_mark_due_chunk(campaign_id=campaign_id, after_id=last)
         marked += moved
         if last_seen is None:
             resume = None
             break
+        # Queue the chunk just marked (its id range only, a few ms): charges start while the
+        # rest is still being marked, and a million pledges are queued when the last is due.
+        charges_enqueue(campaign_id=campaign_id, after_id=last, up_to_id=last_seen, backlog=backlog)
         last = last_seen
         if time.monotonic() >= end:
             resume = last
             break
-    charges_enqueue(campaign_id=campaign_id, seconds=max(1.0, end - time.monotonic()))
+    if resume is None:
+        # Anything due the chunks did not queue (a broker error, a step redelivered).
+        charges_enqueue(campaign_id=campaign_id, seconds=max(1.0, end - time.monotonic()))
     return marked, resume
 
 

@@ -69,6 +69,16 @@ def test_the_settlement_benchmark_charges_every_pledge_once_in_a_tiny_run():
     assert "every pledge charged exactly once" in out, out
 
 
+def test_the_settlement_benchmark_marks_and_queues_every_pledge_in_a_tiny_mark_only_run():
+    out = _run(
+        ["bench/settlement.py", "--mark-only", "--pledges", "20", "50", "--timeout", "90"],
+        _bench_env("settlement"),
+        seconds=240,
+    )
+    assert re.search(r"^\s+50\s+50\s+[\d.]+\s+[\d.]+\s", out, re.M), out
+    assert "every pledge due and queued within 300 s: met." in out, out
+
+
 def test_the_page_benchmark_serves_every_page_in_a_tiny_run():
     out = _run(
         [
