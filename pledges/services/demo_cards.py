@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from pledges import gateway
 from pledges.models import Pledge, PledgeEvent
+from supporters.models import DEMO_SOURCE  # reserved: tracking never writes it
 
 S = Pledge.Status
-DEMO_SOURCE = "demo"  # Supporter.source of the rows `seed_demo` writes
 DEMO_CARD_EMAIL = "demo-supporters@example.org"
 # Pledges that may still be charged (or charged again by staff after review).
 CHARGEABLE = (S.ACTIVE, S.CHARGE_DUE, S.CHARGING, S.RETRY_DUE, S.NEEDS_REVIEW)
