@@ -142,6 +142,10 @@ class WebhookEvent(models.Model):
         Organization, on_delete=models.CASCADE, related_name="webhook_events"
     )
     type = models.CharField(max_length=40)
+    # The supporter, pledge, campaign or action completion the event is about: each POST builds
+    # its data from it as it is then (consent withdrawn since is honoured on every retry).
+    object_id = models.BigIntegerField(null=True, blank=True)
+    # The envelope as first recorded (for staff to look at); not what a retry sends.
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -188,36 +188,50 @@ def webhook_endpoint_save(
 
 
 # --- events -----------------------------------------------------------------------------------
+def _supporter_data(event_type: str, object_id: int) -> tuple[Organization, dict] | None:
+    from api import selectors
+    from api import serializers as s
+    from supporters.models import Supporter
+
+    supporter = Supporter.objects.select_related("campaign__organization").filter(pk=object_id)
+    supporter = supporter.first()
+    if supporter is None:
+        return None
+    organization = supporter.campaign.organization
+    person = selectors.people_for_organization(organization=organization).filter(pk=supporter.pk)
+    person = person.first()
+    if event_type == "supporter.left":
+        # Gone from the rule by leaving: told only about someone it was allowed to see.
+        if not (supporter.consent_org and supporter.confirmed_at):
+            return None
+    elif person is None:
+        return None  # no consent (or not confirmed): no event at all, not even an id
+    data = {
+        "identifiers": [f"{s.ID_PREFIX}:person-{supporter.pk}"],
+        "fundraising_page": f"{s.ID_PREFIX}:fundraising_page-{supporter.campaign_id}",
+        "tier": supporter.tier,
+        "consented": True,
+    }
+    if person is not None:
+        data["person"] = s.PersonSerializer(person, context={}).data
+    return organization, data
+
+
 def _payload_data(event_type: str, object_id: int) -> tuple[Organization, dict] | None:
     """(organization, data) for the event, from the database as it is now; None if the object
-    is gone. People appear only with the organization's consent; no card data ever."""
+    is gone or the event is about a person the organization may not hear about. People appear
+    only with the organization's consent (the CSV export's and the API's rule); no card data
+    ever. Called when the event is recorded and again for every POST, so a retry never sends
+    what consent withdrawn since forbids."""
     from actions.models import ActionCompletion
     from api import selectors
     from api import serializers as s
     from campaigns.models import Campaign
     from pledges.models import Pledge
-    from supporters.models import Supporter
 
     kind = event_type.split(".", 1)[0]
     if kind == "supporter":
-        supporter = Supporter.objects.select_related("campaign__organization").filter(pk=object_id)
-        supporter = supporter.first()
-        if supporter is None:
-            return None
-        organization = supporter.campaign.organization
-        person = selectors.people_for_organization(organization=organization).filter(
-            pk=supporter.pk
-        )
-        person = person.first()
-        data = {
-            "identifiers": [f"{s.ID_PREFIX}:person-{supporter.pk}"],
-            "fundraising_page": f"{s.ID_PREFIX}:fundraising_page-{supporter.campaign_id}",
-            "tier": supporter.tier,
-            "consented": person is not None,
-        }
-        if person is not None:
-            data["person"] = s.PersonSerializer(person, context={}).data
-        return organization, data
+        return _supporter_data(event_type, object_id)
     if kind == "pledge":
         pledge = Pledge.objects.select_related("campaign__organization", "supporter").filter(
             pk=object_id
@@ -289,7 +303,11 @@ def webhook_event_record(
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
-                event_id=event_id, organization=organization, type=event_type, payload=payload
+                event_id=event_id,
+                organization=organization,
+                type=event_type,
+                object_id=object_id,
+                payload=payload,
             )
             deliveries = WebhookDelivery.objects.bulk_create(
                 WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
@@ -311,6 +329,17 @@ def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
     if not won:
         return None
     return WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+
+
+def _payload_now(event: WebhookEvent) -> dict | None:
+    """What to POST for the event now: its data built afresh (None: not to be sent any more).
+    An event recorded before object_id was kept is sent as recorded."""
+    if event.object_id is None:
+        return event.payload
+    built = _payload_data(event.type, event.object_id)
+    if built is None or built[0].pk != event.organization_id:
+        return None
+    return {"type": event.type, "timestamp": event.payload.get("timestamp"), "data": built[1]}
 
 
 def webhook_sign(*, secret: str, event_id: str, body: str, when: dt.datetime) -> dict[str, str]:
@@ -380,7 +409,15 @@ def webhook_delivery_send(*, delivery_id: int) -> str:
     if delivery is None:
         return "skipped"
     endpoint, event = delivery.endpoint, delivery.event
-    body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True)
+    payload = _payload_now(event)
+    if payload is None:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.FAILED,
+            next_attempt_at=None,
+            last_error=_("Not sent: the person withdrew consent or the record is gone."),
+        )
+        return "gave_up"
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     headers = webhook_sign(secret=endpoint.secret, event_id=event.event_id, body=body, when=now)
     started = time.monotonic()
     status_code, error = _post(endpoint.url, body, headers)

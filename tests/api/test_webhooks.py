@@ -21,7 +21,11 @@ from api.tasks import webhook_deliveries_due, webhook_event_fan_out
 from api.webhooks import webhook_endpoint_save, webhook_url_validate
 from pledges.models import Pledge
 from pledges.services.transitions import pledge_transition
-from supporters.services import supporter_upsert
+from supporters.services import (
+    supporter_confirm,
+    supporter_update_preferences,
+    supporter_upsert,
+)
 from tests.factories import (
     CampaignFactory,
     OrganizationFactory,
@@ -209,21 +213,69 @@ def test_only_subscribed_events_of_the_endpoints_own_organization_are_sent(
     assert crm.received == []
 
 
-def test_supporter_payloads_honour_consent(
+def test_supporter_events_are_sent_only_for_people_who_consented(
     org_world, receiver, celery_eager, django_capture_on_commit_callbacks
 ):
     org, campaign = org_world
-    crm, _endpoint = receiver([], {"organization": org, "events": ["supporter.created"]})
+    crm, _endpoint = receiver(
+        [], {"organization": org, "events": ["supporter.created", "supporter.confirmed"]}
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        supporter_upsert(
+        quiet, _created = supporter_upsert(
             campaign=campaign, email="quiet@example.org", name="Quiet Person", consent_org=False
         )
-    (got,) = crm.received
-    assert got["body"]["type"] == "supporter.created"
-    assert got["body"]["data"]["consented"] is False
-    text = json.dumps(got["body"])
-    assert "quiet@example.org" not in text
-    assert "Quiet" not in text
+    with django_capture_on_commit_callbacks(execute=True):
+        supporter_confirm(supporter=quiet)
+    assert crm.received == []  # not even an id, a tier or "consented: false"
+    assert not WebhookEvent.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        open_, _created = supporter_upsert(
+            campaign=campaign, email="open@example.org", name="Open Person", consent_org=True
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        supporter_confirm(supporter=open_)
+    (got,) = crm.received  # created while unconfirmed: not a person the CSV or API would show
+    assert got["body"]["type"] == "supporter.confirmed"
+    assert got["body"]["data"]["person"]["email_addresses"][0]["address"] == "open@example.org"
+
+
+def test_a_retry_sends_the_data_as_it_is_now_and_honours_consent_withdrawn(
+    org_world, receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    org, campaign = org_world
+    crm, _endpoint = receiver(
+        [500, 500], {"organization": org, "events": ["pledge.created", "supporter.confirmed"]}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        rosa, _created = supporter_upsert(
+            campaign=campaign, email="rosa@example.org", name="Rosa Parks", consent_org=True
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        supporter_confirm(supporter=rosa)
+    pledge = PledgeFactory(campaign=campaign, supporter=rosa, status=Pledge.Status.PENDING_SETUP)
+    with django_capture_on_commit_callbacks(execute=True):
+        pledge_transition(pledge=pledge, to=Pledge.Status.ACTIVE, note="Card saved.")
+    first_confirmed, first_pledge = crm.received  # both answered 500
+    assert "rosa@example.org" in json.dumps(first_confirmed["body"])
+    assert "person" in json.dumps(first_pledge["body"]["data"])
+    supporter_update_preferences(
+        supporter=rosa,
+        display_name="",
+        public_listing=False,
+        consent_updates=False,
+        consent_updates_text="",
+        consent_org=False,
+        consent_org_text="",
+    )
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=10), tick=False):
+        _sweep(django_capture_on_commit_callbacks)
+    (retried,) = crm.received[2:]  # the person's own event is not sent again
+    assert retried["body"]["type"] == "pledge.created"
+    assert "person" not in json.dumps(retried["body"]["data"])  # no link to her any more
+    assert "Rosa" not in json.dumps(retried["body"])
+    confirmed = WebhookDelivery.objects.get(event__type="supporter.confirmed")
+    assert confirmed.status == WebhookDelivery.Status.FAILED
+    assert confirmed.attempt_count == 1
 
 
 def test_an_endpoint_down_for_a_day_is_disabled_and_its_organizers_told(
