@@ -5,14 +5,21 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from api.models import EVENT_TYPES, ApiKey, WebhookEndpoint
 from api.services import api_key_create, api_key_revoke
-from api.webhooks import webhook_endpoint_save, webhook_url_validate
+from api.webhooks import (
+    webhook_endpoint_rotate_secret,
+    webhook_endpoint_save,
+    webhook_url_validate,
+)
 from campaigns.models import Organization
 from campaigns.selectors import user_is_platform_staff, user_organization_ids
 
@@ -27,6 +34,28 @@ def _organizations(user):
     if user_is_platform_staff(user):
         return Organization.objects.all()
     return Organization.objects.filter(pk__in=user_organization_ids(user))
+
+
+def _secrets_page(model_admin, request, *, title, lead, how, secrets):
+    """A new key or secret shown in this answer only: not in a message (the messages cookie is
+    signed, not encrypted), not on any later page, and not kept by a cache."""
+    opts = model_admin.model._meta
+    response = TemplateResponse(
+        request,
+        "admin/api/secret_shown.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": opts,
+            "title": title,
+            "lead": lead,
+            "how": how,
+            "secrets": secrets,
+            "back_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        },
+    )
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store, " + response["Cache-Control"]
+    return response
 
 
 def _when(value) -> str:
@@ -153,13 +182,19 @@ class ApiKeyAdmin(_OwnOrganizationAdmin):
         )
         for field in ("pk", "prefix", "key_hash", "created_at", "created_by_id"):
             setattr(obj, field, getattr(key, field))
-        messages.warning(
+        request._rallyround_new_key = raw  # for response_add, this request only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        raw = getattr(request, "_rallyround_new_key", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        return _secrets_page(
+            self,
             request,
-            _(
-                "Your new API key is %(key)s — copy it now: it is shown only this once. "
-                "Send it in the OSDI-API-Token header."
-            )
-            % {"key": raw},
+            title=_("Your new API key"),
+            lead=_("Copy this key now: it is shown only this once."),
+            how=_("Send it in the OSDI-API-Token header."),
+            secrets=[(obj.name, raw)],
         )
 
     @admin.action(description=gettext_lazy("Revoke selected keys (they stop working at once)"))
@@ -200,6 +235,27 @@ class WebhookEndpointAdmin(_OwnOrganizationAdmin):
     list_display = ("url", "organization", "is_active", "events_display", "failing_display")
     list_filter = ("is_active",)
     search_fields = ("url", "description")
+    actions = ["rotate_secret"]
+
+    @admin.action(
+        description=gettext_lazy("Rotate the signing secret (the old one stops working at once)")
+    )
+    def rotate_secret(self, request, queryset):
+        rotated = [
+            (endpoint.url, webhook_endpoint_rotate_secret(endpoint=endpoint))
+            for endpoint in queryset.order_by("pk")
+        ]
+        return _secrets_page(
+            self,
+            request,
+            title=_("New signing secrets"),
+            lead=_("Copy each new secret now: it is shown only this once."),
+            how=_(
+                "Deliveries are signed with the new secret from now on; verify each delivery's "
+                "webhook-signature header with it (Standard Webhooks)."
+            ),
+            secrets=rotated,
+        )
 
     @admin.display(description=gettext_lazy("events"))
     def events_display(self, obj):
@@ -212,9 +268,13 @@ class WebhookEndpointAdmin(_OwnOrganizationAdmin):
     @admin.display(description=gettext_lazy("signing secret"))
     def secret_display(self, obj):
         return format_html(
-            "<code>{}</code><br><span class='help'>{}</span>",
-            obj.secret,
-            _("Verify each delivery's webhook-signature header with it (Standard Webhooks)."),
+            "<code>whsec_…{}</code><br><span class='help'>{}</span>",
+            obj.secret[-4:],
+            _(
+                "Verify each delivery's webhook-signature header with it (Standard Webhooks). "
+                "It was shown once, when the endpoint was made; for a new one, select the "
+                "endpoint in the list and choose “Rotate the signing secret”."
+            ),
         )
 
     @admin.display(description=gettext_lazy("disabled"))
@@ -278,3 +338,18 @@ class WebhookEndpointAdmin(_OwnOrganizationAdmin):
             actor=request.user,
         )
         obj.pk = saved.pk
+        if not change:
+            request._rallyround_new_secret = saved.secret  # for response_add, this request only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "_rallyround_new_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return _secrets_page(
+            self,
+            request,
+            title=_("Your endpoint's signing secret"),
+            lead=_("Copy this signing secret now: it is shown only this once."),
+            how=_("Verify each delivery's webhook-signature header with it (Standard Webhooks)."),
+            secrets=[(obj.url, secret)],
+        )

@@ -187,6 +187,14 @@ def webhook_endpoint_save(
     return endpoint
 
 
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
+    """Give the endpoint a new signing secret and return it (to be shown once). Deliveries
+    from now on are signed with it; the old one stops verifying at once."""
+    endpoint.secret = webhook_secret_new()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=endpoint.secret)
+    return endpoint.secret
+
+
 # --- events -----------------------------------------------------------------------------------
 def _supporter_data(event_type: str, object_id: int) -> tuple[Organization, dict] | None:
     from api import selectors

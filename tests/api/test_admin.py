@@ -118,3 +118,64 @@ def test_old_request_logs_and_webhook_records_are_pruned_but_pending_ones_kept(t
     api_records_prune()
     assert list(ApiRequestLog.objects.values_list("path", flat=True)) == ["/api/v1/people/"]
     assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == ["msg_1"]
+
+
+def test_a_new_key_is_shown_in_the_answer_itself_never_kept_in_a_message(two_orgs):
+    client, mine, _theirs = two_orgs
+    response = client.post(
+        "/admin/api/apikey/add/", {"organization": mine.pk, "name": "CRM", "scope": "read"}
+    )
+    key = ApiKey.objects.get()
+    assert response.status_code == 200  # the key's own page, not a redirect carrying a message
+    assert response["Cache-Control"].startswith("no-store")
+    page = response.content.decode()
+    raw = page.split(f"rr_{key.prefix}_", 1)[1].split("<", 1)[0]
+    raw = f"rr_{key.prefix}_{raw}"
+    assert raw not in str(response.cookies)  # not in the (signed, not encrypted) cookie
+    for url in ("/admin/api/apikey/", f"/admin/api/apikey/{key.pk}/change/"):
+        assert raw not in client.get(url).content.decode()
+
+
+def test_a_webhook_secret_is_shown_once_and_a_new_one_by_rotating(two_orgs, settings):
+    client, mine, theirs = two_orgs
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True  # crm.example.org need not resolve here
+    response = client.post(
+        "/admin/api/webhookendpoint/add/",
+        {
+            "organization": mine.pk,
+            "url": "https://crm.example.org/hook",
+            "event_types": ["pledge.paid"],
+            "is_active": "on",
+        },
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    assert response.status_code == 200
+    assert endpoint.secret in response.content.decode()
+    assert endpoint.secret not in str(response.cookies)
+    change = client.get(f"/admin/api/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert endpoint.secret not in change
+    assert endpoint.secret[-4:] in change  # a hint to tell secrets apart
+    old = endpoint.secret
+    response = client.post(
+        "/admin/api/webhookendpoint/",
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk], "index": "0"},
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old
+    assert endpoint.secret in response.content.decode()
+    assert response["Cache-Control"].startswith("no-store")
+    change = client.get(f"/admin/api/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert endpoint.secret not in change
+    # Another organization's endpoint is not rotated (nor shown).
+    from api.webhooks import webhook_endpoint_save
+
+    their_endpoint = webhook_endpoint_save(
+        organization=theirs, url="https://their.example.org/h", description="", events=[]
+    )
+    their_secret = their_endpoint.secret
+    response = client.post(
+        "/admin/api/webhookendpoint/",
+        {"action": "rotate_secret", "_selected_action": [their_endpoint.pk], "index": "0"},
+    )
+    their_endpoint.refresh_from_db()
+    assert their_endpoint.secret == their_secret
