@@ -77,7 +77,7 @@ def settlement_report(*, campaign: Campaign) -> SettlementReport:
     }
     labels = dict(S.choices)
     by_status = [
-        (status, labels.get(status, status), n, cents)
+        (status, str(labels.get(status, status)), n, cents)
         for status, (n, cents, _, _) in sorted(per_status.items(), key=lambda kv: -kv[1][0])
     ]
     pledged = (

@@ -100,7 +100,7 @@ def payment_confirm(request: HttpRequest, token: str) -> HttpResponse:
         client_secret = pledge_confirm_prepare(pledge=pledge).client_secret
     except GatewayError:
         log.exception("confirm page for pledge %s", pledge.pk)
-        error = STRIPE_DOWN
+        error = str(STRIPE_DOWN)
     pledge.refresh_from_db()
     return render(
         request,
@@ -147,7 +147,7 @@ def payment_new_card(request: HttpRequest, token: str) -> HttpResponse:
             client_secret = pledge_new_card_prepare(pledge=pledge).client_secret
         except (PaymentPageError, GatewayError) as exc:
             log.warning("new card page for pledge %s: %s", pledge.pk, exc)
-            error = str(exc) if isinstance(exc, PaymentPageError) else STRIPE_DOWN
+            error = str(exc) if isinstance(exc, PaymentPageError) else str(STRIPE_DOWN)
     return render(
         request,
         "pledges/payment/new_card.html",

@@ -178,8 +178,9 @@ def _refresh_from(pledge: Pledge, row: Pledge) -> None:
     supporter = pledge.supporter if Pledge.supporter.is_cached(pledge) else None
     for field in Pledge._meta.concrete_fields:
         setattr(pledge, field.attname, getattr(row, field.attname))
-        if field.is_relation and field.is_cached(pledge):
-            field.delete_cached_value(pledge)
+        # Relation fields are cache mixins at run time; django-stubs types them as plain fields.
+        if field.is_relation and field.is_cached(pledge):  # type: ignore[attr-defined]
+            field.delete_cached_value(pledge)  # type: ignore[attr-defined]
     for related in Pledge._meta.related_objects:
         if related.is_cached(pledge):
             related.delete_cached_value(pledge)
