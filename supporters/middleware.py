@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from supporters.models import source_is_reserved
+
 COOKIE = "rr_src"
 COOKIE_SALT = "supporters.source-tracking"
 COOKIE_MAX_AGE = 30 * 24 * 3600
@@ -27,6 +29,8 @@ CAMPAIGN_PATH = re.compile(r"^/c/(?P<slug>[-\w]+)/")
 def tracking_from_request(request) -> dict[str, str]:
     """Source fields present on this very request (query string and external referrer)."""
     found = {key: request.GET.get(key, "").strip()[:120] for key in PARAMS}
+    if source_is_reserved(found["source"]):
+        found["source"] = ""  # "demo" marks seed_demo's rows only
     referrer = request.META.get("HTTP_REFERER", "")
     if referrer:
         host = urlsplit(referrer).netloc.split(":")[0]

@@ -17,6 +17,15 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Tier, TimeStamped
 
+# Supporter.source of the rows `seed_demo` writes (`manage.py demo_cards` gives their pledges a
+# test card): reserved, so source tracking (?source=, cookies) never writes it on a real row.
+DEMO_SOURCE = "demo"
+RESERVED_SOURCES = frozenset({DEMO_SOURCE})
+
+
+def source_is_reserved(value: str) -> bool:
+    return value.strip().lower() in RESERVED_SOURCES
+
 
 def normalize_email(email: str) -> str:
     """Lower-case and trim: one person, one supporter row per campaign, however they type it."""

@@ -18,7 +18,7 @@ from campaigns.models import Campaign, Tier
 from campaigns.selectors import campaign_is_open
 from supporters.emails import email_enqueue, email_language, email_send_once, emails_fan_out
 from supporters.milestones import next_supporter_milestone, supporter_milestones_passed
-from supporters.models import Milestone, Supporter, normalize_email
+from supporters.models import Milestone, Supporter, normalize_email, source_is_reserved
 from supporters.tasks import check_milestones
 from supporters.tasks import milestone_send_batch as milestone_send_batch_task
 
@@ -64,6 +64,8 @@ def supporter_upsert(
         if created:
             supporter = Supporter(campaign=campaign, email=email, name=name)
             for key, value in (tracking or {}).items():
+                if key == "source" and source_is_reserved(value):
+                    continue  # only seed_demo marks demo rows
                 if hasattr(supporter, key) and value:
                     setattr(supporter, key, value[: Supporter._meta.get_field(key).max_length])
         supporter.name = name or supporter.name

@@ -94,3 +94,27 @@ def test_the_remembered_source_is_recorded_when_a_signed_in_visitor_pledges(stri
     assert response.status_code == 302, response.content.decode()[:500]
     supporter = Pledge.objects.get(campaign=campaign).supporter
     assert (supporter.source, supporter.utm_source) == ("flyer", "newsletter")
+
+
+@pytest.mark.parametrize("value", ["demo", " Demo "])
+def test_a_visitor_cannot_mark_themselves_as_demo_data(value):
+    """Review finding 7: `manage.py demo_cards` swaps the card of every pledge whose supporter's
+    source is "demo" (the rows seed_demo writes); a link with ?source=demo must not make a real
+    supporter one of them."""
+    from supporters.models import Supporter
+    from supporters.services import supporter_upsert
+
+    campaign = CampaignFactory()
+    client = Client()
+    client.get(f"/c/{campaign.slug}/", {"source": value, "utm_medium": "email"})
+    client.post(
+        f"/c/{campaign.slug}/support/ally/",
+        {"name": "Rosa Parks", "email": "rosa@example.org", "postal_code": "94609"},
+    )
+    supporter = Supporter.objects.get(campaign=campaign, email="rosa@example.org")
+    assert (supporter.source, supporter.utm_medium) == ("", "email")
+
+    other, _ = supporter_upsert(
+        campaign=campaign, email="ana@example.org", name="Ana", tracking={"source": value}
+    )
+    assert other.source == ""
