@@ -129,7 +129,12 @@ def campaigns_discover(*, query: DiscoverQuery, now: dt.datetime | None = None) 
         )
     )
     if query.q:
-        qs = qs.filter(Q(title__icontains=query.q) | Q(summary__icontains=query.q))
+        # Both languages' texts (a Spanish search finds an English-only campaign, and back).
+        found = Q()
+        for code, _name in settings.LANGUAGES:
+            found |= Q(**{f"title_{code}__icontains": query.q})
+            found |= Q(**{f"summary_{code}__icontains": query.q})
+        qs = qs.filter(found)
     if query.issue:
         qs = qs.filter(issue_areas__slug=query.issue)
     if query.type in Campaign.Type.values:

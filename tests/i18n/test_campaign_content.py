@@ -94,3 +94,13 @@ def test_the_admin_edits_both_languages_without_fallback(admin_client):
     assert 'name="tiers-0-name_es"' in page or "name_es" in page
     # The Spanish title is empty here, not the English one it falls back to on the page.
     assert 'name="title_es" value="Free the children"' not in page
+
+
+def test_discover_search_finds_a_campaign_in_either_language(client):
+    campaign = CampaignFactory(title="Free the children")
+    Campaign.objects.filter(pk=campaign.pk).update(title_es="Liberen a los niños")
+    other = CampaignFactory(title="Clean air near schools")  # English only
+    spanish = client.get("/es/?q=Liberen").content.decode()
+    assert f"/es/c/{campaign.slug}/" in spanish
+    assert f"/es/c/{other.slug}/" in client.get("/es/?q=Clean").content.decode()
+    assert f"/c/{campaign.slug}/" in client.get("/?q=niños").content.decode()
