@@ -43,9 +43,11 @@ def test_an_organizer_makes_a_key_shown_once_and_a_webhook_endpoint(
     screenshot(page, "api-key-add-desktop")
     assert serious_violations(page) == []
     page.get_by_role("button", name="Save", exact=True).click()
-    message = page.locator(".messagelist").inner_text()
-    raw = re.search(r"rr_[0-9a-f]{8}_\S+", message).group(0).rstrip(" —")
+    page.get_by_text("Copy this key now").wait_for()
+    raw = page.get_by_test_id("secret").inner_text().strip()
+    assert re.fullmatch(r"rr_[0-9a-f]{8}_\S+", raw)
     screenshot(page, "api-key-created-desktop")
+    assert serious_violations(page) == []
     key = ApiKey.objects.get(organization=org)
     assert raw not in key.key_hash  # stored hashed
     request = urllib.request.Request(f"{live_server.url}/api/v1/", headers={"OSDI-API-Token": raw})
@@ -64,10 +66,15 @@ def test_an_organizer_makes_a_key_shown_once_and_a_webhook_endpoint(
     screenshot(page, "api-webhook-add-desktop")
     assert serious_violations(page) == []
     page.get_by_role("button", name="Save and continue editing").click()
-    page.get_by_text("Verify each delivery").wait_for()
+    page.get_by_text("Copy this signing secret now").wait_for()
     endpoint = WebhookEndpoint.objects.get(organization=org)
     assert endpoint.event_list == ["pledge.paid", "supporter.confirmed"]
-    assert endpoint.secret in page.content()
+    assert page.get_by_test_id("secret").inner_text().strip() == endpoint.secret
+    screenshot(page, "api-webhook-secret-desktop")
+    assert serious_violations(page) == []
+    page.goto(f"{live_server.url}/admin/api/webhookendpoint/{endpoint.pk}/change/")
+    page.get_by_text("Verify each delivery").wait_for()
+    assert endpoint.secret not in page.content()  # shown once, then only a hint
     screenshot(page, "api-webhook-change-desktop")
 
     phone_page.context.add_cookies([login_cookie(user)])
@@ -75,4 +82,16 @@ def test_an_organizer_makes_a_key_shown_once_and_a_webhook_endpoint(
     screenshot(phone_page, "api-key-list-phone")
     phone_page.goto(f"{live_server.url}/admin/api/webhookendpoint/{endpoint.pk}/change/")
     screenshot(phone_page, "api-webhook-change-phone")
+    assert serious_violations(phone_page) == []
+    # A new secret, by rotating from the list, shown once (at phone width here).
+    phone_page.goto(f"{live_server.url}/admin/api/webhookendpoint/")
+    phone_page.locator(f"input[name=_selected_action][value='{endpoint.pk}']").check()
+    phone_page.locator("select[name=action]").select_option("rotate_secret")
+    phone_page.locator("button[name=index]").click()  # "Go"
+    phone_page.get_by_text("Copy each new secret now").wait_for()
+    old_secret = endpoint.secret
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old_secret
+    assert phone_page.get_by_test_id("secret").inner_text().strip() == endpoint.secret
+    screenshot(phone_page, "api-webhook-rotated-phone")
     assert serious_violations(phone_page) == []
