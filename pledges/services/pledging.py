@@ -608,7 +608,10 @@ def pledge_cancel(*, pledge: Pledge, actor=None) -> bool:
         if was_active:
             _email(locked, "pledge_canceled")
     pledge.refresh_from_db()
-    _card_forget(payment_method_id=pledge.stripe_payment_method_id)
+    # Stripe is never called inside a transaction: when a caller holds one (account deletion
+    # cancels inside its erasure), the card is forgotten once that commits; otherwise at once.
+    payment_method_id = pledge.stripe_payment_method_id
+    transaction.on_commit(lambda: _card_forget(payment_method_id=payment_method_id), robust=True)
     return True
 
 
