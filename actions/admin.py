@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
-from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +19,7 @@ from actions.selectors import State, action_state
 from campaigns.admin import OwnCampaignInlineMixin
 from campaigns.admin_languages import BothLanguagesMixin, spanish
 from campaigns.admin_saves import OwnFieldsSaveMixin
+from campaigns.admin_scope import CampaignScopedAdminMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -92,7 +92,9 @@ class ActionLinkInline(OwnActionInlineMixin, admin.StackedInline):
 
 
 @admin.register(Action)
-class ActionAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
+class ActionAdmin(
+    CampaignScopedAdminMixin, BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin
+):
     formfield_overrides = URL_FIELDS
     list_display = [
         "title",
@@ -179,21 +181,6 @@ class ActionAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
         "who_did_it",
     ]
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(campaign__in=campaigns_editable_by(request.user))
-            .select_related("campaign")
-        )
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            # Another organization's action looks exactly like one that does not exist.
-            raise Http404("No action with that id that you can edit.")
-        return obj
-
     def get_fieldsets(self, request, obj=None):
         """Show only the fields of the action's kind once it has one."""
         if obj is None:
@@ -213,23 +200,6 @@ class ActionAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
         if obj is not None and obj.kind != Action.Kind.CALL:
             return [ActionLinkInline]
         return self.inlines
-
-    def _may_edit(self, request, obj) -> bool:
-        return obj is None or user_can_edit_campaign(request.user, obj.campaign)
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "campaign":
-            kwargs["queryset"] = campaigns_editable_by(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Page")
     def public_link(self, obj):

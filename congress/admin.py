@@ -11,12 +11,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
+from campaigns.admin_scope import CampaignScopedAdminMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 from congress.models import (
     Bill,
@@ -31,39 +32,9 @@ from congress.services import bill_status_announce, bill_status_change, campaign
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
 
-class OwnCampaignAdmin(admin.ModelAdmin):
-    """Rows that belong to a campaign: organizers get their own organization's only."""
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(campaign__in=campaigns_editable_by(request.user))
-            .select_related("campaign")
-        )
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404(_("Nothing with that id that you can edit."))
-        return obj
-
-    def _may_edit(self, request, obj) -> bool:
-        return obj is None or user_can_edit_campaign(request.user, obj.campaign)
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "campaign":
-            kwargs["queryset"] = campaigns_editable_by(request.user).order_by("title")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+class OwnCampaignAdmin(CampaignScopedAdminMixin, admin.ModelAdmin):
+    """Rows that belong to a campaign: organizers get their own organization's only. The
+    campaign's public page shows them, so each change redraws it."""
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

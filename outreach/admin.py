@@ -17,8 +17,9 @@ from django.utils.html import format_html
 from actions.selectors import calls_per_office
 from campaigns.admin_languages import BothLanguagesMixin, spanish
 from campaigns.admin_saves import OwnFieldsSaveMixin
+from campaigns.admin_scope import CampaignScopedAdminMixin
 from campaigns.models import Campaign
-from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
+from campaigns.selectors import campaigns_editable_by
 from outreach.forms import CampaignUpdateAdminForm
 from outreach.images import update_image_clean
 from outreach.models import CampaignUpdate
@@ -44,7 +45,9 @@ def embed_snippet(campaign) -> str:
 
 
 @admin.register(CampaignUpdate)
-class CampaignUpdateAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
+class CampaignUpdateAdmin(
+    CampaignScopedAdminMixin, BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin
+):
     form = CampaignUpdateAdminForm
     change_form_template = "outreach/admin/update_change_form.html"
     change_list_template = "outreach/admin/update_change_list.html"
@@ -87,27 +90,6 @@ class CampaignUpdateAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdm
         return fields
 
     # --- who sees what --------------------------------------------------------------------
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(campaign__in=campaigns_editable_by(request.user))
-            .select_related("campaign")
-        )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "campaign":
-            kwargs["queryset"] = campaigns_editable_by(request.user).order_by("title")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def _may_edit(self, request, obj) -> bool:
-        return obj is None or user_can_edit_campaign(request.user, obj.campaign)
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         # A published update was emailed: it stays, as the record of what people were told.
