@@ -162,8 +162,15 @@ def test_champion_page_offers_the_public_listing(client):
 def test_signed_in_supporter_sees_details_prefilled_and_no_sign_up(client):
     campaign = CampaignFactory()
     user = verified_user(email="ana@example.org")
+    # A confirmed supporter (a row left unconfirmed is confirmed by the login and takes the
+    # account's name instead of what was typed: issue 12 review).
     Supporter.objects.create(
-        campaign=campaign, user=user, email=user.email, name="Ana Ruiz", postal_code="10001"
+        campaign=campaign,
+        user=user,
+        email=user.email,
+        name="Ana Ruiz",
+        postal_code="10001",
+        confirmed_at=timezone.now(),
     )
     client.force_login(user)
     html = client.get(url(campaign)).content.decode()
