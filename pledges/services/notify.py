@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from campaigns.models import Campaign, Tier
+from campaigns.selectors import campaign_organizer_emails
 from campaigns.templatetags.rallyround import money
 from pledges.models import Pledge
 from pledges.tasks import pledges_send_emails as pledges_send_emails_task
@@ -126,9 +127,7 @@ def pledges_send_emails(*, pledge_ids: list[int], template: str) -> int:
 
 def organizers_notify(*, campaign: Campaign, template: str, extra: dict | None = None) -> None:
     """Email the campaign's contact and its organization's members."""
-    recipients = {campaign.contact_email} if campaign.contact_email else set()
-    recipients |= set(campaign.organization.members.values_list("email", flat=True))
-    recipients.discard("")
+    recipients = campaign_organizer_emails(campaign)
     if not recipients:
         log.warning("campaign %s has nobody to notify about %s", campaign.pk, template)
         return
@@ -144,7 +143,7 @@ def organizers_notify(*, campaign: Campaign, template: str, extra: dict | None =
         + reverse("admin:pledges_campaignsettlement_change", args=[campaign.pk]),
         **(extra or {}),
     }
-    email_enqueue(to=sorted(recipients), template=template, context=context)
+    email_enqueue(to=recipients, template=template, context=context)
 
 
 def staff_alert(*, subject: str, body: str, level: int = logging.ERROR) -> None:
