@@ -365,9 +365,20 @@ EMAIL_TASKS = (
     "actions.tasks.send_action_email_batch",
     "campaigns.tasks.send_deadline_extended_batch",
     "campaigns.tasks.send_deadline_extended_fan_out",
+    "pledges.tasks.grace_remind",
+)
+# The chunks the reconciler and the grace sweep fan out that call Stripe: worked by the payments
+# workers in parallel, beside the charges (pledges/services/sweeps.py).
+PAYMENT_SWEEP_TASKS = (
+    "pledges.tasks.reconcile_leases",
+    "pledges.tasks.reconcile_attempts",
+    "pledges.tasks.reconcile_action_checks",
+    "pledges.tasks.reconcile_refunds",
+    "pledges.tasks.grace_expire",
 )
 CELERY_TASK_ROUTES = {
     "pledges.tasks.charge_*": {"queue": "payments"},
+    **{name: {"queue": "payments"} for name in PAYMENT_SWEEP_TASKS},
     **{name: {"queue": "emails"} for name in EMAIL_TASKS},
 }
 CELERY_BEAT_SCHEDULE = {

@@ -6,7 +6,10 @@ the old ones, which the beat schedule, the queue routes and any message already 
 use: `pledges.tasks.charge_*` is routed to the `payments` queue (settings.CELERY_TASK_ROUTES).
 Beat runs `settle_due` every minute, `payments_reconcile` and `pledges_setup_reconcile` every
 5 minutes and `payments_remind_and_expire` hourly; every one of them is safe to run twice at
-once (the services use conditional updates).
+once (the services use conditional updates). The reconciler and the grace sweep only fan their
+work out: one task per chunk of ids (`leases_resume`, `attempts_resolve`, `action_checks_run`,
+`refunds_retry` and `pledges_expire` on the `payments` queue, `pledges_remind` on `emails`;
+settings.PAYMENT_SWEEP_TASKS and EMAIL_TASKS), worked by several workers in parallel.
 """
 
 from __future__ import annotations
@@ -106,29 +109,79 @@ def pledges_charge(*, pledge_ids: list[int]) -> dict:
 
 @shared_task(name="pledges.tasks.reconcile_payments")
 def payments_reconcile() -> dict:
-    """Resolve expired leases, pending attempts and refunds by asking Stripe."""
+    """Find expired leases, pending attempts, 3-D Secure waits and pending refunds, and queue
+    them in chunks for the payments workers (which ask Stripe)."""
     from pledges.services import reconcile
 
     token = _once("reconcile")
     if token is None:
         return {"skipped": "another run holds the lock"}
     try:
-        summary = reconcile.payments_reconcile()
+        summary = reconcile.payments_reconcile(fan_out=True)
     finally:
         _release("reconcile", token)
     log.info("payments_reconcile: %s", summary)
     return summary
 
 
+@shared_task(name="pledges.tasks.reconcile_leases", acks_late=True)
+def leases_resume(*, pledge_ids: list[int]) -> dict:
+    """Resume one chunk of CHARGING pledges whose lease expired, with their pending keys."""
+    from pledges.services import reconcile
+
+    return reconcile.leases_resume(pledge_ids=pledge_ids)
+
+
+@shared_task(name="pledges.tasks.reconcile_attempts", acks_late=True)
+def attempts_resolve(*, ids: list[int]) -> dict:
+    """Fill in one chunk of attempts left pending on pledges that moved on."""
+    from pledges.services import reconcile
+
+    return reconcile.attempts_resolve(ids=ids)
+
+
+@shared_task(name="pledges.tasks.reconcile_action_checks", acks_late=True)
+def action_checks_run(*, ids: list[int]) -> dict:
+    """Ask Stripe about one chunk of pledges waiting for the supporter's 3-D Secure."""
+    from pledges.services import reconcile
+
+    return reconcile.action_checks_run(ids=ids)
+
+
+@shared_task(name="pledges.tasks.reconcile_refunds", acks_late=True)
+def refunds_retry(*, ids: list[int]) -> dict:
+    """Send one chunk of pending refunds again, each with its own key."""
+    from pledges.services import reconcile
+
+    return reconcile.refunds_retry(ids=ids)
+
+
 @shared_task(name="pledges.tasks.expire_grace")
 def payments_remind_and_expire() -> dict:
-    """Remind supporters who still have to act (every 48 hours) and mark UNPAID those whose
-    grace period is over."""
+    """Find the supporters who still have to act and are due a reminder (every 48 hours), and
+    those whose grace period is over, and queue them in chunks."""
     from pledges.services import grace
 
-    summary = grace.payments_remind_and_expire()
+    summary = grace.payments_remind_and_expire(fan_out=True)
     log.info("payments_remind_and_expire: %s", summary)
     return summary
+
+
+@shared_task(name="pledges.tasks.grace_remind", acks_late=True)
+def pledges_remind(*, pledge_ids: list[int]) -> dict:
+    """Send one chunk of payment reminders (routed to the `emails` queue)."""
+    from pledges.services import grace
+
+    return grace.pledges_remind(pledge_ids=pledge_ids)
+
+
+@shared_task(name="pledges.tasks.grace_expire", acks_late=True)
+def pledges_expire(*, pledge_ids: list[int]) -> dict:
+    """Close the payment requests of one chunk of pledges whose grace is over and mark them
+    UNPAID (routed to the `payments` queue: it calls Stripe)."""
+    from pledges.services import grace
+
+    return grace.pledges_expire(pledge_ids=pledge_ids)
 
 
 @shared_task(name="pledges.tasks.reconcile_card_setups")
