@@ -168,8 +168,6 @@ def charges_enqueue(
     if not qs.exists():
         return 0
     backlog = max(backlog or 0, qs.count() if backlog is None else 0)
-    rps = max(1, int(settings.STRIPE_MAX_RPS or 1))
-    horizon = max(ENQUEUE_HORIZON, dt.timedelta(seconds=2 * backlog / rps))
     sent = 0
     end = time.monotonic() + seconds
     # Keyset steps on the (campaign, status, id) index, one campaign and one status at a time:
@@ -193,19 +191,30 @@ def charges_enqueue(
                     if not ids:
                         break
                     Pledge.objects.filter(pk__in=ids).update(
-                        next_attempt_at=decision_time(now) + horizon
+                        next_attempt_at=charges_queue_mark(backlog=backlog, now=now)
                     )
-                    # robust: a broker outage is logged; the marked pledges are queued again
-                    # by the beat once their mark passes, so nothing is lost.
-                    for start in range(0, len(ids), TASK_CHUNK):
-                        chunk = ids[start : start + TASK_CHUNK]
-                        transaction.on_commit(
-                            partial(pledges_charge_task.delay, pledge_ids=chunk), robust=True
-                        )
+                    charges_hand_over(pledge_ids=ids)
                 sent += len(ids)
                 last = ids[-1]
     log.info("queued %s pledges for charging", sent)
     return sent
+
+
+def charges_queue_mark(*, backlog: int, now: dt.datetime | None = None) -> dt.datetime:
+    """The `next_attempt_at` a due pledge gets when it is handed to the payments queue: the
+    beat's fan-out leaves it alone until then. At least ENQUEUE_HORIZON, longer when `backlog`
+    (all a campaign has to charge) takes the rate limit longer than that to work through."""
+    rps = max(1, int(settings.STRIPE_MAX_RPS or 1))
+    return decision_time(now) + max(ENQUEUE_HORIZON, dt.timedelta(seconds=2 * backlog / rps))
+
+
+def charges_hand_over(*, pledge_ids: list[int]) -> None:
+    """After the current transaction commits, send these pledges (queue-marked in it) to the
+    `payments` queue, TASK_CHUNK ids a task. robust: a broker outage is logged; the marked
+    pledges are queued again by the beat once their mark passes, so nothing is lost."""
+    for start in range(0, len(pledge_ids), TASK_CHUNK):
+        chunk = pledge_ids[start : start + TASK_CHUNK]
+        transaction.on_commit(partial(pledges_charge_task.delay, pledge_ids=chunk), robust=True)
 
 
 def outside_transactions() -> None:

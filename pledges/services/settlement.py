@@ -34,6 +34,8 @@ from pledges.services.charging import (
     ChargeReport,
     SettlementHalted,
     charges_enqueue,
+    charges_hand_over,
+    charges_queue_mark,
     decision_time,
     pledge_charge,
 )
@@ -203,37 +205,32 @@ def campaign_approve_for_collection(*, campaign: Campaign, actor) -> int:
 
 def campaign_collect(*, campaign_id: int) -> int:
     """After approval, in the foreground: mark every ACTIVE pledge due and queue the charges."""
-    due = campaign_mark_pledges_due(campaign_id=campaign_id)
-    charges_enqueue(campaign_id=campaign_id)
+    due = campaign_mark_pledges_due(campaign_id=campaign_id, queue=True)
+    charges_enqueue(campaign_id=campaign_id)  # anything due that was not queued with its chunk
     return due
 
 
 def campaign_collect_step(
     *, campaign_id: int, after_id: int = 0, seconds: float = STEP_SECONDS
 ) -> tuple[int, int | None]:
-    """One bounded step of collecting after approval: mark ACTIVE pledges due chunk by chunk
-    (from `after_id` on) for at most `seconds`, then queue the charges marked so far.
+    """One bounded step of collecting after approval: mark ACTIVE pledges due and queue their
+    charges chunk by chunk (from `after_id` on) for at most `seconds`.
 
     Returns (pledges marked due, the id to resume after — None when every pledge is marked).
     The task calling it queues itself again with that id, so no task runs long, a redelivered
     one repeats at most one step, and a lost one is finished by the beat's sweep."""
     end = time.monotonic() + seconds
     marked, last = 0, after_id
-    # How far ahead each chunk's queue mark lies is set by all the campaign has to charge.
-    backlog = (
-        Campaign.objects.filter(pk=campaign_id)
-        .values_list("frozen_backer_count", flat=True)
-        .first()
-    )
     while True:
-        moved, last_seen = campaign_mark_due_chunk(campaign_id=campaign_id, after_id=last)
+        # Each chunk is queued as it is marked (one UPDATE sets both): charges start while the
+        # rest is still being marked, and a million pledges are queued when the last is due.
+        moved, last_seen = campaign_mark_due_chunk(
+            campaign_id=campaign_id, after_id=last, queue=True
+        )
         marked += moved
         if last_seen is None:
             resume = None
             break
-        # Queue the chunk just marked (its id range only, a few ms): charges start while the
-        # rest is still being marked, and a million pledges are queued when the last is due.
-        charges_enqueue(campaign_id=campaign_id, after_id=last, up_to_id=last_seen, backlog=backlog)
         last = last_seen
         if time.monotonic() >= end:
             resume = last
@@ -278,13 +275,18 @@ def campaign_reject_collection(*, campaign: Campaign, actor, reason: str) -> int
     )
 
 
-def campaign_mark_pledges_due(*, campaign_id: int, seconds: float | None = None) -> int:
+def campaign_mark_pledges_due(
+    *, campaign_id: int, seconds: float | None = None, queue: bool = False
+) -> int:
     """ACTIVE → CHARGE_DUE for a SUCCEEDED campaign, chunk by chunk (for at most `seconds`
-    when given; the next call goes on where this one stopped)."""
+    when given; the next call goes on where this one stopped); with `queue`, each chunk is
+    also handed to the payments queue (see `campaign_mark_due_chunk`)."""
     end = None if seconds is None else time.monotonic() + seconds
     due, last = 0, 0
     while end is None or time.monotonic() < end:
-        moved, last_seen = campaign_mark_due_chunk(campaign_id=campaign_id, after_id=last)
+        moved, last_seen = campaign_mark_due_chunk(
+            campaign_id=campaign_id, after_id=last, queue=queue
+        )
         due += moved
         if last_seen is None:
             break
@@ -293,13 +295,17 @@ def campaign_mark_pledges_due(*, campaign_id: int, seconds: float | None = None)
 
 
 def campaign_mark_due_chunk(
-    *, campaign_id: int, after_id: int = 0, size: int | None = None
+    *, campaign_id: int, after_id: int = 0, size: int | None = None, queue: bool = False
 ) -> tuple[int, int | None]:
     """Mark the next `size` ACTIVE pledges of a SUCCEEDED campaign (ids above `after_id`) due,
     in one transaction and a fixed number of statements whatever the campaign's size: a
     keyset step on the (campaign, status, id) index, the bulk transition, one email batch task
     per 200 supporters on the `emails` queue. Returns (pledges marked due, the last id looked
     at — None when no ACTIVE pledge is left past `after_id`).
+
+    With `queue`, the same UPDATE that marks them due sets the fan-out's queue mark (one write
+    of each row and its index entries instead of two) and their charge tasks go to the
+    `payments` queue after commit, exactly as `charges_enqueue` would hand them over.
 
     A pledge whose card was saved after the freeze (a late SetupIntent webhook) was not in the
     totals the campaign was judged on: it is released instead of charged.
@@ -311,7 +317,11 @@ def campaign_mark_due_chunk(
     )
     if not ids:
         return 0, None
-    frozen_at = Campaign.objects.filter(pk=campaign_id).values_list("frozen_at", flat=True)[0]
+    frozen_at, backlog = Campaign.objects.filter(pk=campaign_id).values_list(
+        "frozen_at", "frozen_backer_count"
+    )[0]
+    # How far ahead the queue mark lies is set by all the campaign has to charge.
+    updates = {"next_attempt_at": charges_queue_mark(backlog=backlog or 0)} if queue else {}
     late: set[int] = set()
     if frozen_at:
         late = set(
@@ -334,15 +344,19 @@ def campaign_mark_due_chunk(
             to=S.CHARGE_DUE,
             actor_label="settlement",
             note="Campaign approved for collection.",
+            updates=updates,
         )
+        if queue:
+            charges_hand_over(pledge_ids=moved)
         pledges_notify_batches(pledge_ids=moved, template="settlement_campaign_succeeded")
     return len(moved), ids[-1]
 
 
-def campaigns_sweep(*, seconds: float = RUN_SECONDS) -> dict[str, int]:
+def campaigns_sweep(*, seconds: float = RUN_SECONDS, queue: bool = False) -> dict[str, int]:
     """Finish bulk moves a crash (or a step's time limit) left: ACTIVE pledges of FAILED
-    campaigns are released, of SUCCEEDED campaigns marked due, for at most about `seconds`.
-    Cheap when there is nothing to do (an indexed EXISTS)."""
+    campaigns are released, of SUCCEEDED campaigns marked due (and with `queue`, as the beat
+    asks, handed to the payments queue with each chunk, as a collect step does), for at most
+    about `seconds`. Cheap when there is nothing to do (an indexed EXISTS)."""
     end = time.monotonic() + seconds
     done = {"released": 0, "marked_due": 0}
     leftovers = Campaign.objects.filter(
@@ -357,7 +371,9 @@ def campaigns_sweep(*, seconds: float = RUN_SECONDS) -> dict[str, int]:
                 campaign_id=campaign.pk, note="The campaign did not succeed.", seconds=left
             )
         else:
-            done["marked_due"] += campaign_mark_pledges_due(campaign_id=campaign.pk, seconds=left)
+            done["marked_due"] += campaign_mark_pledges_due(
+                campaign_id=campaign.pk, seconds=left, queue=queue
+            )
     return done
 
 
@@ -375,7 +391,8 @@ def settle_due(*, now: dt.datetime | None = None) -> dict[str, int]:
         if outcome:
             summary["frozen"] += 1
             summary[outcome] += 1
-    summary.update(campaigns_sweep(seconds=max(1.0, end - time.monotonic() - STEP_SECONDS)))
+    left = max(1.0, end - time.monotonic() - STEP_SECONDS)
+    summary.update(campaigns_sweep(seconds=left, queue=True))
     summary["queued"] = charges_enqueue(now=now)
     summary["digests"] = settlement_digests_send()
     return summary

@@ -48,6 +48,37 @@ def test_settlement_and_webhook_lines_are_told_apart_from_staff_decisions():
     ]
 
 
+def test_a_bulk_move_writes_one_whole_line_per_pledge():
+    campaign = CampaignFactory()
+    pledges = [PledgeFactory(campaign=campaign, status=S.ACTIVE) for _ in range(3)]
+    staff = UserFactory()
+    moved = pledges_transition_bulk(
+        pledge_ids=[p.pk for p in pledges],
+        expected=S.ACTIVE,
+        to=S.RELEASED,
+        actor=staff,
+        actor_label="staff",
+        note="Collection rejected by staff: test",
+    )
+    assert moved == sorted(p.pk for p in pledges)
+    lines = PledgeEvent.objects.filter(pledge__campaign=campaign).order_by("pledge_id")
+    assert [e.pledge_id for e in lines] == moved
+    for event in lines:
+        assert (event.source, event.kind, event.from_status, event.to_status) == (
+            Source.STAFF,
+            Kind.STATUS_CHANGED,
+            S.ACTIVE,
+            S.RELEASED,
+        )
+        assert (event.actor_id, event.actor_label, event.note) == (
+            staff.pk,
+            "staff",
+            "Collection rejected by staff: test",
+        )
+        assert (event.code, event.stripe_object_id, event.amount_cents) == ("", "", None)
+        assert event.created_at.tzinfo is not None
+
+
 def test_a_note_says_what_it_records():
     from pledges.services.transitions import pledge_log
 

@@ -10,11 +10,12 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from config.celery import app
 from pledges.models import Pledge
-from pledges.services import notify, settlement
+from pledges.services import charging, notify, settlement
 from tests.factories import CampaignFactory, PledgeFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +102,53 @@ def test_collecting_goes_in_bounded_steps_that_resume_where_the_last_stopped(
     assert resume is None
     assert not Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).exists()
     assert Pledge.objects.filter(campaign=campaign, status=S.CHARGE_DUE).count() == 5
+
+
+def test_a_collect_step_marks_each_chunk_due_and_queued_in_one_update_and_sends_each_once(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """Issue 14: the UPDATE that marks a chunk due also sets its queue mark (each row and its
+    index entries are written once, not twice), and every pledge goes to the payments queue
+    exactly once; the beat's fan-out then finds nothing left to queue."""
+    monkeypatch.setattr(settlement, "MARK_CHUNK", 3)
+    campaign = succeeded_campaign(5)
+    Campaign.objects.filter(pk=campaign.pk).update(frozen_backer_count=5)
+    sent: list[int] = []
+    monkeypatch.setattr(
+        "pledges.tasks.pledges_charge.delay", lambda pledge_ids: sent.extend(pledge_ids)
+    )
+    before = timezone.now()
+    with (
+        CaptureQueriesContext(connection) as ctx,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        marked, resume = settlement.campaign_collect_step(campaign_id=campaign.pk, seconds=60)
+    assert (marked, resume) == (5, None)
+    updates = [
+        q["sql"] for q in ctx.captured_queries if q["sql"].startswith('UPDATE "pledges_pledge"')
+    ]
+    assert len(updates) == 2, updates  # one per chunk (3 + 2 pledges)
+    pledges = Pledge.objects.filter(campaign=campaign)
+    assert sorted(sent) == sorted(pledges.values_list("pk", flat=True))
+    assert all(p.status == S.CHARGE_DUE and p.next_attempt_at > before for p in pledges)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert charging.charges_enqueue() == 0
+    assert len(sent) == 5
+
+
+@pytest.mark.postgres
+def test_bulk_updates_of_pledges_maintain_only_indexes_that_something_reads():
+    """Issue 14: every index of pledges_pledge gets a new entry for each row a bulk UPDATE
+    moves. None is a LIKE-only copy, none repeats the leading column of a composite one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'pledges_pledge'"
+        )
+        indexes = dict(cursor.fetchall())
+    assert not [name for name in indexes if name.endswith("_like")], indexes
+    single = [re.search(r"\((\w+)\)$", definition) for definition in indexes.values()]
+    assert not {m.group(1) for m in single if m} & {"campaign_id", "status"}, indexes
+    assert len(indexes) == 10, sorted(indexes)
 
 
 def test_the_beat_lock_is_held_for_the_whole_run_and_only_its_holder_frees_it():
