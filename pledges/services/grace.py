@@ -114,16 +114,18 @@ def pledges_grace_over(*, now: dt.datetime | None = None) -> QuerySet[Pledge]:
     )
 
 
+def _awaiting_by_id(pledge_ids: list[int]) -> dict[int, Pledge]:
+    """A chunk's pledges still waiting for their supporter, in one query (each one's decision
+    is made again, at its own moment, by a conditional UPDATE)."""
+    qs = Pledge.objects.filter(pk__in=pledge_ids, status__in=AWAITING_SUPPORTER)
+    return {p.pk: p for p in qs.select_related("campaign", "supporter")}
+
+
 def pledges_remind(*, pledge_ids: list[int], now: dt.datetime | None = None) -> dict[str, int]:
     """Send one chunk's reminders ("reminded"). Each is recorded by a conditional UPDATE that
     re-checks, at the moment it is made, that the reminder is due and nobody sent it since it
     was read: only the winner logs it and queues the email (after commit)."""
-    loaded = {
-        p.pk: p
-        for p in Pledge.objects.filter(pk__in=pledge_ids, status__in=AWAITING_SUPPORTER)
-        .select_related("campaign", "supporter")
-        .order_by("pk")
-    }
+    loaded = _awaiting_by_id(pledge_ids)
 
     def remind(pledge_id: int) -> str:
         pledge = loaded.get(pledge_id)
@@ -162,12 +164,7 @@ def pledges_expire(
     payment request is closed at Stripe; one that Stripe cannot close now ("not_closed") stays
     as it is and its mark is lifted, so the next hourly run tries again. Stops when no
     rate-limit slot comes (the rest are queued again by the next run)."""
-    loaded = {
-        p.pk: p
-        for p in Pledge.objects.filter(pk__in=pledge_ids, status__in=AWAITING_SUPPORTER)
-        .select_related("campaign", "supporter")
-        .order_by("pk")
-    }
+    loaded = _awaiting_by_id(pledge_ids)
 
     def expire(pledge_id: int) -> str:
         pledge = loaded.get(pledge_id)

@@ -57,8 +57,8 @@ ACTION_CHECK_AFTER = dt.timedelta(minutes=5)
 REFUND_RETRY_AFTER = dt.timedelta(minutes=2)
 ACTION_RECHECK_SECONDS = 30 * 60
 
-# Queue marks (sweeps.QueueMarks). Those of the chunks sent to the payments queue last as long
-# as a chunk may wait there (sweeps.payments_queue_wait); the 3-D Secure check's mark is also
+# Queue marks (sweeps.QueueMarks). A beat run's marks last at least as long as its chunks may
+# wait in the payments queue (sweeps.payments_queue_wait); the 3-D Secure check's mark is also
 # its rate cap: Stripe is asked about a waiting pledge at most every half hour, so thousands of
 # them never eat the rate limit that charges need.
 LEASE_MARKS = QueueMarks("reconcile-lease", seconds=15 * 60)
@@ -126,7 +126,7 @@ def _fan_out(*, now: dt.datetime | None) -> dict[str, int]:
             task=task,
             arg=arg,
             deadline=deadline,
-            mark_seconds=None if marks.kept else wait,
+            mark_seconds=max(marks.seconds, wait),
         )
         summary[f"{name}_queued"] = queued
         summary["chunks"] += sent

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from functools import partial
 
 import pytest
 import time_machine
@@ -78,8 +79,26 @@ def _claimed_never_sent(pledges) -> None:
     )
 
 
-def _run_chunks(task, chunks) -> list[dict]:
-    return [task(**{"pledge_ids": ids}) for ids in chunks]
+def _at_once(*jobs) -> None:
+    """Run the jobs in threads released together (each with its own database connection)."""
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def run(job):
+        try:
+            barrier.wait(10)
+            job()
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
 
 
 @pytest.mark.stripe
@@ -108,7 +127,7 @@ def test_a_reconcile_run_queues_expired_leases_one_task_per_chunk_without_callin
     assert len(chunks) == 3
 
     # The payments workers run the chunks: each pledge charged once, with its own key.
-    results = _run_chunks(tasks.leases_resume, chunks)
+    results = [tasks.leases_resume(pledge_ids=ids) for ids in chunks]
     assert results == [{"resumed": 2}] * 3
     for pledge in pledges:
         pledge.refresh_from_db()
@@ -163,26 +182,13 @@ def test_a_hang_at_stripe_holds_up_its_own_chunk_only_and_is_resumed_later_with_
     assert sorted(chunks) == sorted([[hung.pk], [other.pk]])
 
     finished: dict[int, float] = {}
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(2)
 
     def worker(ids):
-        try:
-            barrier.wait(10)
-            tasks.leases_resume(pledge_ids=ids)
-            finished[ids[0]] = time.monotonic()
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
+        tasks.leases_resume(pledge_ids=ids)
+        finished[ids[0]] = time.monotonic()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(ids,)) for ids in chunks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+    _at_once(*(partial(worker, ids) for ids in chunks))
     hang = finished[hung.pk] - started
     assert hang >= 0.9  # three timeouts
     assert finished[other.pk] - started < hang / 2  # the other chunk was not held up by it
@@ -270,28 +276,8 @@ def test_reminders_and_unpaid_go_out_in_chunks_once_each_when_two_runs_overlap(
     over = _awaiting(campaign, grace_in=-dt.timedelta(hours=1), n=3)
     mail.outbox.clear()
 
-    def overlapping(*jobs):
-        barrier = threading.Barrier(len(jobs))
-        errors: list[BaseException] = []
-
-        def run(job):
-            try:
-                barrier.wait(10)
-                job()
-            except BaseException as exc:  # noqa: BLE001 - reported to the main thread
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert errors == []
-
     # Two beats at once split the work: every pledge queued once, in chunks of two at most.
-    overlapping(tasks.payments_remind_and_expire, tasks.payments_remind_and_expire)
+    _at_once(tasks.payments_remind_and_expire, tasks.payments_remind_and_expire)
     remind_chunks = queued[tasks.pledges_remind.name]
     expire_chunks = queued[tasks.pledges_expire.name]
     assert sorted(pk for ids in remind_chunks for pk in ids) == sorted(p.pk for p in reminded)
@@ -306,7 +292,7 @@ def test_reminders_and_unpaid_go_out_in_chunks_once_each_when_two_runs_overlap(
         for ids in expire_chunks:
             tasks.pledges_expire(pledge_ids=ids)
 
-    overlapping(all_chunks, all_chunks)
+    _at_once(all_chunks, all_chunks)
     subjects: dict[str, list[str]] = {}
     for message in mail.outbox:
         subjects.setdefault(message.to[0], []).append(message.subject)

@@ -1,4 +1,5 @@
-"""`manage.py reconcile_payments`: what the 5-minute task does, in the foreground.
+"""`manage.py reconcile_payments`: the 5-minute task's work, done here in the foreground (the
+beat's run queues the same chunks to the payments workers instead).
 
 Asks Stripe about every charge we have no answer for (expired leases, pending attempts,
 3-D Secure requests the supporter may have finished) and retries pending refunds with their own
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             "attempts_resolved": "attempts resolved",
             "confirmed_by_supporter": "3-D Secure requests resolved",
             "refunds": "refunds retried",
-            "errors": "charges left for the next run (see the log)",
+            "errors": "left for the next run (see the log)",
         }
         width = max(len(v) for v in labels.values())
         for key, label in labels.items():
