@@ -1,6 +1,7 @@
 """Settlement benchmark: N ACTIVE pledges charged by a real Celery worker.
 
     python bench/settlement.py [--pledges 1000 10000] [--rps 20] [--concurrency 4]
+        [--no-lag-probe] [--probe-delay 60] [--rps-reason "why this rate"] [--sql-seed]
 
 For each size it builds a fresh PostgreSQL database (`rallyround_bench`), starts localstripe
 (store dump off) behind stripe-chaos, uses Redis as the broker and as the shared cache behind
@@ -13,9 +14,21 @@ pledge is PAID. It prints:
 - charges per second (first attempt → last payment) against STRIPE_MAX_RPS (goal ≥ 90 %);
 - the worker's peak RSS (VmHWM of the busiest worker process, and of all of them together) —
   compare across sizes (goal: equal within 10 %);
-- the stripe-chaos ledger: pledges charged, double charges (must be none).
+- the stripe-chaos ledger: pledges charged, double charges (must be none);
+- with `--lag-probe` (on unless `--no-lag-probe`): celery beat runs too, and while the big
+  campaign charges, a second campaign's deadline passes and a third campaign's two retries fall
+  due (`--probe-delay` seconds after the workers start; one of them on a card that needs 3-D
+  Secure). It prints how long after being due the second campaign was frozen
+  (Campaign.frozen_at), each retry's next attempt was created, and the "confirm your payment"
+  email was sent (the bench's email backend, bench/mail_record.py, records each message's send
+  time), and whether each is within 2 minutes (issue 14).
 
-Needs PostgreSQL and Redis on 127.0.0.1 (as in CI). Not part of `make test`.
+localstripe is patched in its launcher (see LOCALSTRIPE): no store dump to disk, and its
+listings go through an index by object kind instead of scanning the whole in-memory store,
+which made its CPU per charge grow with every charge made (that is the fake's cost, not ours).
+
+Logs, the beat schedule and the mail log go to var/bench/ (var/bench-<BENCH_DB>/ for another
+BENCH_DB). Needs PostgreSQL and Redis on 127.0.0.1 (as in CI). Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -35,6 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAOS = ROOT.parent / "shared" / "stripe-chaos" / "stripe_chaos.py"
 PY = sys.executable
 DB_NAME = os.environ.get("BENCH_DB", "rallyround_bench")
+# Logs, the beat schedule and the mail log: one folder per bench database, so two benches
+# run side by side (each with its own BENCH_DB and Redis databases) do not share files.
+VAR = ROOT / "var" / ("bench" if DB_NAME == "rallyround_bench" else f"bench-{DB_NAME}")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
 # Redis databases the bench empties and uses: the broker and the cache (rate limiter).
@@ -44,11 +60,39 @@ CACHE_DB = int(os.environ.get("BENCH_CACHE_DB", "13"))
 # pledges due and sends the charges to `payments` (a worker on `payments` alone charges nothing)
 # and the emails to `emails`.
 QUEUES_OTHER = "default,emails"
-LOCALSTRIPE = (
-    "import sys, localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
-    "from localstripe.server import start; "
-    "sys.argv = ['localstripe', '--port', sys.argv[1], '--from-scratch']; start()"
-)
+# localstripe (the fake Stripe, not our code) patched in its launcher, for long runs:
+# - Store.dump_to_disk off: it pickled the whole store after every write.
+# - listing by kind through an index: its StripeObject._api_list_all scanned the whole store
+#   (every PaymentIntent, charge, balance transaction and event) for each list, and exporting
+#   a Charge lists its refunds (the `refunds` property), so every PaymentIntent answer and every
+#   event cost a scan: its CPU per charge grew with the store (12.7 ms per create at 2,000 in
+#   the store, 69.6 ms at 10,000; with the index 4-5 ms, flat). The index keeps insertion order
+#   per kind, which is the order the scan returned.
+LOCALSTRIPE = """
+import sys, localstripe.resources as r
+r.Store.dump_to_disk = lambda self: None
+kinds = {}
+def store_set(self, key, value, base=dict.__setitem__):
+    base(self, key, value)
+    kinds.setdefault(key.split(":", 1)[0], {})[key] = value
+def store_del(self, key, base=dict.__delitem__):
+    base(self, key)
+    kinds.get(key.split(":", 1)[0], {}).pop(key, None)
+def store_clear(self, base=dict.clear):
+    base(self)
+    kinds.clear()
+def list_all(cls, url, limit=None, starting_after=None, **kwargs):
+    if kwargs:
+        raise r.UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+    li = r.List(url, limit=limit, starting_after=starting_after)
+    li._list = list(kinds.get(cls.object, {}).values())
+    return li
+r.Store.__setitem__, r.Store.__delitem__, r.Store.clear = store_set, store_del, store_clear
+r.StripeObject._api_list_all = classmethod(list_all)
+from localstripe.server import start
+sys.argv = ["localstripe", "--port", sys.argv[1], "--from-scratch"]
+start()
+"""
 CARDS = 5
 
 
@@ -200,7 +244,7 @@ Pledge.objects.bulk_create(
 def build(n: int, env: dict, *, sql_seed: bool = False) -> int:
     """Create the campaign and N ACTIVE pledges, freeze and approve it. Runs in a child
     process so Django is configured from `env` and the bench process stays small. Prints (and
-    returns) the pledges due; the approval's moment is written to var/bench/approved_at."""
+    returns) the pledges due; the approval's moment is written to VAR/approved_at."""
     seed = SQL_SEED if sql_seed else BULK_SEED
     code = f"""
 import datetime as dt, django, stripe
@@ -238,12 +282,123 @@ assert settlement.campaign_freeze(campaign_id=campaign.pk) == "awaiting_approval
 staff = User.objects.create_superuser("bench-staff@example.org", "x")
 campaign.refresh_from_db()
 import time as _t
-with open({str(ROOT / "var" / "bench" / "approved_at")!r}, "w") as f:
+with open({str(VAR / "approved_at")!r}, "w") as f:
     f.write(repr(_t.time()))
 due = settlement.campaign_approve_for_collection(campaign=campaign, actor=staff)
 print(due)
 """
     return int(run_django(code, env))
+
+
+# The lag probe's rows, made while the big campaign waits to be charged: (a) a second LIVE
+# campaign whose deadline is `delay` seconds away (the beat's settle_due must freeze it);
+# (b) and (c) a third campaign, already approved (SUCCEEDED), with two pledges in the state a
+# first soft decline leaves (RETRY_DUE, attempt 1 declined RETRY_DELAYS[1] before the retry,
+# which is due in `delay` seconds, as `_record_declined` sets it): one
+# on a card that pays, one on localstripe's 4000002760003184, which needs 3-D Secure when
+# charged off-session, so its retry ends in ACTION_REQUIRED and the "confirm your payment"
+# email. They are seeded as rows (like the big campaign's ACTIVE pledges), not walked there
+# through Stripe declines, so the due moments are exact.
+PROBE_SETUP = """
+import datetime as dt, json, django, stripe
+django.setup()
+from django.conf import settings
+from django.utils import timezone
+from campaigns.models import Campaign, Organization
+from campaigns.services import campaign_add_defaults
+from pledges import gateway
+from pledges.models import PaymentAttempt, Pledge
+from pledges.services.attempts import RETRY_DELAYS, attempt_key
+from supporters.models import Supporter
+
+client = stripe.StripeClient(settings.STRIPE_SECRET_KEY,
+                             base_addresses={"api": settings.STRIPE_API_BASE})
+def saved_card(number, n):
+    customer = gateway.customer_create(email=f"probe{n}@example.org")
+    pm = client.v1.payment_methods.create(params={"type": "card", "card": {
+        "number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
+    setup = gateway.setup_intent_create(customer_id=customer, metadata={"probe": str(n)})
+    client.v1.setup_intents.confirm(setup.id, params={"payment_method": pm.id})
+    gateway.payment_method_attach(payment_method_id=pm.id, customer_id=customer)
+    return customer, pm.id, number[-4:]
+ok_card, three_ds_card = saved_card("4242424242424242", 1), saved_card("4000002760003184", 2)
+org = Organization.objects.get(slug="bench-org")
+def campaign(slug, **kw):
+    c = Campaign.objects.create(organization=org, title=slug, slug=slug, summary="Lag probe",
+                                goal_cents=100, contact_email="organizer@example.org", **kw)
+    campaign_add_defaults(campaign=c)
+    return c
+def pledge(c, email, card, **kw):
+    s = Supporter.objects.create(campaign=c, email=email, name=email, tier="advocate",
+                                 confirmed_at=timezone.now())
+    return Pledge.objects.create(campaign=c, supporter=s, tier="advocate", amount_cents=2000,
+                                 stripe_customer_id=card[0], stripe_payment_method_id=card[1],
+                                 card_brand="visa", card_last4=card[2], **kw)
+now = timezone.now()
+due = now + dt.timedelta(seconds=DELAY_SECONDS)
+freezing = campaign("probe-freeze", deadline=due, status=Campaign.Status.LIVE)
+for i in range(3):
+    pledge(freezing, f"probe-freeze{i}@example.org", ok_card, status=Pledge.Status.ACTIVE)
+retrying = campaign("probe-retry", deadline=now - dt.timedelta(hours=1),
+                    status=Campaign.Status.SUCCEEDED, frozen_at=now - dt.timedelta(hours=1),
+                    frozen_pledged_cents=4000, frozen_backer_count=2)
+out = {"due": due.timestamp(), "freeze_campaign": freezing.pk}
+for name, email, card in (("retry", "probe-retry@example.org", ok_card),
+                          ("three_ds", "probe-3ds@example.org", three_ds_card)):
+    p = pledge(retrying, email, card, status=Pledge.Status.RETRY_DUE, attempt_count=1,
+               next_attempt_at=due)
+    PaymentAttempt.objects.create(
+        pledge=p, number=1, idempotency_key=attempt_key(p.pk, 1), amount_cents=p.amount_cents,
+        outcome=PaymentAttempt.Outcome.SOFT_DECLINE, error_code="card_declined",
+        message="Lag probe: the first attempt was declined.",
+        finished_at=due - RETRY_DELAYS[1])  # declined a retry delay before the retry is due
+    out[name] = p.pk
+    out[name + "_email"] = email
+print(json.dumps(out))
+"""
+PROBE_LIMIT_S = 120  # issue 14: each must happen within 2 minutes of being due
+
+
+def probe_setup(env: dict, delay: float) -> dict:
+    return json.loads(run_django(PROBE_SETUP.replace("DELAY_SECONDS", repr(float(delay))), env))
+
+
+def probe_observe(probe: dict, mail_log: Path) -> dict[str, float | None]:
+    """When each probed thing happened (epoch seconds), None while it has not: the second
+    campaign's freeze (Campaign.frozen_at), the retry's and the 3-D Secure pledge's next
+    attempt (PaymentAttempt.created_at of attempt 2), and the 3-D Secure email's send."""
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT extract(epoch FROM frozen_at) FROM campaigns_campaign WHERE id = %s",
+            [probe["freeze_campaign"]],
+        )
+        (frozen,) = cur.fetchone()
+        attempts = {}
+        for name in ("retry", "three_ds"):
+            cur.execute(
+                "SELECT extract(epoch FROM created_at) FROM pledges_paymentattempt "
+                "WHERE pledge_id = %s AND number = 2",
+                [probe[name]],
+            )
+            row = cur.fetchone()
+            attempts[name] = float(row[0]) if row else None
+    conn.close()
+    email = None
+    if mail_log.exists():
+        for line in mail_log.read_text().splitlines():
+            sent, to, _subject = line.split("\t", 2)
+            if probe["three_ds_email"] in to.split(","):
+                email = float(sent)
+                break
+    return {
+        "freeze": float(frozen) if frozen is not None else None,
+        "retry": attempts["retry"],
+        "three_ds_attempt": attempts["three_ds"],
+        "three_ds_email": email,
+    }
 
 
 def measure(env: dict, n: int) -> dict:
@@ -252,10 +407,12 @@ import django, json
 django.setup()
 from django.db.models import Max, Min
 from pledges.models import PaymentAttempt, Pledge
-paid = Pledge.objects.filter(status="paid")
-first = PaymentAttempt.objects.aggregate(t=Min("created_at"))["t"]
+# The big campaign only (the lag probe's pledges are charged beside it).
+paid = Pledge.objects.filter(status="paid", campaign__slug="bench")
+attempts = PaymentAttempt.objects.filter(pledge__campaign__slug="bench")
+first = attempts.aggregate(t=Min("created_at"))["t"]
 last = paid.aggregate(t=Max("paid_at"))["t"]
-print(json.dumps({"paid": paid.count(), "attempts": PaymentAttempt.objects.count(),
+print(json.dumps({"paid": paid.count(), "attempts": attempts.count(),
                   "seconds": (last - first).total_seconds() if first and last else None}))
 """
     return json.loads(run_django(code, env))
@@ -266,7 +423,10 @@ def paid_count(env: dict) -> int:
 
     conn = psycopg2.connect(f"{PG}/{DB_NAME}")
     with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pledges_pledge WHERE status = 'paid'")
+        cur.execute(
+            "SELECT count(*) FROM pledges_pledge p JOIN campaigns_campaign c "
+            "ON c.id = p.campaign_id WHERE c.slug = 'bench' AND p.status = 'paid'"
+        )
         (count,) = cur.fetchone()
     conn.close()
     return int(count)
@@ -324,6 +484,17 @@ def queue_length(name: str) -> int:
     return int(redis.Redis.from_url(f"{REDIS}/{BROKER_DB}").llen(name))
 
 
+def celery_beat(env: dict, var: Path, label: str) -> subprocess.Popen:
+    """celery beat with a fresh schedule file, so every entry runs at start and then on time."""
+    schedule = var / f"beat-schedule-{label}"
+    schedule.unlink(missing_ok=True)
+    return spawn(
+        [PY, "-m", "celery", "-A", "config", "beat", "-s", str(schedule), "-l", "warning"],
+        env=env,
+        log=var / f"beat-{label}.log",
+    )
+
+
 def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> dict:
     """Approval → every pledge CHARGE_DUE and handed to the `payments` queue (nothing charged:
     no payments worker runs). The `default` worker runs the collect steps and celery beat the
@@ -340,13 +511,7 @@ def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path)
         env=env,
         log=var / f"worker-default-mark-{n}.log",
     )
-    schedule = var / f"beat-schedule-{n}"
-    schedule.unlink(missing_ok=True)
-    beat = spawn(
-        [PY, "-m", "celery", "-A", "config", "beat", "-s", str(schedule), "-l", "warning"],
-        env=env,
-        log=var / f"beat-mark-{n}.log",
-    )
+    beat = celery_beat(env, var, f"mark-{n}")
     t0 = time.monotonic()
     try:
         due = build(n, env, sql_seed=True)
@@ -417,7 +582,9 @@ def bench_env(args, chaos_url: str, localstripe_url: str, var: Path) -> dict:
         "LOG_LEVEL": "WARNING",
         # Connections kept for the run, so PostgreSQL's CPU per backend can be followed.
         "CONN_MAX_AGE": "3600",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        # config.settings with email recorded, not sent (bench/mail_record.py).
+        "DJANGO_SETTINGS_MODULE": "bench.settlement_settings",
+        "BENCH_MAIL_LOG": str(var / "mail.log"),
     }
 
 
@@ -429,9 +596,12 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
     flush_redis(BROKER_DB)
     flush_redis(CACHE_DB)
     reset_database(env)
+    mail_log = var / "mail.log"
+    mail_log.unlink(missing_ok=True)
     t0 = time.monotonic()
-    due = build(n, env)
+    due = build(n, env, sql_seed=args.sql_seed)
     print(f"  {n} pledges created, frozen and approved ({due} due) in {time.monotonic() - t0:.1f}s")
+    probe = probe_setup(env, args.probe_delay) if args.lag_probe else None
 
     def celery_worker(queues: str, concurrency: int, name: str) -> subprocess.Popen:
         return spawn(
@@ -449,9 +619,19 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
         celery_worker("payments", args.concurrency, f"payments{i}") for i in range(args.workers)
     ]
     workers = [helper, *payers]
+    started = time.time()
+    if probe:
+        # The beat freezes campaigns and queues due retries every minute, as in production.
+        workers.append(celery_beat(env, var, f"run-{n}"))
+        print(
+            f"  lag probe: second campaign's deadline and the third's two retries due "
+            f"{probe['due'] - started:.0f}s after the workers started"
+        )
+    seen: dict[str, float | None] = {}
     peak_rss: dict[int, int] = {}
     deadline = time.monotonic() + (args.timeout or max(120, 4 * n / max(1, args.rps)))
-    last_report = 0.0
+    last_report = last_probe = 0.0
+    probe_end = None
     cpu_start: dict[str, dict[int, float]] = {}
     pg_seen: dict[int, float] = {}
     paid_start = 0
@@ -468,11 +648,21 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
                 # PostgreSQL backends come and go with the workers' connections: remember the
                 # last CPU figure of each, so one that ends before the run still counts.
                 pg_seen.update({pid: cpu_seconds(pid) for pid in postgres_backends()})
+            if probe and time.monotonic() - last_probe > 5 and (not seen or None in seen.values()):
+                for name, at in probe_observe(probe, mail_log).items():
+                    if at is not None and seen.get(name) is None:
+                        print(f"  lag probe: {name} {at - probe['due']:+.1f}s after due")
+                    seen[name] = at
+                last_probe = time.monotonic()
             if time.monotonic() - last_report > 15:
                 print(f"  … {done}/{n} paid")
                 last_report = time.monotonic()
             if done >= n:
-                break
+                # Wait for the probe a while after the big campaign is done (bounded).
+                probe_end = probe_end or time.monotonic() + PROBE_LIMIT_S + 60
+                probe_done = seen and None not in seen.values()
+                if not probe or probe_done or time.monotonic() > probe_end:
+                    break
             for worker in workers:
                 if worker.poll() is not None:
                     raise RuntimeError(f"a worker exited; see {var}/worker-*-{n}.log")
@@ -483,6 +673,12 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
         for worker in payers:
             for pid in process_tree(worker.pid):
                 peak_rss[pid] = max(peak_rss.get(pid, 0), vm_kb(pid, "VmHWM"))
+        peak_other = {
+            "default+emails worker": sum(vm_kb(p, "VmHWM") for p in process_tree(helper.pid)),
+            **{name: vm_kb(proc.pid, "VmHWM") for name, proc in others.items()},
+        }
+        if probe:
+            seen = probe_observe(probe, mail_log)
     finally:
         for worker in workers:
             stop(worker)
@@ -490,7 +686,10 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
     cpu_ms = {role: t * 1000 / charged for role, t in cpu_used(cpu_start, cpu_end).items()}
     figures = measure(env, n)
     ledger = http_json(f"{chaos_url}/_chaos/ledger?key=pledge_id")
-    at_stripe = sum(1 for pis in ledger["charges_by_metadata"].values() if pis)
+    probe_ids = {str(probe[k]) for k in ("retry", "three_ds")} if probe else set()
+    at_stripe = sum(
+        1 for key, pis in ledger["charges_by_metadata"].items() if pis and key not in probe_ids
+    )
     rate = figures["paid"] / figures["seconds"] if figures["seconds"] else 0.0
     return {
         "pledges": n,
@@ -505,7 +704,36 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
         "double_charged": ledger["double_charged"],
         "cpu_ms": cpu_ms,
         "cpu_window_charges": charged,
+        "peak_rss_other_mb": {k: kb / 1024 for k, kb in peak_other.items()},
+        "probe": {
+            "due_after_start_s": probe["due"] - started,
+            "lags": {k: (at - probe["due"] if at is not None else None) for k, at in seen.items()},
+        }
+        if probe
+        else None,
     }
+
+
+PROBE_LABELS = {
+    "freeze": "second campaign frozen (Campaign.frozen_at − deadline)",
+    "retry": "third campaign's retry attempted (attempt 2 created − retry due)",
+    "three_ds_attempt": "3-D Secure pledge's retry attempted (attempt 2 created − due)",
+    "three_ds_email": "its 'confirm your payment' email sent (sent − due)",
+}
+
+
+def report_probe(probe: dict) -> bool:
+    """Print each lag and whether it is within PROBE_LIMIT_S; True if all are."""
+    print(f"  Lag probe (due {probe['due_after_start_s']:.0f}s after the workers started):")
+    ok = True
+    for name, label in PROBE_LABELS.items():
+        lag = probe["lags"].get(name)
+        within = lag is not None and lag <= PROBE_LIMIT_S
+        ok &= within
+        shown = f"{lag:7.1f}s" if lag is not None else "  never "
+        verdict = "within 2 minutes" if within else "NOT within 2 minutes"
+        print(f"    {label}: {shown} — {verdict}")
+    return ok
 
 
 def report_mark_only(results: list[dict]) -> int:
@@ -545,6 +773,25 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="payments workers")
     parser.add_argument("--timeout", type=float, help="give up after this many seconds per size")
     parser.add_argument(
+        "--rps-reason", default="", help="why this STRIPE_MAX_RPS (printed with the results)"
+    )
+    parser.add_argument(
+        "--sql-seed", action="store_true", help="seed the pledges with set-based SQL"
+    )
+    parser.add_argument(
+        "--lag-probe",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run celery beat and measure, while the big campaign charges, a second "
+        "campaign's freeze and a third's retry and 3-D Secure email against when each was due",
+    )
+    parser.add_argument(
+        "--probe-delay",
+        type=float,
+        default=60,
+        help="seconds after the workers start when the probed things fall due",
+    )
+    parser.add_argument(
         "--mark-only",
         action="store_true",
         help="seed with set-based SQL and measure approval → every pledge due and queued "
@@ -552,7 +799,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    var = ROOT / "var" / "bench"
+    var = VAR
     (var / "broker" / "processed").mkdir(parents=True, exist_ok=True)
     ls_port, chaos_port = free_port(), free_port()
     localstripe = spawn([PY, "-c", LOCALSTRIPE, str(ls_port)], log=var / "localstripe.log")
@@ -574,7 +821,10 @@ def main() -> int:
             print(
                 f"Settling {n} pledges at STRIPE_MAX_RPS={args.rps}: {args.workers} payments "
                 f"worker(s) × {args.concurrency} processes, one default+emails worker"
+                + (", celery beat and the lag probe" if args.lag_probe else "")
             )
+            if args.rps_reason:
+                print(f"  STRIPE_MAX_RPS={args.rps} because {args.rps_reason}")
             others = {"localstripe": localstripe, "stripe-chaos proxy": chaos}
             results.append(run_size(n, args, chaos_url, localstripe_url, var, others))
     finally:
@@ -586,7 +836,7 @@ def main() -> int:
         f"{'pledges':>8} {'paid':>7} {'seconds':>8} {'charges/s':>10} {'of limit':>9} "
         f"{'peak RSS/process':>17} {'peak RSS total':>15} {'double':>7}"
     )
-    ok = True
+    ok = probes_ok = True
     for r in results:
         share = r["rate"] / r["rps_limit"] * 100
         print(
@@ -619,6 +869,16 @@ def main() -> int:
                 f"  1,000,000 charges at {rps}/s: {hours:.1f} h, needing about {cores:.1f} "
                 f"payments-worker cores (plus PostgreSQL {pg_cores:.1f})"
             )
+        others = ", ".join(f"{k} {mb:.1f} MB" for k, mb in r["peak_rss_other_mb"].items())
+        print(f"  Peak RSS of the other processes: {others}")
+        share = r["rate"] / r["rps_limit"] * 100
+        print(
+            f"  Goal, >= 90 % of STRIPE_MAX_RPS sustained over >= 50,000 charges: {share:.1f}% "
+            f"over {r['paid']} charges in {r['seconds'] or 0:.0f}s: "
+            + ("met." if share >= 90 and r["paid"] >= 50_000 else "NOT met.")
+        )
+        if r["probe"]:
+            probes_ok &= report_probe(r["probe"])
     if len(results) >= 2:
         small, large = results[0], results[-1]
         growth = (large["peak_rss_child_mb"] / small["peak_rss_child_mb"] - 1) * 100
@@ -634,7 +894,7 @@ def main() -> int:
             else "PROBLEM: see the table."
         )
     )
-    return 0 if ok else 1
+    return 0 if ok and probes_ok else 1
 
 
 if __name__ == "__main__":
