@@ -189,9 +189,9 @@ def test_a_hang_at_stripe_holds_up_its_own_chunk_only_and_is_resumed_later_with_
 
     started = time.monotonic()
     _at_once(*(partial(worker, ids) for ids in chunks))
-    hang = finished[hung.pk] - started
-    assert hang >= 0.9  # three timeouts
-    assert finished[other.pk] - started < hang / 2  # the other chunk was not held up by it
+    assert finished[hung.pk] - started >= 0.9  # three timeouts
+    # The other chunk was done while the hung one was still waiting for Stripe.
+    assert finished[other.pk] < finished[hung.pk] - 0.5
     assert Pledge.objects.get(pk=other.pk).status == S.PAID
     hung.refresh_from_db()
     assert hung.status == S.CHARGING
