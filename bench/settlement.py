@@ -495,11 +495,28 @@ def celery_beat(env: dict, var: Path, label: str) -> subprocess.Popen:
     )
 
 
+def pledges_in_queue(name: str) -> tuple[int, int]:
+    """(pledge ids in the charge tasks waiting on queue `name`, how many of them distinct):
+    equal, and equal to the pledges due, when every pledge was queued exactly once."""
+    import base64
+
+    import redis
+
+    client = redis.Redis.from_url(f"{REDIS}/{BROKER_DB}")
+    ids: list[int] = []
+    for start in range(0, client.llen(name), 5000):
+        for raw in client.lrange(name, start, start + 4999):
+            _, kwargs, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
+            ids.extend(kwargs.get("pledge_ids", []))
+    return len(ids), len(set(ids))
+
+
 def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path) -> dict:
     """Approval → every pledge CHARGE_DUE and handed to the `payments` queue (nothing charged:
     no payments worker runs). The `default` worker runs the collect steps and celery beat the
-    minute sweep, as in production; the `emails` queue is left to fill. Prints the times and
-    the default worker's peak RSS."""
+    minute sweep, as in production; the `emails` queue is left to fill. Prints the times, the
+    default worker's peak RSS, and the CPU the worker and PostgreSQL spent per 1,000 pledges
+    (what the time would be on an idle machine; the bench's own polling is left out)."""
     env = bench_env(args, chaos_url, localstripe_url, var)
     flush_redis(BROKER_DB)
     flush_redis(CACHE_DB)
@@ -523,11 +540,27 @@ def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path)
 
         conn = psycopg2.connect(f"{PG}/{DB_NAME}")
         conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            (own_backend,) = cur.fetchone()
+
+        def cpu_now(seen: dict[int, float]) -> tuple[float, float]:
+            """CPU seconds so far: the default worker's processes, and PostgreSQL's backends
+            for the bench database (the last figure of each, so one that ended still counts)."""
+            seen.update({p: cpu_seconds(p) for p in postgres_backends() if p != own_backend})
+            return sum(cpu_seconds(p) for p in process_tree(worker.pid)), sum(seen.values())
+
+        pg_seen: dict[int, float] = {}
+        cpu_start = cpu_now(pg_seen)
+        pg_start = dict(pg_seen)
+        loads: list[float] = []
         peak: dict[int, int] = {}
         marked_s = queued_s = None
         deadline = time.monotonic() + (args.timeout or 900)
         last_report = 0.0
         while time.monotonic() < deadline:
+            loads.append(os.getloadavg()[0])
+            cpu_now(pg_seen)
             for pid in process_tree(worker.pid):
                 peak[pid] = max(peak.get(pid, 0), vm_kb(pid, "VmHWM"))
             with conn.cursor() as cur:
@@ -549,8 +582,19 @@ def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path)
             if worker.poll() is not None or beat.poll() is not None:
                 raise RuntimeError(f"the worker or beat exited; see {var}")
             time.sleep(1)
+        # The last chunk's tasks are sent just after its commit: let them arrive.
+        settled = time.monotonic() + 30
+        while time.monotonic() < settled:
+            tasks = queue_length("payments")
+            time.sleep(2)
+            if queue_length("payments") == tasks:
+                break
+        worker_cpu, pg_cpu = cpu_now(pg_seen)
+        # Backends already open at the start count from their figure then.
+        pg_cpu -= sum(pg_start.values())
         conn.close()
         tasks = queue_length("payments")
+        in_tasks, distinct = pledges_in_queue("payments")
     finally:
         stop(worker)
         stop(beat)
@@ -560,7 +604,12 @@ def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path)
         "marked_s": marked_s,
         "queued_s": queued_s,
         "payments_tasks": tasks,
+        "pledges_in_tasks": in_tasks,
+        "distinct_in_tasks": distinct,
         "peak_rss_child_mb": max(peak.values()) / 1024 if peak else 0,
+        "worker_ms_per_1000": (worker_cpu - cpu_start[0]) * 1e6 / max(1, due),
+        "pg_ms_per_1000": pg_cpu * 1e6 / max(1, due),
+        "load": (min(loads), sum(loads) / len(loads), max(loads)) if loads else (0, 0, 0),
     }
 
 
@@ -751,6 +800,22 @@ def report_mark_only(results: list[dict]) -> int:
             f"{r['payments_tasks']:>15} {r['peak_rss_child_mb']:>21.1f} MB"
         )
         ok &= r["queued_s"] is not None and r["queued_s"] < 300
+    for r in results:
+        once = r["pledges_in_tasks"] == r["distinct_in_tasks"] == r["due"]
+        print(
+            f"{r['pledges']} pledges: {r['pledges_in_tasks']} pledge ids in the payments tasks, "
+            f"{r['distinct_in_tasks']} distinct: "
+            + ("every pledge queued exactly once." if once else "NOT every pledge exactly once.")
+        )
+        ok &= once
+        worker_ms, pg_ms = r["worker_ms_per_1000"], r["pg_ms_per_1000"]
+        low, mean, high = r["load"]
+        print(
+            f"{r['pledges']} pledges: CPU per 1,000 pledges: default worker {worker_ms:.0f} ms, "
+            f"PostgreSQL {pg_ms:.0f} ms (one collect chain on an idle machine: about "
+            f"{1e6 / max(1.0, worker_ms + pg_ms):.0f} pledges/s); load average "
+            f"{low:.1f}–{high:.1f} (mean {mean:.1f}) on {os.cpu_count()} cores"
+        )
     if len(results) >= 2:
         small, large = results[0], results[-1]
         growth = (large["peak_rss_child_mb"] / small["peak_rss_child_mb"] - 1) * 100
