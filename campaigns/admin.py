@@ -748,7 +748,7 @@ class CampaignAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
+class OrganizationAdmin(BothLanguagesMixin, OwnFieldsSaveMixin, admin.ModelAdmin):
     form = OrganizationAdminForm
     formfield_overrides = URL_FIELDS
     list_display = ["name", "website", "campaign_count"]
@@ -756,16 +756,30 @@ class OrganizationAdmin(OwnFieldsSaveMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["members"]
     readonly_fields = ["logo_preview"]
-    fields = [
-        "name",
-        "slug",
-        "logo_preview",
-        "logo",
-        "website",
-        "address",
-        "phone",
-        "about",
-        "members",
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "logo_preview",
+                    "logo",
+                    "website",
+                    "address",
+                    "phone",
+                    "about",
+                    "members",
+                ]
+            },
+        ),
+        (
+            "In Spanish (en español)",
+            {
+                "fields": spanish("about"),
+                "description": "Leave it empty to show the English text there.",
+            },
+        ),
     ]
 
     def get_queryset(self, request):

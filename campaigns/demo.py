@@ -72,6 +72,14 @@ ORGANIZATIONS = [
             "health researchers who put their clinical evidence to work for people the system "
             "leaves behind."
         ),
+        "about_es": (
+            "Physicians for Humane Care apoya campañas como estas porque creemos que las "
+            "comunidades tienen lo necesario para cambiar políticas injustas, pero a menudo les "
+            "faltan el apoyo y los recursos para lograrlo.\n\n"
+            "Nuestra misión es cambiar eso: somos médicos, enfermeras e investigadores de salud "
+            "pública que ponen su evidencia clínica al servicio de las personas que el sistema "
+            "deja atrás."
+        ),
     },
     {
         "slug": "eastside-tenants-union",
@@ -413,6 +421,7 @@ def _organization(spec: dict, created: list[str]) -> Organization:
         address=spec["address"],
         phone=spec["phone"],
         about=spec["about"],
+        about_es=spec.get("about_es"),
     )
     png = demo_images.logo_png(
         initials=spec["initials"], background=spec["colour"], name=spec["name"]

@@ -17,6 +17,7 @@ from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
+from campaigns.admin_languages import BothLanguagesMixin, spanish
 from campaigns.admin_scope import CampaignScopedAdminMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
 from congress.models import (
@@ -32,9 +33,24 @@ from congress.services import bill_status_announce, bill_status_change, campaign
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
 
-class OwnCampaignAdmin(CampaignScopedAdminMixin, admin.ModelAdmin):
+class OwnCampaignAdmin(BothLanguagesMixin, CampaignScopedAdminMixin, admin.ModelAdmin):
     """Rows that belong to a campaign: organizers get their own organization's only. The
-    campaign's public page shows them, so each change redraws it."""
+    campaign's public page shows them, so each change redraws it. The texts organizers write
+    are edited in English and, in their own section, in Spanish (as on the campaign)."""
+
+    spanish_fields: tuple[str, ...] = ()
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (None, {"fields": self.get_fields(request, obj)}),
+            (
+                "In Spanish (en español)",
+                {
+                    "fields": spanish(*self.spanish_fields),
+                    "description": "Leave a text empty to show the English one there.",
+                },
+            ),
+        ]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -125,6 +141,8 @@ class BillAdmin(OwnCampaignAdmin):
     inlines = [BillStatusChangeInline]
     actions = ["announce_selected"]
     change_form_template = "congress/admin/bill_change_form.html"
+    # The number, official title and sponsors are Congress's record: not translated.
+    spanish_fields = ("what_it_would_do",)
 
     def get_fields(self, request, obj=None):
         fields = [
@@ -216,6 +234,7 @@ class CampaignResourceAdmin(OwnCampaignAdmin):
     list_filter = ["kind"]
     search_fields = ["title", "campaign__title"]
     fields = ["campaign", "kind", "title", "description", "phone", "phone_note", "url", "position"]
+    spanish_fields = ("title", "description", "phone_note")
 
 
 class ReadOnlyDataAdmin(admin.ModelAdmin):

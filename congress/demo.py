@@ -1,6 +1,7 @@
 """Demo bills and resources for the demo campaign (called by `actions.demo.demo_actions_seed`),
 modelled on the reference pages: a bill to urge representatives to support, one to oppose,
-and the hotlines and legal aid the "ways to help" page lists.
+and the hotlines and legal aid the "ways to help" page lists, each in English and Spanish (the
+bills' numbers and official titles stay in English).
 
 The bills are the ones the reference page names (115th Congress); their status and dates are
 demo content, not a record to rely on: check congress.gov before using them in a campaign.
@@ -41,6 +42,12 @@ BILLS = [
             "5,100 children in the child welfare system, and help separated families stay "
             "together while they go through the immigration process."
         ),
+        "what_it_would_do_es": (
+            "La situación migratoria por sí sola ya no impediría que un padre, una madre o un "
+            "familiar cuide de su hijo: frenaría las separaciones que llevaron a más de 5.100 "
+            "niños al sistema de protección infantil y ayudaría a las familias separadas a "
+            "seguir juntas durante su proceso migratorio."
+        ),
     },
     {
         "number": "H.R. 1932",
@@ -55,6 +62,11 @@ BILLS = [
             "without meaningful review by a judge. We ask Congress to stand up for equality "
             "under the law for all people."
         ),
+        "what_it_would_do_es": (
+            "Permitiría la detención prolongada, incluso permanente, de migrantes vulnerables "
+            "sin una revisión real por parte de un juez. Pedimos al Congreso que defienda la "
+            "igualdad ante la ley para todas las personas."
+        ),
     },
 ]
 
@@ -65,12 +77,19 @@ RESOURCES = [
         "phone": "1-888-272-1913",
         "phone_note": "From inside a detention center, dial 566#",
         "description": "Legal help for refugees held in immigration detention.",
+        "title_es": "Línea de ayuda para personas detenidas de la Agencia de la ONU para los "
+        "Refugiados (ACNUR)",
+        "phone_note_es": "Desde un centro de detención, marque 566#",
+        "description_es": "Ayuda legal para refugiados en detención migratoria.",
         "url": "https://www.unhcr.org/us/",
     },
     {
         "kind": CampaignResource.Kind.LEGAL,
         "title": "American Immigration Lawyers Association (AILA)",
         "description": "Find an immigration lawyer near you through AILA's lawyer search.",
+        "title_es": "Asociación Estadounidense de Abogados de Inmigración (AILA)",
+        "description_es": "Encuentre un abogado de inmigración cerca de usted con el buscador "
+        "de AILA.",
         "url": "https://www.ailalawyer.com/",
     },
     {
@@ -79,6 +98,11 @@ RESOURCES = [
         "description": (
             "Toll-free numbers reach the court-appointed Steering Committee that helps separated "
             "families find each other and learn their rights."
+        ),
+        "title_es": "Familias separadas en la frontera entre julio de 2017 y junio de 2018",
+        "description_es": (
+            "Las líneas gratuitas comunican con el Comité Directivo nombrado por el tribunal, "
+            "que ayuda a las familias separadas a reencontrarse y a conocer sus derechos."
         ),
         "url": "https://www.aclu.org/issues/immigrants-rights/immigrants-rights-and-detention/family-separation",
     },

@@ -18,3 +18,12 @@ def campaign_bills(campaign) -> list:
 @register.simple_tag
 def campaign_resources(campaign) -> list:
     return list(resources_for_campaign(campaign=campaign)) if campaign is not None else []
+
+
+@register.filter
+def fallback_language(rows) -> str:
+    """The language some translated text of `rows` (resources, bills) falls back to on this
+    page, for the discreet note (components/language_note.html); "" when none. No query."""
+    from campaigns.translation import rows_fallback_language_name
+
+    return rows_fallback_language_name(rows or [])

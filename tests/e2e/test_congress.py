@@ -132,6 +132,10 @@ def congress_campaign():
             "Immigration status alone would no longer disqualify a parent or relative from "
             "caring for their child."
         ),
+        what_it_would_do_es=(
+            "La situación migratoria por sí sola ya no impediría que un padre o un familiar "
+            "cuide de su hijo."
+        ),
     )
     bill.sponsors.add(Legislator.objects.get(pk="P000145"))
     bill.actions.add(action)
@@ -141,7 +145,11 @@ def congress_campaign():
         phone="1-888-272-1913",
         phone_note="From inside a detention center, dial 566#",
         description="Legal help for refugees held in immigration detention.",
+        title_es="Línea de ayuda para personas detenidas de ACNUR",
+        phone_note_es="Desde un centro de detención, marque 566#",
+        description_es="Ayuda legal para refugiados en detención migratoria.",
     )
+    # The second resource is left in English: the Spanish pages fall back to it and say so.
     CampaignResource.objects.create(
         campaign=campaign,
         kind=CampaignResource.Kind.LEGAL,
@@ -277,6 +285,9 @@ def test_congress_pages_have_no_serious_axe_violations(
         "unknown": f"/c/{campaign.slug}/act/{action.pk}/?zip=99999",
         "campaign": f"/c/{campaign.slug}/",
         "resources": f"/c/{campaign.slug}/resources/",
+        # In Spanish: translated resources and bill, one resource falling back with the note.
+        "campaign-es": f"/es/c/{campaign.slug}/",
+        "resources-es": f"/es/c/{campaign.slug}/resources/",
     }
     problems = {}
     for name, path in paths.items():
@@ -289,7 +300,9 @@ def test_congress_pages_have_no_serious_axe_violations(
         ]
         if found:
             problems[path] = found
-        if name in {"campaign", "resources", "email-ca"}:
+        if name.endswith("-es"):
+            assert pg.get_by_test_id("language-note").first.is_visible(), path
+        if name in {"campaign", "resources", "email-ca", "campaign-es", "resources-es"}:
             screenshot(pg, f"congress-{name}-{width}")
     context.close()
     assert not problems, problems
