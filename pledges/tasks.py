@@ -8,8 +8,9 @@ Beat runs `settle_due` every minute, `payments_reconcile` and `pledges_setup_rec
 5 minutes and `payments_remind_and_expire` hourly; every one of them is safe to run twice at
 once (the services use conditional updates). The reconciler and the grace sweep only fan their
 work out: one task per chunk of ids (`leases_resume`, `attempts_resolve`, `action_checks_run`,
-`refunds_retry` and `pledges_expire` on the `payments` queue, `pledges_remind` on `emails`;
-settings.PAYMENT_SWEEP_TASKS and EMAIL_TASKS), worked by several workers in parallel.
+`refunds_retry`, `new_cards_check` and `pledges_expire` on the `payments` queue,
+`pledges_remind` on `emails`; settings.PAYMENT_SWEEP_TASKS and EMAIL_TASKS), worked by several
+workers in parallel.
 """
 
 from __future__ import annotations
@@ -154,6 +155,15 @@ def refunds_retry(*, ids: list[int]) -> dict:
     from pledges.services import reconcile
 
     return reconcile.refunds_retry(ids=ids)
+
+
+@shared_task(name="pledges.tasks.reconcile_new_cards", acks_late=True)
+def new_cards_check(*, ids: list[int]) -> dict:
+    """Charge the new cards one chunk of waiting supporters saved on a page that never
+    reported back."""
+    from pledges.services import reconcile
+
+    return reconcile.new_cards_check(ids=ids)
 
 
 @shared_task(name="pledges.tasks.expire_grace")

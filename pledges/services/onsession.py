@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from pledges import gateway
@@ -21,7 +22,7 @@ from pledges.services.attempts import (
     attempt_record,
     pledge_intent_close,
 )
-from pledges.services.charging import LEASE, charge_attempt_run
+from pledges.services.charging import LEASE, charge_attempt_run, decision_time
 from pledges.services.transitions import pledge_log, pledge_transition
 
 S = Pledge.Status
@@ -96,7 +97,7 @@ def pledge_new_card_prepare(*, pledge: Pledge) -> gateway.SetupIntentInfo:
         metadata={"pledge_id": str(pledge.pk), "purpose": NEW_CARD_PURPOSE},
     )
     # Remembered so that a card saved here whose page POST never arrives is still found and
-    # charged (the reconciler's `pledges_new_cards_check`, or the setup_intent webhook).
+    # charged (the reconciler's `pledge_new_card_check`, or the setup_intent webhook).
     pledge_log(
         pledge=pledge,
         note="New-card page opened.",
@@ -182,46 +183,42 @@ def pledge_pay_with_new_card(
     return charge_attempt_run(pledge=locked, attempt=attempt, source=source).status
 
 
-def pledges_new_cards_check(*, now: dt.datetime | None = None) -> int:
-    """Charge the new cards supporters saved on the new-card page whose POST never arrived (a
-    closed tab, a lost connection): every few minutes, ask Stripe about the page's latest
-    SetupIntents of each pledge still waiting; a succeeded one is charged as the page would
-    have. At most every half hour per pledge, so waiting supporters never starve charges."""
-    from django.core.cache import cache
+def pledges_new_card_waiting(*, now: dt.datetime | None = None) -> QuerySet[Pledge]:
+    """Pledges still waiting for their supporter whose new-card page saved a card at Stripe at
+    least NEW_CARD_CHECK_AFTER ago: the page's POST may never have arrived (a closed tab, a lost
+    connection). The reconciler asks Stripe about each, at most every half hour, so waiting
+    supporters never starve charges."""
+    at = decision_time(now)
+    return Pledge.objects.filter(
+        status__in=AWAITING_SUPPORTER,
+        events__code=NEW_CARD_SETUP_CODE,
+        events__created_at__lte=at - NEW_CARD_CHECK_AFTER,
+    ).distinct()
 
-    now = now or timezone.now()
-    waiting = (
-        Pledge.objects.filter(
-            status__in=AWAITING_SUPPORTER,
-            events__code=NEW_CARD_SETUP_CODE,
-            events__created_at__lte=now - NEW_CARD_CHECK_AFTER,
-        )
-        .distinct()
-        .order_by("pk")
-    )
-    charged = 0
-    for pledge in waiting.iterator(chunk_size=100):
-        if not pledge_payable_on_session(pledge, now=now):
-            continue
-        if not cache.add(f"reconcile:new-card-check:{pledge.pk}", 1, timeout=30 * 60):
-            continue
-        last_attempt = pledge.attempts.order_by("-number").values_list("created_at", flat=True)
-        since = last_attempt.first()
-        pages = pledge.events.filter(code=NEW_CARD_SETUP_CODE)
-        if since is not None:
-            pages = pages.filter(created_at__gt=since)
-        for setup_intent_id in pages.order_by("-pk").values_list("stripe_object_id", flat=True)[
-            :NEW_CARD_CHECK_LATEST
-        ]:
-            try:
-                info = gateway.setup_intent_retrieve(setup_intent_id)
-                if info.status != "succeeded":
-                    continue
-                pledge_pay_with_new_card(
-                    pledge=pledge, setup_intent_id=setup_intent_id, source="reconciler"
-                )
-            except (PaymentPageError, gateway.GatewayError, TimeoutError):
+
+def pledge_new_card_check(*, pledge_id: int, now: dt.datetime | None = None) -> bool:
+    """Ask Stripe about the page's latest SetupIntents of one waiting pledge and charge a
+    succeeded one as the page would have (the same service, so the same claim decides).
+    True if it was charged."""
+    pledge = pledges_new_card_waiting(now=now).filter(pk=pledge_id).first()
+    if pledge is None or not pledge_payable_on_session(pledge, now=decision_time(now)):
+        return False
+    last_attempt = pledge.attempts.order_by("-number").values_list("created_at", flat=True)
+    since = last_attempt.first()
+    pages = pledge.events.filter(code=NEW_CARD_SETUP_CODE)
+    if since is not None:
+        pages = pages.filter(created_at__gt=since)
+    for setup_intent_id in pages.order_by("-pk").values_list("stripe_object_id", flat=True)[
+        :NEW_CARD_CHECK_LATEST
+    ]:
+        try:
+            info = gateway.setup_intent_retrieve(setup_intent_id)
+            if info.status != "succeeded":
                 continue
-            charged += 1
-            break
-    return charged
+            pledge_pay_with_new_card(
+                pledge=pledge, setup_intent_id=setup_intent_id, source="reconciler"
+            )
+        except (PaymentPageError, gateway.GatewayError, TimeoutError):
+            continue
+        return True
+    return False

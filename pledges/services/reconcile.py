@@ -11,6 +11,7 @@ Runs every 5 minutes (and as `manage.py reconcile_payments`). It resolves:
 3. ACTION_REQUIRED pledges: the supporter may have finished 3-D Secure and closed the tab before
    we heard (localstripe sends few webhooks; real ones can be lost).
 4. Refunds left pending: repeated with their own key.
+5. New cards saved on the new-card page whose POST never arrived: charged as the page would have.
 
 The beat's run only finds this work and fans it out (`pledges/services/sweeps.py`): each set in
 chunks of ids, one task per chunk on the `payments` queue, so several payments workers work them
@@ -36,6 +37,7 @@ from pledges.models import PaymentAttempt, Pledge, Refund
 from pledges.selectors import ids_in_chunks
 from pledges.services.attempts import attempt_record
 from pledges.services.charging import LEASE, best_intent, decision_time, pledge_charge
+from pledges.services.onsession import pledge_new_card_check, pledges_new_card_waiting
 from pledges.services.sweeps import (
     SWEEP_CHUNK,
     SWEEP_SECONDS,
@@ -47,6 +49,7 @@ from pledges.services.sweeps import (
 from pledges.tasks import action_checks_run as action_checks_run_task
 from pledges.tasks import attempts_resolve as attempts_resolve_task
 from pledges.tasks import leases_resume as leases_resume_task
+from pledges.tasks import new_cards_check as new_cards_task
 from pledges.tasks import refunds_retry as refunds_retry_task
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ LEASE_MARKS = QueueMarks("reconcile-lease", seconds=15 * 60)
 ATTEMPT_MARKS = QueueMarks("reconcile-attempt", seconds=15 * 60)
 ACTION_MARKS = QueueMarks("reconcile-action-check", seconds=ACTION_RECHECK_SECONDS, kept=True)
 REFUND_MARKS = QueueMarks("reconcile-refund", seconds=15 * 60)
+# Kept like the 3-D Secure check's: a waiting pledge's new-card pages are looked at every half hour.
+NEW_CARD_MARKS = QueueMarks("reconcile-new-card", seconds=30 * 60, kept=True)
 
 
 def payments_reconcile(*, now: dt.datetime | None = None, fan_out: bool = False) -> dict[str, int]:
@@ -82,6 +87,7 @@ def payments_reconcile(*, now: dt.datetime | None = None, fan_out: bool = False)
         "attempts_resolved": 0,
         "confirmed_by_supporter": 0,
         "refunds": 0,
+        "new_cards_charged": 0,
         "errors": 0,
     }
     for ids in ids_in_chunks(leases_expired(now=now), size=SWEEP_CHUNK):
@@ -97,15 +103,13 @@ def payments_reconcile(*, now: dt.datetime | None = None, fan_out: bool = False)
         # The 3-D Secure check's half-hour cap holds in the foreground too.
         ("confirmed_by_supporter", action_checks_due(now=now), action_checks_run, ACTION_MARKS),
         ("refunds", refunds_pending(now=now), refunds_retry, None),
+        ("new_cards_charged", pledges_new_card_waiting(now=now), new_cards_check, NEW_CARD_MARKS),
     )
     for key, qs, run, cap in steps:
         for ids in ids_in_chunks(qs, size=SWEEP_CHUNK):
             counts = run(ids=cap.take(ids) if cap else ids, now=now, stop_at_no_slot=False)
             summary[key] += counts.get("done", 0)
             summary["errors"] += counts.get("errors", 0)
-    from pledges.services.onsession import pledges_new_cards_check
-
-    summary["new_cards_charged"] = pledges_new_cards_check()
     return summary
 
 
@@ -118,6 +122,7 @@ def _fan_out(*, now: dt.datetime | None) -> dict[str, int]:
         ("attempts", attempts_stray(now=now), ATTEMPT_MARKS, attempts_resolve_task, "ids"),
         ("action_checks", action_checks_due(now=now), ACTION_MARKS, action_checks_run_task, "ids"),
         ("refunds", refunds_pending(now=now), REFUND_MARKS, refunds_retry_task, "ids"),
+        ("new_cards", pledges_new_card_waiting(now=now), NEW_CARD_MARKS, new_cards_task, "ids"),
     )
     for name, qs, marks, task, arg in sets:
         queued, sent = sweep_fan_out(
@@ -130,9 +135,6 @@ def _fan_out(*, now: dt.datetime | None) -> dict[str, int]:
         )
         summary[f"{name}_queued"] = queued
         summary["chunks"] += sent
-    from pledges.services.onsession import pledges_new_cards_check
-
-    summary["new_cards_charged"] = pledges_new_cards_check()
     return summary
 
 
@@ -287,5 +289,23 @@ def refunds_retry(
         handle=retry,
         marks=REFUND_MARKS,
         failed="reconciler: refund %s not retried",
+        stop_at_no_slot=stop_at_no_slot,
+    )
+
+
+# --- 5. new cards whose page never reported back ----------------------------------------------
+def new_cards_check(
+    *, ids: list[int], now: dt.datetime | None = None, stop_at_no_slot: bool = True
+) -> dict[str, int]:
+    """Look at one chunk of pledges whose new-card page saved a card we never heard about, and
+    charge the saved card ("done": charged). Each pledge's half-hour mark stays after the
+    chunk."""
+    return sweep_chunk_run(
+        ids=ids,
+        handle=lambda pledge_id: (
+            "done" if pledge_new_card_check(pledge_id=pledge_id, now=now) else ""
+        ),
+        marks=NEW_CARD_MARKS,
+        failed="reconciler: pledge %s (new card) not checked",
         stop_at_no_slot=stop_at_no_slot,
     )

@@ -43,6 +43,7 @@ def queued(monkeypatch):
         tasks.attempts_resolve,
         tasks.action_checks_run,
         tasks.refunds_retry,
+        tasks.new_cards_check,
         tasks.pledges_remind,
         tasks.pledges_expire,
     )
@@ -351,6 +352,7 @@ def test_the_sweeps_chunks_go_to_the_workers_queues():
         "pledges.tasks.reconcile_attempts",
         "pledges.tasks.reconcile_action_checks",
         "pledges.tasks.reconcile_refunds",
+        "pledges.tasks.reconcile_new_cards",
         "pledges.tasks.grace_expire",
     ):
         assert app.amqp.router.route({}, name)["queue"].name == "payments"
