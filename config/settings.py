@@ -450,7 +450,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # stripe-python logs two INFO lines per request: CPU in the payments worker on every
+        # charge (issue 14), and each call is already counted and timed in /metrics.
+        "stripe": {"level": env.str("STRIPE_LOG_LEVEL", default="WARNING")},
+    },
 }
 
 

@@ -65,12 +65,17 @@ def stripe_slot_acquire(*, max_wait_seconds: float | None = None) -> float:
         now = time.time()
         window = int(now)
         key = f"{_PREFIX}:{window}"
-        # add() is atomic set-if-absent; incr() is atomic in Redis and in locmem.
-        cache.add(key, 0, timeout=5)
+        # incr() is atomic in Redis and in locmem, and refuses a key that is not there: only
+        # the window's first call (or one that finds it expired) starts the count with add(),
+        # atomic set-if-absent. One round trip to the cache per request, not two.
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add and incr: take the next round
-            continue
+        except ValueError:
+            cache.add(key, 0, timeout=5)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr: take the next round
+                continue
         if count <= limit:
             waited = time.monotonic() - started
             SLOT_WAIT_SECONDS.observe(waited)

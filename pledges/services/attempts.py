@@ -137,10 +137,13 @@ def attempt_record(
     """
     now = timezone.now()
     with transaction.atomic():
-        # Lock order: the pledge, then its attempt. Only the pledge's id is read first (no
-        # related rows: a transition refreshes the pledge, and emails load what they need).
-        pledge_id = PaymentAttempt.objects.values_list("pledge_id", flat=True).get(pk=attempt_id)
-        pledge = Pledge.objects.select_for_update(of=("self",)).get(pk=pledge_id)
+        # Lock order: the pledge (found through its attempt, whose row is joined but not
+        # locked), then the attempt. No related rows: a transition refreshes the pledge in
+        # memory, and emails load what they need.
+        try:
+            pledge = Pledge.objects.select_for_update(of=("self",)).get(attempts__pk=attempt_id)
+        except Pledge.DoesNotExist:
+            raise PaymentAttempt.DoesNotExist(f"no payment attempt {attempt_id}") from None
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
         if (
             attempt.stripe_payment_intent_id
@@ -151,7 +154,6 @@ def attempt_record(
                 # Money was taken by an intent this attempt does not know: it pays the pledge
                 # if nothing has, else it is recorded as a duplicate and staff are alerted.
                 _record_paid(pledge, attempt, result, source=source, now=now, actor=actor)
-                pledge.refresh_from_db(fields=["status"])
                 return pledge.status
             log.error(
                 "attempt %s is %s, not %s: answer ignored",
@@ -165,7 +167,7 @@ def attempt_record(
             outcome = Outcome.CANCELED
         _attempt_answer_write(attempt, result, outcome, now=now)
         _pledge_answer_apply(pledge, attempt, result, outcome, source=source, now=now, actor=actor)
-    pledge.refresh_from_db(fields=["status"])
+    # The status our transaction left, read under its lock (a transition refreshes `pledge`).
     return pledge.status
 
 

@@ -485,7 +485,7 @@ def charge_attempt_run(
         )
         raise SettlementHalted(str(exc)) from exc
     except GatewayInvalidRequest as exc:
-        attempt_record(
+        status = attempt_record(
             attempt_id=attempt.pk,
             result=ChargeResult(
                 outcome=ChargeOutcome.HARD_DECLINE, code=exc.code, message=str(exc)
@@ -493,8 +493,7 @@ def charge_attempt_run(
             invalid=True,
             source="settlement",
         )
-        pledge.refresh_from_db()
-        return ChargeReport(pledge_id=pledge_id, status=pledge.status, detail=exc.code)
+        return ChargeReport(pledge_id=pledge_id, status=status, detail=exc.code)
     status = attempt_record(attempt_id=attempt.pk, result=result, source=source)
     return ChargeReport(
         pledge_id=pledge_id,

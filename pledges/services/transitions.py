@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from api.events import event_emit, events_emit_many
@@ -134,17 +135,19 @@ def pledge_transition(
     if to not in ALLOWED_TRANSITIONS.get(expected, frozenset()):
         raise IllegalTransition(f"pledge {pledge.pk}: {expected} → {to} is not allowed")
     fields = {"status": to, "updated_at": timezone.now(), **(updates or {})}
-    with transaction.atomic():
-        won = (
-            Pledge.objects.filter(pk=pledge.pk, status=expected)
-            .filter(**(where or {}))
-            .update(**fields)
+    # No savepoint inside a caller's transaction (the claim, the record): two round trips
+    # fewer per transition, and a failed statement here fails the caller's whole transaction,
+    # which is what every caller wants (none goes on after a database error).
+    with transaction.atomic(savepoint=False):
+        # The row as our UPDATE wrote it (the amount that counts) is also what the in-memory
+        # `pledge` is refreshed from: one statement, and the row stays locked until commit.
+        current = _update_returning(
+            Pledge.objects.filter(pk=pledge.pk, status=expected).filter(**(where or {})),
+            fields,
+            pk=pledge.pk,
         )
-        if not won:
+        if current is None:
             return False
-        # Our UPDATE holds the row lock now; the row read here (the amount that counts) is also
-        # what the in-memory `pledge` is refreshed from, so a transition reads it once.
-        current = Pledge.objects.get(pk=pledge.pk)
         _refresh_from(pledge, current)
         delta_sign = int(to in COUNTED) - int(expected in COUNTED)
         totals = _counter_moves(expected, to)
@@ -169,6 +172,35 @@ def pledge_transition(
         )
         event_emit(f"pledge.status:{to}", current.pk)  # webhooks, after commit
     return True
+
+
+def _update_returning(
+    queryset: QuerySet[Pledge], fields: dict[str, Any], *, pk: int
+) -> Pledge | None:
+    """`queryset.update(**fields)` for the one pledge `pk` (if the queryset still matches it),
+    returning the row as written, or None if it did not match. On PostgreSQL one
+    `UPDATE … RETURNING`; elsewhere the UPDATE, then a read of the row it locked."""
+    db = router.db_for_write(Pledge)
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return Pledge.objects.get(pk=pk) if queryset.update(**fields) else None
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(fields)
+    compiler = query.get_compiler(db)
+    statement, params = compiler.as_sql()
+    table = connection.ops.quote_name(cast(str, Pledge._meta.db_table))
+    concrete = Pledge._meta.concrete_fields
+    quote = connection.ops.quote_name
+    returning = ", ".join(f"{table}.{quote(cast(str, f.column))}" for f in concrete)
+    with transaction.mark_for_rollback_on_error(using=db), connection.cursor() as cursor:
+        cursor.execute(f"{statement} RETURNING {returning}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    converters = compiler.get_converters([f.get_col(Pledge._meta.db_table) for f in concrete])
+    if converters:
+        row = next(iter(compiler.apply_converters([row], converters)))
+    return Pledge.from_db(db, [f.attname for f in concrete], row)
 
 
 def _refresh_from(pledge: Pledge, row: Pledge) -> None:
