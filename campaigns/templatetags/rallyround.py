@@ -32,6 +32,14 @@ _ALLOWED_TAGS = {
 
 
 @register.filter
+def countdown(campaign):
+    """The campaign page's time to go (`campaign_countdown`), for the sub-page campaign bar."""
+    from campaigns.selectors import campaign_countdown
+
+    return campaign_countdown(campaign=campaign)
+
+
+@register.filter
 def money(cents: int | None, currency: str) -> str:
     """1234567 → "$12,345.67"; whole dollars drop the cents: 150000 → "$1,500". The currency
     is required (`{{ x|money:campaign.currency }}`): an amount never shows without its own."""

@@ -55,6 +55,22 @@ def serious_violations(page) -> list[str]:
     return found
 
 
+# The site header at phone width (issue 16): one line, the word "Rallyround" shown, every nav
+# item in view without scrolling sideways.
+PHONE_HEADER = """() => {
+    const middles = [...document.querySelectorAll('.site-header .brand, .site-header .site-nav li')]
+        .map(e => { const r = e.getBoundingClientRect(); return r.top + r.height / 2; });
+    const word = document.querySelector('.site-header .brand__name').getBoundingClientRect();
+    const nav = document.querySelector('.site-header .site-nav');
+    return {
+        one_line: Math.max(...middles) - Math.min(...middles) < 12,
+        word_shown: word.width > 40,
+        nav_in_view: nav.scrollWidth <= nav.clientWidth + 1,
+    };
+}"""
+HEADER_OK = {"one_line": True, "word_shown": True, "nav_in_view": True}
+
+
 def public_paths(campaign) -> list[str]:
     slug = campaign.slug
     return [
@@ -78,6 +94,8 @@ def test_public_pages_have_no_serious_axe_violations(live_server, browser, campa
         response = page.goto(live_server.url.replace("127.0.0.1", "localhost") + path)
         assert response.status == 200, path
         found = serious_violations(page)
+        if width == "phone" and page.evaluate(PHONE_HEADER) != HEADER_OK:
+            found.append(f"phone header: {page.evaluate(PHONE_HEADER)}")
         if found:
             problems[path] = found
     context.close()
@@ -97,6 +115,8 @@ def test_supporter_pages_have_no_serious_axe_violations(live_server, browser, ca
         response = page.goto(base + path)
         assert response.status == 200, path
         found = serious_violations(page)
+        if width == "phone" and page.evaluate(PHONE_HEADER) != HEADER_OK:
+            found.append(f"phone header: {page.evaluate(PHONE_HEADER)}")
         if found:
             problems[path] = found
     context.close()
