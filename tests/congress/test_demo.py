@@ -27,6 +27,9 @@ def test_the_demo_campaign_carries_bills_key_messages_and_resources():
     assert all(b.status_changes.count() == 1 for b in bills)
     hotline = CampaignResource.objects.filter(campaign=campaign).first()
     assert hotline.phone == "1-888-272-1913"
+    # Written in both languages (issue 18); the bills' official titles stay in English.
+    assert all(r.title_es and r.description_es for r in CampaignResource.objects.all())
+    assert all(b.what_it_would_do_es for b in bills)
     # Seeding again changes nothing.
     assert demo_actions_seed(slug=DEMO_CAMPAIGN) == []
     assert Bill.objects.filter(campaign=campaign).count() == 2

@@ -80,6 +80,7 @@ def test_the_demo_has_a_campaign_written_in_both_languages(client, settings, tmp
     spanish = client.get("/es/c/end-child-detention/").content.decode()
     assert "Que no se detenga más a niños migrantes" in spanish
     assert "El problema de los centros de detención" in spanish
+    assert "Nuestra misión es cambiar eso" in spanish  # the organization's About
     assert "Partes de esta campaña solo están en" not in spanish
     english = client.get("/c/end-child-detention/").content.decode()
     assert "Stop holding migrant children at detention centers" in english
