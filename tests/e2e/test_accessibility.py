@@ -59,7 +59,8 @@ def serious_violations(page) -> list[str]:
 # item in view without scrolling sideways.
 PHONE_HEADER = """() => {
     const middles = [...document.querySelectorAll('.site-header .brand, .site-header .site-nav li')]
-        .map(e => { const r = e.getBoundingClientRect(); return r.top + r.height / 2; });
+        .map(e => e.getBoundingClientRect()).filter(r => r.width > 0)  // shown ones
+        .map(r => r.top + r.height / 2);
     const word = document.querySelector('.site-header .brand__name').getBoundingClientRect();
     const nav = document.querySelector('.site-header .site-nav');
     return {
