@@ -73,7 +73,7 @@ NEW_CARD_MARKS = QueueMarks("reconcile-new-card", seconds=30 * 60, kept=True)
 
 
 def payments_reconcile(*, now: dt.datetime | None = None, fan_out: bool = False) -> dict[str, int]:
-    """Resolve what is left open at Stripe (the module's four cases).
+    """Resolve what is left open at Stripe (the five cases in the module docstring).
 
     `fan_out` (the beat): queue the work in chunks for the payments workers and return how
     much was queued, within SWEEP_SECONDS. Otherwise (an operator's command, tests) work it
