@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# Two xdist workers: the browser, worker and server tests spend most of their time waiting.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 HOST_PORT := 127.0.0.1:8000
 LOCALSTRIPE_PORT := 8420
 

@@ -48,7 +48,24 @@ LOCALSTRIPE = (
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Tests that start their own processes (Celery workers, gunicorn, the benchmarks) and time what
+# they do. `make test` runs the suite on two xdist workers with `--dist loadgroup`: these all go
+# to one worker, one after another, so two of them never share the cores or Redis (the
+# benchmarks empty their Redis databases) at the same time.
+PROCESS_TESTS = {
+    "tests/api/test_webhooks_worker.py",
+    "tests/bench/test_benchmarks_run.py",
+    "tests/e2e/test_production_smoke.py",
+    "tests/pledges/test_reliability.py",
+    "tests/pledges/test_two_workers_killed.py",
+    "tests/pledges/test_worker_killed.py",
+}
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.split("::", 1)[0] in PROCESS_TESTS:
+            item.add_marker(pytest.mark.xdist_group("processes"))
     engine = django_settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine:
         skip = pytest.mark.skip(
