@@ -119,6 +119,13 @@ class CampaignAdminForm(forms.ModelForm):
             ].help_text = (
                 "Date and time in the campaign's time zone (chosen below). Pledges close then."
             )
+            # Django's split date/time widget writes "Date:" and "Time:" as bare text, not labels:
+            # each box gets its own name (axe: label, critical).
+            widget = self.fields["deadline"].widget
+            if isinstance(widget, forms.MultiWidget):
+                date_box, time_box = widget.widgets
+                date_box.attrs["aria-label"] = gettext("Deadline date")
+                time_box.attrs["aria-label"] = gettext("Deadline time")
             if self.instance.pk and self.instance.deadline:
                 wall = self.instance.deadline.astimezone(self.instance.tz).replace(tzinfo=None)
                 self.initial["deadline"] = timezone.make_aware(wall)
