@@ -62,15 +62,34 @@ def settle_due() -> dict:
 
 
 @shared_task(name="pledges.tasks.collect_campaign", acks_late=True)
-def campaign_collect_step(*, campaign_id: int, after_id: int = 0) -> dict:
+def campaign_collect_step(
+    *, campaign_id: int, after_id: int = 0, up_to_id: int | None = None, part: bool = False
+) -> dict:
     """A campaign was approved for collection: mark its pledges due and queue their charges,
     one bounded step at a time (each step queues the next), so no run outlasts the broker's
-    visibility timeout and a redelivered message repeats one step at most."""
+    visibility timeout and a redelivered message repeats one step at most.
+
+    The approval's own message (`part` false) splits a large campaign into id ranges and queues
+    one chain per range, so several worker processes collect it side by side; a small campaign
+    is collected by this chain alone. A redelivered split only sends chains that find their
+    pledges already moved (the bulk transition expects ACTIVE)."""
     from pledges.services import settlement
 
-    marked, resume = settlement.campaign_collect_step(campaign_id=campaign_id, after_id=after_id)
+    if not part:
+        ranges = settlement.campaign_collect_ranges(campaign_id=campaign_id)
+        if len(ranges) > 1:
+            for start, end in ranges:
+                campaign_collect_step.delay(
+                    campaign_id=campaign_id, after_id=start, up_to_id=end, part=True
+                )
+            return {"chains": len(ranges)}
+    marked, resume = settlement.campaign_collect_step(
+        campaign_id=campaign_id, after_id=after_id, up_to_id=up_to_id
+    )
     if resume is not None:
-        campaign_collect_step.delay(campaign_id=campaign_id, after_id=resume)
+        campaign_collect_step.delay(
+            campaign_id=campaign_id, after_id=resume, up_to_id=up_to_id, part=True
+        )
     return {"marked_due": marked, "resume_after": resume}
 
 

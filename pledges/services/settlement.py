@@ -62,6 +62,12 @@ Outcome = PaymentAttempt.Outcome
 # (campaign, status, id) index, one UPDATE, one batch of events, one email batch per 200.
 MARK_CHUNK = 1000
 
+# An approval splits the campaign's ACTIVE pledges into this many id ranges, each collected by
+# its own chain of steps, so several `default` worker processes (the Procfile runs 2 per
+# machine) mark and queue a large campaign side by side. A campaign smaller than a few chunks
+# per chain is collected by one chain.
+COLLECT_CHAINS = 4
+
 # How long a staff request may spend moving pledges before leaving the rest to the workers.
 REQUEST_SECONDS = 5
 
@@ -210,13 +216,36 @@ def campaign_collect(*, campaign_id: int) -> int:
     return due
 
 
+def campaign_collect_ranges(
+    *, campaign_id: int, chains: int | None = None
+) -> list[tuple[int, int | None]]:
+    """The id ranges (after_id, up_to_id) an approval's collection is split into: `chains`
+    (COLLECT_CHAINS) contiguous ranges of the ACTIVE pledges' ids, the last one open-ended so a
+    pledge that turns ACTIVE later is still met. Two indexed reads (min and max on the
+    (campaign, status, id) index), whatever the campaign's size. One range for a small one."""
+    chains = chains or COLLECT_CHAINS
+    active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE).order_by("pk")
+    low = active.values_list("pk", flat=True).first()
+    high = active.reverse().values_list("pk", flat=True).first()
+    if low is None or high is None or high - low < 2 * chains * MARK_CHUNK:
+        return [(0, None)]
+    width = (high - low + chains) // chains
+    bounds = [low - 1 + width * n for n in range(chains)]
+    return [(start, bounds[n + 1] if n + 1 < chains else None) for n, start in enumerate(bounds)]
+
+
 def campaign_collect_step(
-    *, campaign_id: int, after_id: int = 0, seconds: float = STEP_SECONDS
+    *,
+    campaign_id: int,
+    after_id: int = 0,
+    up_to_id: int | None = None,
+    seconds: float = STEP_SECONDS,
 ) -> tuple[int, int | None]:
     """One bounded step of collecting after approval: mark ACTIVE pledges due and queue their
-    charges chunk by chunk (from `after_id` on) for at most `seconds`.
+    charges chunk by chunk (ids above `after_id`, up to `up_to_id` when given: one range of
+    `campaign_collect_ranges`) for at most `seconds`.
 
-    Returns (pledges marked due, the id to resume after — None when every pledge is marked).
+    Returns (pledges marked due, the id to resume after — None when the range is done).
     The task calling it queues itself again with that id, so no task runs long, a redelivered
     one repeats at most one step, and a lost one is finished by the beat's sweep."""
     end = time.monotonic() + seconds
@@ -225,7 +254,7 @@ def campaign_collect_step(
         # Each chunk is queued as it is marked (one UPDATE sets both): charges start while the
         # rest is still being marked, and a million pledges are queued when the last is due.
         moved, last_seen = campaign_mark_due_chunk(
-            campaign_id=campaign_id, after_id=last, queue=True
+            campaign_id=campaign_id, after_id=last, up_to_id=up_to_id, queue=True
         )
         marked += moved
         if last_seen is None:
@@ -295,13 +324,18 @@ def campaign_mark_pledges_due(
 
 
 def campaign_mark_due_chunk(
-    *, campaign_id: int, after_id: int = 0, size: int | None = None, queue: bool = False
+    *,
+    campaign_id: int,
+    after_id: int = 0,
+    up_to_id: int | None = None,
+    size: int | None = None,
+    queue: bool = False,
 ) -> tuple[int, int | None]:
     """Mark the next `size` ACTIVE pledges of a SUCCEEDED campaign (ids above `after_id`) due,
     in one transaction and a fixed number of statements whatever the campaign's size: a
     keyset step on the (campaign, status, id) index, the bulk transition, one email batch task
     per 200 supporters on the `emails` queue. Returns (pledges marked due, the last id looked
-    at — None when no ACTIVE pledge is left past `after_id`).
+    at — None when no ACTIVE pledge is left past `after_id` (up to `up_to_id` when given)).
 
     With `queue`, the same UPDATE that marks them due sets the fan-out's queue mark (one write
     of each row and its index entries instead of two) and their charge tasks go to the
@@ -310,11 +344,10 @@ def campaign_mark_due_chunk(
     A pledge whose card was saved after the freeze (a late SetupIntent webhook) was not in the
     totals the campaign was judged on: it is released instead of charged.
     """
-    ids = list(
-        Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE, pk__gt=after_id)
-        .order_by("pk")
-        .values_list("pk", flat=True)[: size or MARK_CHUNK]
-    )
+    active = Pledge.objects.filter(campaign_id=campaign_id, status=S.ACTIVE, pk__gt=after_id)
+    if up_to_id is not None:
+        active = active.filter(pk__lte=up_to_id)
+    ids = list(active.order_by("pk").values_list("pk", flat=True)[: size or MARK_CHUNK])
     if not ids:
         return 0, None
     frozen_at, backlog = Campaign.objects.filter(pk=campaign_id).values_list(

@@ -271,3 +271,52 @@ def test_a_keyset_chunk_of_one_campaigns_pledges_reads_an_index_range_without_so
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "pledge_campaign_status_id" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def test_an_approval_collects_a_large_campaign_in_parallel_chains_each_pledge_once(
+    monkeypatch, django_capture_on_commit_callbacks, celery_eager
+):
+    """Issue 14: one chain of steps marks a million pledges one chunk after another on one
+    worker process (about 6 minutes of CPU at 10^6). The approval's message splits the ACTIVE
+    pledges into COLLECT_CHAINS id ranges and queues a chain for each, so several processes
+    collect side by side; together they mark and queue every pledge exactly once."""
+    from pledges import tasks
+
+    monkeypatch.setattr(settlement, "MARK_CHUNK", 2)
+    monkeypatch.setattr(settlement, "COLLECT_CHAINS", 3)
+    campaign = succeeded_campaign(20)
+    Campaign.objects.filter(pk=campaign.pk).update(frozen_backer_count=20)
+    ids = sorted(Pledge.objects.filter(campaign=campaign).values_list("pk", flat=True))
+
+    ranges = settlement.campaign_collect_ranges(campaign_id=campaign.pk)
+    assert len(ranges) == 3
+    assert ranges[0][0] == ids[0] - 1
+    assert ranges[-1][1] is None
+    # Contiguous and disjoint: each range starts where the one before it ends.
+    assert all(ranges[n][1] == ranges[n + 1][0] for n in range(2))
+
+    chains: list[dict] = []
+    real_delay = tasks.campaign_collect_step.delay
+
+    def delay(**kwargs):
+        chains.append(kwargs)
+        return real_delay(**kwargs)
+
+    monkeypatch.setattr(tasks.campaign_collect_step, "delay", delay)
+    sent: list[int] = []
+    monkeypatch.setattr(
+        "pledges.tasks.pledges_charge.delay", lambda pledge_ids: sent.extend(pledge_ids)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.campaign_collect_step(campaign_id=campaign.pk) == {"chains": 3}
+    assert sorted(sent) == ids  # each pledge handed to the payments queue exactly once
+    assert {c["up_to_id"] for c in chains if c["after_id"] in dict(ranges)} == {
+        end for _, end in ranges
+    }
+    assert not Pledge.objects.filter(campaign=campaign, status=S.ACTIVE).exists()
+    assert Pledge.objects.filter(campaign=campaign, status=S.CHARGE_DUE).count() == 20
+
+
+def test_a_small_campaign_is_collected_by_one_chain():
+    campaign = succeeded_campaign(3)
+    assert settlement.campaign_collect_ranges(campaign_id=campaign.pk) == [(0, None)]
