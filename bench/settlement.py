@@ -523,7 +523,9 @@ def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path)
     reset_database(env)
     worker = spawn(
         [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default", "-n", "default@%h"]
-        + ["--pool", "prefork", "--concurrency", "1", "-l", "warning"]
+        # As many processes as the Procfile's default worker (WORKER_CONCURRENCY, 2): an
+        # approval collects a large campaign in parallel chains (settlement.COLLECT_CHAINS).
+        + ["--pool", "prefork", "--concurrency", str(args.concurrency), "-l", "warning"]
         + ["--without-heartbeat", "--without-gossip", "--without-mingle"],
         env=env,
         log=var / f"worker-default-mark-{n}.log",
