@@ -1,6 +1,7 @@
 """The OSDI-shaped API: thin views over api.selectors, each scoped to the key's organization.
 
-A resource of another organization is a 404, never a 403 with its existence confirmed.
+Any id the key cannot reach (another organization's, or none at all) is the same 403
+(api/exceptions.py): refused across organizations, and nothing says whether it exists.
 """
 
 from __future__ import annotations

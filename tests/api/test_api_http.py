@@ -77,11 +77,11 @@ def test_people_are_only_the_consented_paginated_with_next_links_that_resolve(li
     assert call(second["_links"]["previous"]["href"], key=a.read_key)[2] == first
 
 
-def test_an_unconsented_person_is_a_404_even_by_id(live_server, orgs):
+def test_an_unconsented_person_is_refused_even_by_id(live_server, orgs):
     a, _b = orgs
     for hidden in a.hidden:
         status, _h, _body = call(f"{live_server.url}/api/v1/people/{hidden.pk}/", key=a.read_key)
-        assert status == 404
+        assert status == 403
 
 
 def test_modified_date_filters_sync_incrementally(live_server, orgs):
@@ -111,7 +111,7 @@ def test_modified_date_filters_sync_incrementally(live_server, orgs):
     assert status == 400
 
 
-def test_another_organizations_resources_are_404(live_server, orgs):
+def test_another_organizations_resources_are_403_and_say_nothing_of_existence(live_server, orgs):
     a, b = orgs
     urls = [
         f"/api/v1/people/{b.consented[0].pk}/",
@@ -122,15 +122,23 @@ def test_another_organizations_resources_are_404(live_server, orgs):
         f"/api/v1/events/{b.event.pk}/attendances/",
         f"/api/v1/advocacy_campaigns/{b.call.pk}/outreaches/",
     ]
+    refusals = set()
     for path in urls:
-        assert call(live_server.url + path, key=a.read_key)[0] == 404, path
+        status, _h, body = call(live_server.url + path, key=a.read_key)
+        assert status == 403, path
+        refusals.add(json.dumps(body))
+    # An id that exists nowhere gets the very same answer: a 403 confirms nothing.
+    status, _h, body = call(f"{live_server.url}/api/v1/people/987654321/", key=a.read_key)
+    assert status == 403
+    refusals.add(json.dumps(body))
+    assert len(refusals) == 1, refusals
     status, _h, _body = call(
         f"{live_server.url}/api/v1/fundraising_pages/{b.campaign.pk}/person_signup/",
         key=a.write_key,
         method="POST",
         body={"person": {}, "consent": {}},
     )
-    assert status == 404
+    assert status == 403
     # Lists hold only the key's organization.
     body = call(f"{live_server.url}/api/v1/donations/", key=a.read_key)[2]
     assert [d["identifiers"][0] for d in body["_embedded"]["osdi:donations"]] == [

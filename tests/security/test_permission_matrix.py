@@ -669,8 +669,8 @@ def check_api_people(w):
 def check_api_person(w):
     return (
         _api(w, f"/api/v1/people/{w.a.supporter.pk}/", 200)
-        + _api(w, f"/api/v1/people/{w.b.supporter.pk}/", 404)
-        + _api(w, f"/api/v1/people/{w.supporter_b_row.pk}/", 404)  # no consent to the org
+        + _api(w, f"/api/v1/people/{w.b.supporter.pk}/", 403)
+        + _api(w, f"/api/v1/people/{w.supporter_b_row.pk}/", 403)  # no consent to the org
     )
 
 
@@ -681,14 +681,14 @@ def check_api_pages(w):
 def check_api_page(w):
     return (
         _api(w, f"/api/v1/fundraising_pages/{w.a.campaign.pk}/", 200)
-        + _api(w, f"/api/v1/fundraising_pages/{w.a.draft.pk}/", 404)
-        + _api(w, f"/api/v1/fundraising_pages/{w.b.campaign.pk}/", 404)
+        + _api(w, f"/api/v1/fundraising_pages/{w.a.draft.pk}/", 403)
+        + _api(w, f"/api/v1/fundraising_pages/{w.b.campaign.pk}/", 403)
     )
 
 
 def check_api_page_donations(w):
     return _api(w, f"/api/v1/fundraising_pages/{w.a.campaign.pk}/donations/", 200) + _api(
-        w, f"/api/v1/fundraising_pages/{w.b.campaign.pk}/donations/", 404
+        w, f"/api/v1/fundraising_pages/{w.b.campaign.pk}/donations/", 403
     )
 
 
@@ -701,7 +701,7 @@ def check_api_signup(w):
     problems = _api(
         w,
         f"/api/v1/fundraising_pages/{w.b.campaign.pk}/person_signup/",
-        404,
+        403,
         method="post",
         scope="read_write",
         data=body,
@@ -723,7 +723,7 @@ def check_api_donations(w):
 
 def check_api_donation(w):
     return _api(w, f"/api/v1/donations/{w.a.pledge.pk}/", 200) + _api(
-        w, f"/api/v1/donations/{w.b.pledge.pk}/", 404
+        w, f"/api/v1/donations/{w.b.pledge.pk}/", 403
     )
 
 
@@ -733,20 +733,20 @@ def _api_kind(w, kind, collection, records):
     base = f"/api/v1/{collection}"
     return {
         "list": lambda: _api(w, f"{base}/", 200),
-        # A call action is not a petition or an event: 404 under those.
+        # A call action is not a petition or an event: 403 under those.
         "detail": lambda: (
             _api(w, f"{base}/{mine.pk}/", 200)
-            + _api(w, f"{base}/{theirs.pk}/", 404)
-            + _api(w, f"{base}/{w.a.action.pk}/", 404)
+            + _api(w, f"{base}/{theirs.pk}/", 403)
+            + _api(w, f"{base}/{w.a.action.pk}/", 403)
         ),
         "records": lambda: (
             _api(w, f"{base}/{mine.pk}/{records}/", 200)
-            + _api(w, f"{base}/{theirs.pk}/{records}/", 404)
+            + _api(w, f"{base}/{theirs.pk}/{records}/", 403)
         ),
         "record": lambda: (
             _api(w, f"{base}/{mine.pk}/{records}/{mine_done.pk}/", 200)
-            + _api(w, f"{base}/{theirs.pk}/{records}/{theirs_done.pk}/", 404)
-            + _api(w, f"{base}/{mine.pk}/{records}/{theirs_done.pk}/", 404)
+            + _api(w, f"{base}/{theirs.pk}/{records}/{theirs_done.pk}/", 403)
+            + _api(w, f"{base}/{mine.pk}/{records}/{theirs_done.pk}/", 403)
         ),
     }
 
@@ -757,13 +757,13 @@ def check_api_advocacy(w):
 
 def check_api_advocacy_detail(w):
     return _api(w, f"/api/v1/advocacy_campaigns/{w.a.action.pk}/", 200) + _api(
-        w, f"/api/v1/advocacy_campaigns/{w.b.action.pk}/", 404
+        w, f"/api/v1/advocacy_campaigns/{w.b.action.pk}/", 403
     )
 
 
 def check_api_outreaches(w):
     return _api(w, f"/api/v1/advocacy_campaigns/{w.a.action.pk}/outreaches/", 200) + _api(
-        w, f"/api/v1/advocacy_campaigns/{w.b.action.pk}/outreaches/", 404
+        w, f"/api/v1/advocacy_campaigns/{w.b.action.pk}/outreaches/", 403
     )
 
 
