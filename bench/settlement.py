@@ -59,7 +59,7 @@ CACHE_DB = int(os.environ.get("BENCH_CACHE_DB", "13"))
 # Every queue settlement uses: approval queues `collect_campaign` on `default`, which marks the
 # pledges due and sends the charges to `payments` (a worker on `payments` alone charges nothing)
 # and the emails to `emails`.
-QUEUES_OTHER = "default,emails"
+QUEUES_OTHER = "default,emails_priority,emails"
 # localstripe (the fake Stripe, not our code) patched in its launcher, for long runs:
 # - Store.dump_to_disk off: it pickled the whole store after every write.
 # - listing by kind through an index: its StripeObject._api_list_all scanned the whole store
@@ -667,7 +667,8 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
     # `default`), and --workers payments workers, as the Procfile runs them.
     helper = celery_worker(QUEUES_OTHER, 1, "default")
     payers = [
-        celery_worker("payments", args.concurrency, f"payments{i}") for i in range(args.workers)
+        celery_worker("payments_priority,payments", args.concurrency, f"payments{i}")
+        for i in range(args.workers)
     ]
     workers = [helper, *payers]
     started = time.time()

@@ -45,7 +45,7 @@ SLOT_TIMEOUTS = Counter(
     "rallyround_stripe_slot_timeouts_total",
     "Stripe calls given up because no rate-limit slot came in time.",
 )
-QUEUES = ("default", "payments", "emails")
+QUEUES = ("default", "payments_priority", "payments", "emails_priority", "emails")
 
 
 @contextmanager

@@ -355,9 +355,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Three queues, each with its own workers (Procfile): `payments` (charges), `default`
 # (settlement steps, beat sweeps, reconcilers) and `emails`, so a million receipts or batch
-# announcements can never delay a charge, a freeze or a retry.
+# announcements can never delay a charge, a freeze or a retry. Two of them have a priority lane
+# their workers consume first (`-Q payments_priority,payments`, `-Q emails_priority,emails`):
+# retries, and single emails a person waits for (a 3-D Secure or new-card link, a confirmation),
+# never queue behind a big campaign's 40,000 first charges or its 50,000 receipts.
+PAYMENTS_PRIORITY_QUEUE = "payments_priority"
+EMAILS_PRIORITY_QUEUE = "emails_priority"
 EMAIL_TASKS = (
-    "supporters.tasks.send_email",
     "supporters.tasks.send_milestone_batch",
     "supporters.tasks.send_reminder_batch",
     "pledges.tasks.send_pledge_emails",
@@ -381,6 +385,7 @@ CELERY_TASK_ROUTES = {
     "pledges.tasks.charge_*": {"queue": "payments"},
     **{name: {"queue": "payments"} for name in PAYMENT_SWEEP_TASKS},
     **{name: {"queue": "emails"} for name in EMAIL_TASKS},
+    "supporters.tasks.send_email": {"queue": EMAILS_PRIORITY_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "settle-due-campaigns": {

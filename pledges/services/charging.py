@@ -193,7 +193,7 @@ def charges_enqueue(
                     Pledge.objects.filter(pk__in=ids).update(
                         next_attempt_at=charges_queue_mark(backlog=backlog, now=now)
                     )
-                    charges_hand_over(pledge_ids=ids)
+                    charges_hand_over(pledge_ids=ids, priority=status == S.RETRY_DUE)
                 sent += len(ids)
                 last = ids[-1]
     log.info("queued %s pledges for charging", sent)
@@ -208,13 +208,19 @@ def charges_queue_mark(*, backlog: int, now: dt.datetime | None = None) -> dt.da
     return decision_time(now) + max(ENQUEUE_HORIZON, dt.timedelta(seconds=2 * backlog / rps))
 
 
-def charges_hand_over(*, pledge_ids: list[int]) -> None:
+def charges_hand_over(*, pledge_ids: list[int], priority: bool = False) -> None:
     """After the current transaction commits, send these pledges (queue-marked in it) to the
-    `payments` queue, TASK_CHUNK ids a task. robust: a broker outage is logged; the marked
-    pledges are queued again by the beat once their mark passes, so nothing is lost."""
+    `payments` queue, TASK_CHUNK ids a task — with `priority` (retries) to its priority lane,
+    which the payments workers consume first, so a retry never waits behind a big campaign's
+    first charges. robust: a broker outage is logged; the marked pledges are queued again by
+    the beat once their mark passes, so nothing is lost."""
+    options = {"queue": settings.PAYMENTS_PRIORITY_QUEUE} if priority else {}
     for start in range(0, len(pledge_ids), TASK_CHUNK):
         chunk = pledge_ids[start : start + TASK_CHUNK]
-        transaction.on_commit(partial(pledges_charge_task.delay, pledge_ids=chunk), robust=True)
+        transaction.on_commit(
+            partial(pledges_charge_task.apply_async, kwargs={"pledge_ids": chunk}, **options),
+            robust=True,
+        )
 
 
 def outside_transactions() -> None:

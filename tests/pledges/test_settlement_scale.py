@@ -67,8 +67,12 @@ def test_each_chunk_hands_its_emails_to_the_emails_queue_in_batches(
 
     route = app.amqp.router.route({}, "pledges.tasks.send_pledge_emails")
     assert route["queue"].name == "emails"
-    for task in ("supporters.tasks.send_email", "campaigns.tasks.send_deadline_extended_batch"):
-        assert app.amqp.router.route({}, task)["queue"].name == "emails"
+    route = app.amqp.router.route({}, "campaigns.tasks.send_deadline_extended_batch")
+    assert route["queue"].name == "emails"
+    # A single email a person waits for takes the emails workers' priority lane.
+    assert app.amqp.router.route({}, "supporters.tasks.send_email")["queue"].name == (
+        "emails_priority"
+    )
     assert app.amqp.router.route({}, "pledges.tasks.charge_pledges")["queue"].name == "payments"
     assert app.amqp.router.route({}, "pledges.tasks.collect_campaign")["queue"].name == "default"
 
@@ -115,7 +119,8 @@ def test_a_collect_step_marks_each_chunk_due_and_queued_in_one_update_and_sends_
     Campaign.objects.filter(pk=campaign.pk).update(frozen_backer_count=5)
     sent: list[int] = []
     monkeypatch.setattr(
-        "pledges.tasks.pledges_charge.delay", lambda pledge_ids: sent.extend(pledge_ids)
+        "pledges.tasks.pledges_charge.apply_async",
+        lambda kwargs=None, **options: sent.extend(kwargs["pledge_ids"]),
     )
     before = timezone.now()
     with (
@@ -305,7 +310,8 @@ def test_an_approval_collects_a_large_campaign_in_parallel_chains_each_pledge_on
     monkeypatch.setattr(tasks.campaign_collect_step, "delay", delay)
     sent: list[int] = []
     monkeypatch.setattr(
-        "pledges.tasks.pledges_charge.delay", lambda pledge_ids: sent.extend(pledge_ids)
+        "pledges.tasks.pledges_charge.apply_async",
+        lambda kwargs=None, **options: sent.extend(kwargs["pledge_ids"]),
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.campaign_collect_step(campaign_id=campaign.pk) == {"chains": 3}
@@ -320,3 +326,28 @@ def test_an_approval_collects_a_large_campaign_in_parallel_chains_each_pledge_on
 def test_a_small_campaign_is_collected_by_one_chain():
     campaign = succeeded_campaign(3)
     assert settlement.campaign_collect_ranges(campaign_id=campaign.pk) == [(0, None)]
+
+
+def test_a_due_retry_takes_the_payments_priority_lane_first_charges_the_plain_queue(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """Issue 14's lag probe: with 50,000 first charges queued, a retry handed to the same FIFO
+    `payments` queue waited 85 minutes. Retries go to the lane the payments workers consume
+    first; a big campaign's first charges stay on `payments`."""
+    campaign = succeeded_campaign(2)
+    first, retry = Pledge.objects.filter(campaign=campaign).order_by("pk")
+    Pledge.objects.filter(pk=first.pk).update(status=S.CHARGE_DUE)
+    past = timezone.now() - dt.timedelta(minutes=1)
+    Pledge.objects.filter(pk=retry.pk).update(
+        status=S.RETRY_DUE, attempt_count=1, next_attempt_at=past
+    )
+    queues: dict[int, str] = {}
+
+    def apply_async(kwargs=None, **options):
+        for pk in kwargs["pledge_ids"]:
+            queues[pk] = options.get("queue", "payments")
+
+    monkeypatch.setattr("pledges.tasks.pledges_charge.apply_async", apply_async)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert charging.charges_enqueue() == 2
+    assert queues == {first.pk: "payments", retry.pk: "payments_priority"}
