@@ -43,6 +43,14 @@ LOCALSTRIPE = (
     "sys.argv = ['localstripe', '--port', sys.argv[1], '--from-scratch']; start()"
 )
 
+# Every factory-made user gets a hashed password, and PBKDF2's million rounds take ~0.4 s here:
+# across the suite that was minutes of CI. Tests hash with MD5; PBKDF2 stays listed so a hash a
+# test makes on purpose for another process (gunicorn, Celery: production settings) still checks.
+django_settings.PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    *django_settings.PASSWORD_HASHERS,
+]
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

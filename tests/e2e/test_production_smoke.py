@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.utils import timezone
 
@@ -158,11 +159,15 @@ def test_pledge_deadline_approval_and_charge_across_real_processes(production, p
         goal_cents=2000,
         deadline=timezone.now() + dt.timedelta(hours=2),
     )
-    supporter = UserFactory(email="fannie@example.org", password=PASSWORD)
+    supporter = UserFactory(email="fannie@example.org")
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.create(user=supporter, email=supporter.email, primary=True, verified=True)
-    UserFactory(email="staff@example.org", password=PASSWORD, is_staff=True, is_superuser=True)
+    staff_user = UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+    # gunicorn runs production settings, which know no MD5 (the tests' hasher): PBKDF2 here.
+    type(staff_user).objects.filter(pk__in=[supporter.pk, staff_user.pk]).update(
+        password=make_password(PASSWORD, hasher="pbkdf2_sha256")
+    )
 
     # The supporter logs in and pledges $20 as an Advocate with a card that works.
     page.goto(f"{site}/accounts/login/")
