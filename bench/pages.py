@@ -38,6 +38,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from database import fresh_database  # bench/database.py (this script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DB_NAME = os.environ.get("BENCH_DB", "rr_bench")
@@ -72,17 +74,6 @@ def env_for_bench(static_root: Path) -> dict[str, str]:
         "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
         "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24),
     }
-
-
-def recreate_database() -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
 
 
 def seed(pledges: int, supporters: int, others: int) -> dict[str, str]:
@@ -335,9 +326,10 @@ def main() -> None:
     env = env_for_bench(static_root)
     os.environ.update(env)
     python = sys.executable
-    if not args.reuse:
-        recreate_database()
-    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    if args.reuse:
+        subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    else:
+        fresh_database(PG, DB_NAME, env)
     subprocess.run(
         [python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )

@@ -44,6 +44,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from database import fresh_database  # bench/database.py (this script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAOS = ROOT.parent / "shared" / "stripe-chaos" / "stripe_chaos.py"
 PY = sys.executable
@@ -165,19 +167,7 @@ def vm_kb(pid: int, field: str) -> int:
 
 
 def reset_database(env: dict) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            [DB_NAME],
-        )
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
-    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    fresh_database(PG, DB_NAME, env)
 
 
 def flush_redis(db: int) -> None:
