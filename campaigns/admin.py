@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from campaigns.admin_bounds import BoundedInlineMixin, ReadOnlyRowsFormSet
 from campaigns.admin_languages import BothLanguagesMixin, OptionalTranslationsMixin, spanish
 from campaigns.admin_saves import OwnFieldsSaveMixin
 from campaigns.forms import (
@@ -70,7 +71,7 @@ URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 FROZEN_AS = {"goal_cents": "goal", "deadline": "deadline_shown"}
 
 
-class OwnCampaignInlineMixin:
+class OwnCampaignInlineMixin(BoundedInlineMixin):
     """Inlines follow the campaign: editable when the campaign is."""
 
     def campaign_of(self, obj):
@@ -160,6 +161,7 @@ class NewsInline(OwnCampaignInlineMixin, admin.TabularInline):
 
 class EventInline(admin.TabularInline):
     model = CampaignEvent
+    formset = ReadOnlyRowsFormSet
     extra = 0
     can_delete = False
     fields = ["created_at", "from_status", "to_status", "who", "note"]

@@ -17,6 +17,7 @@ from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
+from campaigns.admin_bounds import ReadOnlyRowsFormSet
 from campaigns.admin_languages import BothLanguagesMixin, spanish
 from campaigns.admin_scope import CampaignScopedAdminMixin
 from campaigns.selectors import campaigns_editable_by, user_can_edit_campaign
@@ -108,6 +109,7 @@ class BillAdminForm(forms.ModelForm):
 
 class BillStatusChangeInline(admin.TabularInline):
     model = BillStatusChange
+    formset = ReadOnlyRowsFormSet
     extra = 0
     can_delete = False
     fields = ["from_status", "to_status", "status_date", "changed_by", "created_at", "announced"]

@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.http import Http404
 from django.utils.html import format_html
 
+from campaigns.admin_bounds import ReadOnlyRowsFormSet
 from campaigns.selectors import user_is_organizer, user_is_platform_staff, user_organization_ids
 from campaigns.templatetags.rallyround import money
 from config.admin_changelist import LookupSafeChangeListMixin
@@ -69,6 +70,7 @@ class VisibleCampaignFilter(admin.SimpleListFilter):
 
 class PledgeEventInline(admin.TabularInline):
     model = PledgeEvent
+    formset = ReadOnlyRowsFormSet
     extra = 0
     can_delete = False
     ordering = ("created_at", "id")

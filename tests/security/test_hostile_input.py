@@ -21,6 +21,7 @@ from django.contrib.admin import SimpleListFilter
 from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 
+from campaigns.admin_bounds import ReadOnlyRowsFormSet
 from tests.security.test_permission_matrix import _routes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
@@ -260,6 +261,23 @@ def test_no_admin_changelist_filter_answers_500_to_hostile_values(world):
     assert not problems, "\n".join(problems)
 
 
+def _post_hostile(client: Client, form: dict, action: str, shown_at: tuple[str, ...]) -> list:
+    problems = []
+    for what, body in hostile_bodies(form).items():
+        status = _answer(client, "post", action, body)
+        if status >= 500:
+            problems.append(f"POST {action} ({what}): {status}")
+        # A value that was saved must not break the pages that show it. Only a redirect saved
+        # anything: the form shown again with its errors (200) changed nothing.
+        if status not in {301, 302, 303}:
+            continue
+        for again in shown_at:
+            status = _answer(client, "get", again)
+            if status >= 500:
+                problems.append(f"GET {again} after POST ({what}): {status}")
+    return problems
+
+
 @pytest.mark.parametrize("view", ["add", "change"])
 def test_no_admin_form_answers_500_to_hostile_values(world, view, stripe_local):
     client = world.client("staff")
@@ -282,17 +300,8 @@ def test_no_admin_form_answers_500_to_hostile_values(world, view, stripe_local):
             continue
         for form in post_forms(page.content.decode(errors="replace")):
             action = form["action"] or url
-            if action.startswith(("http", "//")) or "logout" in action:
-                continue
-            for what, body in hostile_bodies(form).items():
-                status = _answer(client, "post", action, body)
-                if status >= 500:
-                    problems.append(f"POST {action} ({what}): {status}")
-                # A value that was saved must not break the pages that show it.
-                for again in (url, changelist):
-                    status = _answer(client, "get", again)
-                    if status >= 500:
-                        problems.append(f"GET {again} after POST ({what}): {status}")
+            if not action.startswith(("http", "//")) and "logout" not in action:
+                problems += _post_hostile(client, form, action, shown_at=(url, changelist))
     assert not problems, "\n".join(problems)
 
 
@@ -328,3 +337,48 @@ def test_a_deadline_extended_to_year_9999_is_a_form_error(world):
     assert "Choose a deadline within" in response.content.decode()
     campaign.refresh_from_db()
     assert campaign.deadline.year < 9999
+
+
+def test_no_admin_inline_builds_more_forms_than_its_bound_whatever_the_management_form_says(
+    world,
+):
+    """A forged TOTAL_FORMS of a million made Django build max_num + 1,000 forms for every
+    inline of the campaign page (~9 s of CPU for one organizer's POST). Each inline is bounded,
+    and a POST over the bound is a form error."""
+    request = RequestFactory().get("/")
+    request.user = world.users["staff"]
+    unbounded = []
+    for model_admin in admin.site._registry.values():
+        for inline in model_admin.get_inline_instances(request):
+            formset = inline.get_formset(request)
+            if issubclass(formset, ReadOnlyRowsFormSet):
+                continue  # shows rows and builds only those (tested below)
+            if formset.absolute_max > 300:
+                unbounded.append(f"{type(inline).__name__}: {formset.absolute_max}")
+    assert not unbounded, unbounded
+
+    campaign = world.a.campaign
+    client = world.client("staff")
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    form = next(
+        f for f in post_forms(client.get(url).content.decode()) if "sections-TOTAL_FORMS" in str(f)
+    )
+    body = {f["name"]: f["value"] or "" for f in form["fields"]}
+    body["sections-TOTAL_FORMS"] = "1000000"
+    answer = client.post(url, body)
+    assert answer.status_code == 200
+    assert "Please submit at most" in answer.content.decode()
+
+    # A read-only history inline builds its rows, not the count a forged POST claims.
+    history = next(
+        i
+        for i in admin.site._registry[type(campaign)].get_inline_instances(request, campaign)
+        if i.formset is ReadOnlyRowsFormSet
+    )
+    formset_class = history.get_formset(request, campaign)
+    forged = {
+        f"{formset_class.get_default_prefix()}-TOTAL_FORMS": "1000000",
+        f"{formset_class.get_default_prefix()}-INITIAL_FORMS": "1000000",
+    }
+    shown = formset_class(forged, instance=campaign)
+    assert shown.total_form_count() == history.model.objects.filter(campaign=campaign).count()
