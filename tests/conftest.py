@@ -175,8 +175,16 @@ def chaos_url(localstripe_url) -> Iterator[str]:
         stop(proc)
 
 
-def _point_stripe_at(settings, api_base: str, js_base: str) -> None:
+def _point_stripe_at(settings, monkeypatch, api_base: str, js_base: str) -> None:
+    from stripe._http_client import HTTPClient
+
     from pledges import gateway
+
+    # stripe-python still retries each 5xx and lost connection twice (max_network_retries), but
+    # after milliseconds, not its 0.5–5 s: a test that makes Stripe fail 100 times would
+    # otherwise sleep ~7 s in the client.
+    monkeypatch.setattr(HTTPClient, "INITIAL_DELAY", 0.005)
+    monkeypatch.setattr(HTTPClient, "MAX_DELAY", 0.02)
 
     settings.STRIPE_API_BASE = api_base
     settings.STRIPE_JS_URL = f"{js_base}/js.stripe.com/v3/"
@@ -187,11 +195,11 @@ def _point_stripe_at(settings, api_base: str, js_base: str) -> None:
 
 
 @pytest.fixture
-def stripe_local(settings, localstripe_url) -> Iterator[str]:
+def stripe_local(settings, monkeypatch, localstripe_url) -> Iterator[str]:
     """The app talks to localstripe directly; its store starts empty."""
     req = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")
     urllib.request.urlopen(req, timeout=10).close()
-    _point_stripe_at(settings, localstripe_url, localstripe_url)
+    _point_stripe_at(settings, monkeypatch, localstripe_url, localstripe_url)
     yield localstripe_url
     from pledges import gateway
 
@@ -218,7 +226,7 @@ class Chaos:
 
 
 @pytest.fixture
-def chaos(settings, localstripe_url, chaos_url) -> Iterator[Chaos]:
+def chaos(settings, monkeypatch, localstripe_url, chaos_url) -> Iterator[Chaos]:
     """The app talks to Stripe through stripe-chaos; rules, ledger and keys start empty.
 
     Stripe.js is served by localstripe directly (the proxy is for the server's calls).
@@ -226,7 +234,7 @@ def chaos(settings, localstripe_url, chaos_url) -> Iterator[Chaos]:
     req = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")
     urllib.request.urlopen(req, timeout=10).close()
     http_json(f"{chaos_url}/_chaos/reset", "POST")
-    _point_stripe_at(settings, chaos_url, localstripe_url)
+    _point_stripe_at(settings, monkeypatch, chaos_url, localstripe_url)
     yield Chaos(chaos_url)
     http_json(f"{chaos_url}/_chaos/rules", "DELETE")
     from pledges import gateway
