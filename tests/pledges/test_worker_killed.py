@@ -101,7 +101,10 @@ def workers(tmp_path, chaos):
 
         def start(self, name: str) -> subprocess.Popen:
             args = [str(BIN / "celery"), "-A", "config", "worker", "-n", f"{name}@%h"]
-            args += ["-Q", "default,payments", "--pool", "prefork", "--concurrency", "1"]
+            # The queues production's workers consume (Procfile): a task sent to a priority
+            # lane must not sit here unseen.
+            args += ["-Q", "default,payments_priority,payments"]
+            args += ["--pool", "prefork", "--concurrency", "1"]
             args += ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
             proc = spawn(
                 args,
