@@ -277,9 +277,14 @@ def phone_page(browser):
 
 
 def screenshot(pg, name: str) -> Path:
-    """Save a full-page PNG under var/screenshots/ for a person to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Save a full-page PNG under var/screenshots/ for a person to look at.
+
+    CI's clone is thrown away, so `.ci/run` sets RALLYROUND_SCREENSHOTS=0: the 168 full-page
+    PNGs (a phone page at 2x is megapixels to encode) cost ~40 s there for nobody."""
     path = SCREENSHOTS / f"{name}.png"
+    if os.environ.get("RALLYROUND_SCREENSHOTS", "1") == "0":
+        return path
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(path), full_page=True)
     return path
 
