@@ -265,8 +265,16 @@ def campaign_collect_step(
             resume = last
             break
     if resume is None:
-        # Anything due the chunks did not queue (a broker error, a step redelivered).
-        charges_enqueue(campaign_id=campaign_id, seconds=max(1.0, end - time.monotonic()))
+        # Anything due this step's chunks did not queue (a broker error, a step redelivered), in
+        # its own id range only: other chains are still at work on theirs, and a sweep of the
+        # whole campaign at the end of each chain walked every due row (the beat's minute sweep
+        # covers the rest).
+        charges_enqueue(
+            campaign_id=campaign_id,
+            after_id=after_id,
+            up_to_id=up_to_id,
+            seconds=max(1.0, end - time.monotonic()),
+        )
     return marked, resume
 
 

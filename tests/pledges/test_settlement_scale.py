@@ -326,6 +326,30 @@ def test_an_approval_collects_a_large_campaign_in_parallel_chains_each_pledge_on
     assert Pledge.objects.filter(campaign=campaign, status=S.CHARGE_DUE).count() == 20
 
 
+def test_a_chains_last_step_sweeps_only_its_own_range_of_ids(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """A chain's last step hands over anything due its chunks did not queue, but only in its own
+    id range: a campaign-wide sweep at the end of each chain walked every due row of a million
+    (each chain ending at a different time), and queued pledges other chains were still on."""
+    campaign = succeeded_campaign(6)
+    ids = sorted(Pledge.objects.filter(campaign=campaign).values_list("pk", flat=True))
+    # Outside the chain's range: due and not queued (another chain's, between its UPDATE and
+    # its hand-over; or a chunk whose hand-over the broker lost, for the beat to find).
+    Pledge.objects.filter(pk__in=ids[:2] + ids[4:]).update(status=S.CHARGE_DUE)
+    sent: list[int] = []
+    monkeypatch.setattr(
+        "pledges.tasks.pledges_charge.apply_async",
+        lambda kwargs=None, **options: sent.extend(kwargs["pledge_ids"]),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        marked, resume = settlement.campaign_collect_step(
+            campaign_id=campaign.pk, after_id=ids[1], up_to_id=ids[3], seconds=60
+        )
+    assert (marked, resume) == (2, None)
+    assert sorted(sent) == ids[2:4]
+
+
 def test_a_small_campaign_is_collected_by_one_chain():
     campaign = succeeded_campaign(3)
     assert settlement.campaign_collect_ranges(campaign_id=campaign.pk) == [(0, None)]
