@@ -19,8 +19,6 @@ C = Campaign.Status
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    # The demo accounts' passwords are hashed on every run; a fast hasher keeps this file quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def seed() -> str:

@@ -75,7 +75,6 @@ def test_the_demo_has_a_campaign_written_in_both_languages(client, settings, tmp
     from django.core.management import call_command
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("seed_demo", stdout=io.StringIO(), stderr=io.StringIO())
     spanish = client.get("/es/c/end-child-detention/").content.decode()
     assert "Que no se detenga más a niños migrantes" in spanish

@@ -30,7 +30,6 @@ DEMO = "fix-the-14th-street-buildings"  # the demo campaign that meets its goal
 @pytest.fixture
 def seeded(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("seed_demo", stdout=io.StringIO(), stderr=io.StringIO())
     return Campaign.objects.get(slug=DEMO)
 

@@ -17,7 +17,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Campaign, IssueArea
@@ -271,10 +271,6 @@ def build_world() -> World:
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """The world, built once per module and rolled back after it."""
-    # Users are made with a fast hasher (force_login never checks their passwords).
-    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
     with django_db_blocker.unblock(), transaction.atomic():
-        with fast:
-            built = build_world()
-        yield built
+        yield build_world()
         transaction.set_rollback(True)

@@ -10,14 +10,7 @@ from tests.factories import CampaignFactory, UserFactory, verified_user
 
 pytestmark = pytest.mark.django_db
 
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each failed login checks a password: PBKDF2's million rounds would make this file slow.
-    settings.PASSWORD_HASHERS = FAST_HASHER
 
 
 def _hammer(send, times: int) -> list:

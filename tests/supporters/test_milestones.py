@@ -177,7 +177,6 @@ def test_a_seeded_site_announces_no_milestone_it_started_past(
     from django.core.management import call_command
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", stdout=io.StringIO(), stderr=io.StringIO())
     mail.outbox.clear()
