@@ -166,10 +166,6 @@ def vm_kb(pid: int, field: str) -> int:
     return 0
 
 
-def reset_database(env: dict) -> None:
-    fresh_database(PG, DB_NAME, env)
-
-
 def flush_redis(db: int) -> None:
     import redis
 
@@ -510,7 +506,7 @@ def run_mark_only(n: int, args, chaos_url: str, localstripe_url: str, var: Path)
     env = bench_env(args, chaos_url, localstripe_url, var)
     flush_redis(BROKER_DB)
     flush_redis(CACHE_DB)
-    reset_database(env)
+    fresh_database(PG, DB_NAME, env)
     worker = spawn(
         [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default", "-n", "default@%h"]
         # As many processes as the Procfile's default worker (WORKER_CONCURRENCY, 2): an
@@ -636,7 +632,7 @@ def run_size(n: int, args, chaos_url: str, localstripe_url: str, var: Path, othe
     urllib.request.urlopen(req, timeout=30).close()
     flush_redis(BROKER_DB)
     flush_redis(CACHE_DB)
-    reset_database(env)
+    fresh_database(PG, DB_NAME, env)
     mail_log = var / "mail.log"
     mail_log.unlink(missing_ok=True)
     t0 = time.monotonic()

@@ -30,6 +30,16 @@ def succeeded_campaign(pledges: int) -> Campaign:
     return campaign
 
 
+def charge_tasks_sent(monkeypatch) -> list[int]:
+    """The pledge ids handed to the payments queue, in the order sent (nothing is sent)."""
+    sent: list[int] = []
+    monkeypatch.setattr(
+        "pledges.tasks.pledges_charge.apply_async",
+        lambda kwargs=None, **options: sent.extend(kwargs["pledge_ids"]),
+    )
+    return sent
+
+
 def queries_for_one_chunk(campaign: Campaign, size: int) -> int:
     with CaptureQueriesContext(connection) as ctx:
         moved, last = settlement.campaign_mark_due_chunk(campaign_id=campaign.pk, size=size)
@@ -117,11 +127,7 @@ def test_a_collect_step_marks_each_chunk_due_and_queued_in_one_update_and_sends_
     monkeypatch.setattr(settlement, "MARK_CHUNK", 3)
     campaign = succeeded_campaign(5)
     Campaign.objects.filter(pk=campaign.pk).update(frozen_backer_count=5)
-    sent: list[int] = []
-    monkeypatch.setattr(
-        "pledges.tasks.pledges_charge.apply_async",
-        lambda kwargs=None, **options: sent.extend(kwargs["pledge_ids"]),
-    )
+    sent = charge_tasks_sent(monkeypatch)
     before = timezone.now()
     with (
         CaptureQueriesContext(connection) as ctx,
@@ -311,11 +317,7 @@ def test_an_approval_collects_a_large_campaign_in_parallel_chains_each_pledge_on
         return real_delay(**kwargs)
 
     monkeypatch.setattr(tasks.campaign_collect_step, "delay", delay)
-    sent: list[int] = []
-    monkeypatch.setattr(
-        "pledges.tasks.pledges_charge.apply_async",
-        lambda kwargs=None, **options: sent.extend(kwargs["pledge_ids"]),
-    )
+    sent = charge_tasks_sent(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.campaign_collect_step(campaign_id=campaign.pk) == {"chains": 3}
     assert sorted(sent) == ids  # each pledge handed to the payments queue exactly once
@@ -337,11 +339,7 @@ def test_a_chains_last_step_sweeps_only_its_own_range_of_ids(
     # Outside the chain's range: due and not queued (another chain's, between its UPDATE and
     # its hand-over; or a chunk whose hand-over the broker lost, for the beat to find).
     Pledge.objects.filter(pk__in=ids[:2] + ids[4:]).update(status=S.CHARGE_DUE)
-    sent: list[int] = []
-    monkeypatch.setattr(
-        "pledges.tasks.pledges_charge.apply_async",
-        lambda kwargs=None, **options: sent.extend(kwargs["pledge_ids"]),
-    )
+    sent = charge_tasks_sent(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
         marked, resume = settlement.campaign_collect_step(
             campaign_id=campaign.pk, after_id=ids[1], up_to_id=ids[3], seconds=60
