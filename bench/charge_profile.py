@@ -81,7 +81,7 @@ def run(args) -> int:
         env = profile_env(args, url, var)
         bench.flush_redis(bench.BROKER_DB)
         bench.flush_redis(bench.CACHE_DB)
-        bench.reset_database(env)
+        bench.fresh_database(bench.PG, bench.DB_NAME, env)
         t0 = time.monotonic()
         due = bench.build(args.pledges, env)
         print(

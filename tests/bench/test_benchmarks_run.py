@@ -104,3 +104,11 @@ def test_the_page_benchmark_serves_every_page_in_a_tiny_run():
     assert len(campaign_rows) == 2
     assert all("| hit |" in row for row in campaign_rows), out
     assert "client: " in out
+
+
+def test_the_charge_profile_charges_every_pledge_in_a_tiny_run():
+    out = _run(
+        ["bench/charge_profile.py", "--pledges", "24", "--top", "3"], _bench_env("profile"), 240
+    )
+    assert "paid: 24 of 24" in out, out
+    assert re.search(r"^CPU per charge: [\d.]+ ms", out, re.M), out
