@@ -7,12 +7,14 @@ them, so a page never scans pledges or supporters to count them.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connections, models, transaction
 from django.db.models import Q
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -91,11 +93,88 @@ class CampaignQuerySet(models.QuerySet):
         page cache (campaigns/page_cache.py) shows it at once without asking the database."""
         from campaigns.page_cache import campaign_pages_changed
 
+        if "slug" not in kwargs and connections[self.db].vendor == "postgresql":
+            # One `UPDATE … RETURNING slug` instead of a read of the slugs before it: every
+            # paid charge moves its campaign's counters through here (issue 14).
+            slugs = self._update_returning_slugs(kwargs)
+            if slugs:
+                campaign_pages_changed(slugs)
+            return len(slugs)
         slugs = list(self.values_list("slug", flat=True))
         updated = super().update(**kwargs)
         if updated:
             campaign_pages_changed([*slugs, *([kwargs["slug"]] if "slug" in kwargs else [])])
         return updated
+
+    def counters_add(self, pk: int, **deltas: int) -> int:
+        """Add whole numbers to campaign `pk`'s counter columns (totals, collection counts,
+        cents collected): `.filter(pk=pk).update(col=F("col") + delta, …)` as one statement
+        built once per set of columns, its pages marked changed as `update` does. Every paid
+        charge moves its campaign's counters: the ORM's build of that UPDATE was a tenth of a
+        charge's CPU in the payments worker (issue 14). Returns the rows updated (0 or 1)."""
+        deltas = {column: delta for column, delta in deltas.items() if delta}
+        if not deltas:
+            return 0
+        if connections[self.db].vendor != "postgresql":
+            return self.filter(pk=pk).update(
+                **{column: models.F(column) + delta for column, delta in deltas.items()}
+            )
+        connection = connections[self.db]
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(_counters_sql(self.db, tuple(deltas)), [*deltas.values(), pk])
+            slugs = [slug for (slug,) in cursor.fetchall()]
+        if slugs:
+            from campaigns.page_cache import campaign_pages_changed
+
+            campaign_pages_changed(slugs)
+        return len(slugs)
+
+    def _update_returning_slugs(self, kwargs) -> list[str]:
+        """`super().update(**kwargs)` as one statement that also returns the rows' slugs."""
+        if self.query.is_sliced:
+            raise TypeError("Cannot update a query once a slice has been taken.")
+        self._for_write = True
+        query = self.query.chain(UpdateQuery)
+        query.add_update_values(kwargs)
+        query.clear_ordering(force=True)
+        query.clear_select_clause()
+        compiler = query.get_compiler(self.db)
+        statement, params = compiler.as_sql()
+        if not statement:  # nothing to update
+            return []
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        returning = f"{quote(Campaign._meta.db_table)}.{quote('slug')}"
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"{statement} RETURNING {returning}", params)
+            rows = cursor.fetchall()
+        self._result_cache = None
+        return [slug for (slug,) in rows]
+
+
+@functools.cache
+def _counters_sql(db: str, columns: tuple[str, ...]) -> str:
+    """`UPDATE campaign SET c = c + %s, … WHERE id = %s RETURNING slug` for these columns (only
+    integer columns of the model; quoted names from its metadata, values as parameters)."""
+    quote = connections[db].ops.quote_name
+    meta = Campaign._meta
+    sets = []
+    for name in columns:
+        field = meta.get_field(name)
+        if not isinstance(field, models.IntegerField | models.BigIntegerField):
+            raise TypeError(f"{name} is not a counter column")
+        sets.append(f"{quote(field.column)} = {quote(field.column)} + %s")
+    table = quote(meta.db_table)
+    return (
+        f"UPDATE {table} SET {', '.join(sets)} WHERE {table}.{quote('id')} = %s "  # noqa: S608
+        f"RETURNING {table}.{quote('slug')}"
+    )
 
 
 class Campaign(TimeStamped):

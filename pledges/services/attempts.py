@@ -15,12 +15,11 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.templatetags.rallyround import money
-from pledges import gateway
+from pledges import gateway, rowsql
 from pledges.gateway import (
     ChargeOutcome,
     ChargeResult,
@@ -67,7 +66,7 @@ def attempt_open(*, pledge: Pledge, number: int, on_session: bool = False) -> Pa
     pledge's amount. The only code that creates a PaymentAttempt: callers do it in the same
     transaction that moves the pledge to CHARGING, so the key exists in our database before
     Stripe ever sees it."""
-    return PaymentAttempt.objects.create(
+    attempt = PaymentAttempt(
         pledge=pledge,
         number=number,
         idempotency_key=attempt_key(pledge.pk, number),
@@ -75,6 +74,10 @@ def attempt_open(*, pledge: Pledge, number: int, on_session: bool = False) -> Pa
         currency=pledge.currency,
         on_session=on_session,
     )
+    if rowsql.enabled(PaymentAttempt):
+        return rowsql.row_insert(attempt)  # a charge's path: built once (pledges/rowsql.py)
+    attempt.save(force_insert=True)
+    return attempt
 
 
 def attempt_cancel(
@@ -140,11 +143,7 @@ def attempt_record(
         # Lock order: the pledge (found through its attempt, whose row is joined but not
         # locked), then the attempt. No related rows: a transition refreshes the pledge in
         # memory, and emails load what they need.
-        try:
-            pledge = Pledge.objects.select_for_update(of=("self",)).get(attempts__pk=attempt_id)
-        except Pledge.DoesNotExist:
-            raise PaymentAttempt.DoesNotExist(f"no payment attempt {attempt_id}") from None
-        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+        pledge, attempt = _attempt_and_pledge_locked(attempt_id)
         if (
             attempt.stripe_payment_intent_id
             and result.payment_intent_id
@@ -171,6 +170,23 @@ def attempt_record(
     return pledge.status
 
 
+def _attempt_and_pledge_locked(attempt_id: int) -> tuple[Pledge, PaymentAttempt]:
+    """Lock the attempt's pledge (found through the attempt, whose row is joined, not locked),
+    then the attempt: the one lock order. Built once per process on PostgreSQL (a charge's
+    path, pledges/rowsql.py), through the ORM elsewhere."""
+    if rowsql.enabled(Pledge):
+        pledge = rowsql.row_locked(Pledge, attempt_id, through=PaymentAttempt, fk="pledge_id")
+        attempt = rowsql.row_locked(PaymentAttempt, attempt_id) if pledge else None
+        if pledge is None or attempt is None:
+            raise PaymentAttempt.DoesNotExist(f"no payment attempt {attempt_id}")
+        return pledge, attempt
+    try:
+        pledge = Pledge.objects.select_for_update(of=("self",)).get(attempts__pk=attempt_id)
+    except Pledge.DoesNotExist:
+        raise PaymentAttempt.DoesNotExist(f"no payment attempt {attempt_id}") from None
+    return pledge, PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+
+
 def _attempt_answer_write(
     attempt: PaymentAttempt, result: ChargeResult, outcome: str | None, *, now: dt.datetime
 ) -> None:
@@ -193,7 +209,10 @@ def _attempt_answer_write(
             finished_at=now if outcome != Outcome.REQUIRES_ACTION else None,
         )
     if len(updates) > 1:
-        PaymentAttempt.objects.filter(pk=attempt.pk).update(**updates)
+        if rowsql.enabled(PaymentAttempt):  # a charge's path: built once (pledges/rowsql.py)
+            rowsql.row_update_returning(PaymentAttempt, where={"id": attempt.pk}, fields=updates)
+        else:
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(**updates)
 
 
 def _pledge_answer_apply(
@@ -258,7 +277,7 @@ def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=No
             note=f"Charged {money(amount, pledge.currency)} (attempt {attempt.number}).",
             stripe_object_id=result.payment_intent_id,
             amount_cents=amount,
-            campaign_updates={"collected_cents": F("collected_cents") + amount},
+            campaign_deltas={"collected_cents": amount},
         )
         if amount != pledge.amount_cents:
             staff_alert(

@@ -279,6 +279,9 @@ def pledge_claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAt
     the key exists in our database before Stripe ever sees it. A resumed try: a CHARGING pledge
     whose lease expired (its worker died or lost the answer) keeps its pending attempt.
     """
+    claimed = _claim_first_attempt(pledge_id, now=now)
+    if claimed is not None:
+        return claimed
     pledge = Pledge.objects.filter(pk=pledge_id).first()
     if pledge is None:
         return None
@@ -306,6 +309,18 @@ def pledge_claim(pledge_id: int, *, now: dt.datetime) -> tuple[Pledge, PaymentAt
             return None
         return pledge, attempt, True
     return None
+
+
+def _claim_first_attempt(
+    pledge_id: int, *, now: dt.datetime
+) -> tuple[Pledge, PaymentAttempt, bool] | None:
+    """The common case of `pledge_claim`, without reading the row first: a CHARGE_DUE pledge
+    has made no attempt (it comes only from ACTIVE), so the claim is the same conditional
+    UPDATE with attempt 1, and the pledge in memory is filled from its RETURNING. None if the
+    pledge was not CHARGE_DUE with no attempt: the caller then reads it and decides."""
+    pledge = Pledge(pk=pledge_id, status=S.CHARGE_DUE, attempt_count=0)
+    attempt = claim_new_attempt(pledge, now=now)
+    return (pledge, attempt, False) if attempt else None
 
 
 def _retry_is_due(pledge: Pledge, *, now: dt.datetime) -> bool:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db import connections, router, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from api.events import event_emit, events_emit_many
 from campaigns.models import Campaign
+from pledges import rowsql
 from pledges.models import Pledge, PledgeEvent
 
 S = Pledge.Status
@@ -58,14 +59,14 @@ COLLECTION_COUNTERS: dict[str, frozenset[str]] = {
 }
 
 
-def _counter_moves(expected: str, to: str, count: int = 1) -> dict[str, Any]:
-    """F() updates of the collection counters for `count` pledges moving expected → to."""
-    moves = {}
+def _counter_deltas(expected: str, to: str, count: int = 1) -> dict[str, int]:
+    """How the collection counters move for `count` pledges moving expected → to."""
+    deltas = {}
     for column, states in COLLECTION_COUNTERS.items():
         delta = int(to in states) - int(expected in states)
         if delta:
-            moves[column] = F(column) + delta * count
-    return moves
+            deltas[column] = delta * count
+    return deltas
 
 
 # Who made a history line, from the label callers already pass (the label stays, in full).
@@ -120,14 +121,14 @@ def pledge_transition(
     amount_cents: int | None = None,
     updates: dict[str, Any] | None = None,
     where: dict[str, Any] | None = None,
-    campaign_updates: dict[str, Any] | None = None,
+    campaign_deltas: dict[str, int] | None = None,
 ) -> bool:
     """Move `pledge` from `expected` (default: its in-memory status) to `to`.
 
     Returns True if this call won the change, False if the row was no longer in `expected`
     (somebody else moved it first). `updates` are extra fields written in the same UPDATE;
     `where` adds conditions to it (e.g. "and its lease has expired"), so the check and the
-    change stay one statement. `campaign_updates` are written to the campaign's row in the
+    change stay one statement. `campaign_deltas` are added to the campaign's columns in the
     same UPDATE as its counters (e.g. the amount collected). On success the in-memory `pledge`
     is refreshed.
     """
@@ -141,23 +142,19 @@ def pledge_transition(
     with transaction.atomic(savepoint=False):
         # The row as our UPDATE wrote it (the amount that counts) is also what the in-memory
         # `pledge` is refreshed from: one statement, and the row stays locked until commit.
-        current = _update_returning(
-            Pledge.objects.filter(pk=pledge.pk, status=expected).filter(**(where or {})),
-            fields,
-            pk=pledge.pk,
-        )
+        current = _pledge_update_returning(pledge.pk, expected, where or {}, fields)
         if current is None:
             return False
         _refresh_from(pledge, current)
         delta_sign = int(to in COUNTED) - int(expected in COUNTED)
-        totals = _counter_moves(expected, to)
+        deltas = _counter_deltas(expected, to)
         if delta_sign:
-            totals["pledged_cents"] = F("pledged_cents") + delta_sign * current.amount_cents
-            totals["backer_count"] = F("backer_count") + delta_sign
-        totals.update(campaign_updates or {})
-        if totals:
-            Campaign.objects.filter(pk=current.campaign_id).update(**totals)
-        PledgeEvent.objects.create(
+            deltas["pledged_cents"] = delta_sign * current.amount_cents
+            deltas["backer_count"] = delta_sign
+        for column, delta in (campaign_deltas or {}).items():
+            deltas[column] = deltas.get(column, 0) + delta
+        Campaign.objects.counters_add(current.campaign_id, **deltas)
+        event = PledgeEvent(
             pledge=current,
             source=event_source(actor_label=actor_label, actor=actor),
             kind=PledgeEvent.Kind.STATUS_CHANGED,
@@ -170,8 +167,30 @@ def pledge_transition(
             code=code,
             amount_cents=amount_cents,
         )
+        if rowsql.enabled(PledgeEvent):
+            rowsql.row_insert(event)
+        else:
+            event.save(force_insert=True)
         event_emit(f"pledge.status:{to}", current.pk)  # webhooks, after commit
     return True
+
+
+def _pledge_update_returning(
+    pk: int, expected: str, where: dict[str, Any], fields: dict[str, Any]
+) -> Pledge | None:
+    """The transition's conditional UPDATE … RETURNING: built once per shape (pledges/rowsql.py)
+    when every condition is an equality and every value plain, as on a charge's path; through
+    the ORM otherwise (a lookup such as `lease_expires_at__lte`, an F() expression)."""
+    conditions = {"id": pk, "status": expected, **where}
+    if (
+        rowsql.enabled(Pledge)
+        and rowsql.plain(fields)
+        and rowsql.plain(conditions)
+        and not any("__" in name for name in conditions)
+    ):
+        return rowsql.row_update_returning(Pledge, where=conditions, fields=fields)
+    queryset = Pledge.objects.filter(pk=pk, status=expected).filter(**where)
+    return _update_returning(queryset, fields, pk=pk)
 
 
 def _update_returning(
@@ -264,12 +283,11 @@ def pledges_transition_bulk(
             per_campaign[campaign_id][0] += amount
             per_campaign[campaign_id][1] += 1
         for campaign_id, (cents, count) in per_campaign.items():
-            totals = _counter_moves(expected, to, count)
+            deltas = _counter_deltas(expected, to, count)
             if delta_sign:
-                totals["pledged_cents"] = F("pledged_cents") + delta_sign * cents
-                totals["backer_count"] = F("backer_count") + delta_sign * count
-            if totals:
-                Campaign.objects.filter(pk=campaign_id).update(**totals)
+                deltas["pledged_cents"] = delta_sign * cents
+                deltas["backer_count"] = delta_sign * count
+            Campaign.objects.counters_add(campaign_id, **deltas)
         _events_create_alike(
             moved,
             source=event_source(actor_label=actor_label, actor=actor),
