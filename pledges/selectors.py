@@ -55,3 +55,13 @@ def pledges_due_for_charge(
     if campaign_id:
         qs = qs.filter(campaign_id=campaign_id)
     return qs
+
+
+def pledges_paid_among(pledge_ids: list[int]) -> list[int]:
+    """Which of these pledges have been paid (at any time; refunded or disputed since
+    included). No query for no ids."""
+    if not pledge_ids:
+        return []
+    return list(
+        Pledge.objects.filter(pk__in=pledge_ids, paid_at__isnull=False).values_list("pk", flat=True)
+    )

@@ -107,23 +107,33 @@ def pledges_charge(*, pledge_ids: list[int]) -> dict:
     refused our credentials or no rate-limit slot comes; the pledges it did not reach get their
     queue mark lifted, so the next beat after the halt queues them again within a minute.
     (`charging.pledge_charge` for each pledge of the chunk.)"""
+    from pledges.selectors import pledges_paid_among
     from pledges.services.charging import (
         SettlementHalted,
         pledge_charge,
         pledges_queue_marks_release,
     )
+    from pledges.services.notify import receipts_held
 
     counts: dict[str, int] = {}
-    for n, pledge_id in enumerate(pledge_ids):
-        try:
-            report = pledge_charge(pledge_id=pledge_id)
-        except (SettlementHalted, TimeoutError) as exc:
-            stopped = "halted" if isinstance(exc, SettlementHalted) else "no_slot"
-            log.error("pledges_charge stopped (%s) at pledge %s: %s", stopped, pledge_id, exc)
-            counts[stopped] = 1
-            counts["released"] = pledges_queue_marks_release(pledge_ids=pledge_ids[n:])
-            break
-        counts[report.status] = counts.get(report.status, 0) + 1
+    skipped: list[int] = []
+    with receipts_held() as receipts:
+        for n, pledge_id in enumerate(pledge_ids):
+            try:
+                report = pledge_charge(pledge_id=pledge_id)
+            except (SettlementHalted, TimeoutError) as exc:
+                stopped = "halted" if isinstance(exc, SettlementHalted) else "no_slot"
+                log.error("pledges_charge stopped (%s) at pledge %s: %s", stopped, pledge_id, exc)
+                counts[stopped] = 1
+                counts["released"] = pledges_queue_marks_release(pledge_ids=pledge_ids[n:])
+                break
+            counts[report.status] = counts.get(report.status, 0) + 1
+            if report.status == "skipped":
+                skipped.append(pledge_id)
+        # A chunk delivered again after its worker was killed finds the pledges it had paid
+        # already paid: their receipts, held until the end, were never handed over. The
+        # `emails` worker sends each pledge's receipt once, so handing them over is safe.
+        receipts.extend(pledges_paid_among(skipped))
     return counts
 
 

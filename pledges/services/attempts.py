@@ -28,7 +28,7 @@ from pledges.gateway import (
 from pledges.models import PAYABLE, PaymentAttempt, Pledge
 from pledges.services.notify import (
     pledge_notify,
-    pledges_notify_batches,
+    pledge_receipt_owed,
     staff_alert,
 )
 from pledges.services.transitions import (
@@ -287,8 +287,8 @@ def _record_paid(pledge, attempt, result: ChargeResult, *, source, now, actor=No
                 f"({result.payment_intent_id}).",
             )
         # The receipt is built and sent by the `emails` worker from the pledge's id (after
-        # commit): the payments worker spends no time on email contexts.
-        pledges_notify_batches(pledge_ids=[pledge.pk], template="settlement_charged")
+        # commit, or with its chunk's receipts): the payments worker builds no email context.
+        pledge_receipt_owed(pledge.pk)
         return
     if pledge.stripe_payment_intent_id == result.payment_intent_id:
         return  # the same success reported twice (task and webhook): nothing to do
