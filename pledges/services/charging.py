@@ -67,6 +67,12 @@ TRANSIENT_TRIES = 5
 
 TRANSIENT_BACKOFF_SECONDS = 0.5
 
+# No new try of a charge starts this long after its first: a Stripe that hangs (each try can
+# take STRIPE_TIMEOUT_SECONDS times stripe-python's three tries) would otherwise hold a payments
+# worker for minutes per pledge. The pledge stays CHARGING with its attempt pending, and the
+# reconciler asks Stripe with the same key once the lease expires.
+CHARGE_BUDGET_SECONDS = 60.0
+
 TASK_CHUNK = 25
 # Pledges marked queued per transaction by the fan-out (sent as tasks of TASK_CHUNK).
 ENQUEUE_STEP = 1000
@@ -347,12 +353,16 @@ def _retry_is_due(pledge: Pledge, *, now: dt.datetime) -> bool:
 
 def _charge_with_backoff(pledge: Pledge, attempt: PaymentAttempt) -> ChargeResult:
     """Call Stripe for `attempt`, repeating the same request (same key, same body) on 429,
-    5xx and timeouts with exponential backoff and jitter."""
+    5xx and timeouts with exponential backoff and jitter, while CHARGE_BUDGET_SECONDS last."""
     last: GatewayTransientError | None = None
+    started = time.monotonic()
     for n in range(TRANSIENT_TRIES):
         if n:
             delay = TRANSIENT_BACKOFF_SECONDS * (2 ** (n - 1))
-            time.sleep(delay + random.uniform(0, delay / 2))  # noqa: S311 (jitter, not crypto)
+            delay += random.uniform(0, delay / 2)  # noqa: S311 (jitter, not crypto)
+            if time.monotonic() + delay - started > CHARGE_BUDGET_SECONDS:
+                break  # the reconciler takes it from here (same key)
+            time.sleep(delay)
         params: dict[str, Any] = {
             "amount_cents": attempt.amount_cents,
             "currency": attempt.currency,
