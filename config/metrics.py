@@ -58,7 +58,8 @@ def stripe_timed(operation: str) -> Iterator[None]:
 
 
 class QueueDepthCollector:
-    """Messages waiting in each Celery queue, read from the Redis broker at scrape time."""
+    """Messages waiting in each Celery queue, read from the broker (Redis or RabbitMQ) at
+    scrape time."""
 
     def collect(self):
         gauge = GaugeMetricFamily(
@@ -77,7 +78,34 @@ class QueueDepthCollector:
                     gauge.add_metric([queue], client.llen(f"{prefix}{queue}"))
             except redis.RedisError:
                 log.warning("metrics: broker unreachable for queue depth")
+        elif broker.startswith(("amqp://", "amqps://", "pyamqp://")):
+            for queue, depth in _amqp_depths(broker):
+                gauge.add_metric([queue], depth)
         yield gauge
+
+
+def _amqp_depths(broker: str) -> list[tuple[str, int]]:
+    """Each queue's ready messages from RabbitMQ (a passive declare creates nothing; a queue no
+    worker has declared yet holds nothing)."""
+    from kombu import Connection
+    from kombu.exceptions import OperationalError
+
+    depths = []
+    conn = Connection(broker, connect_timeout=2)
+    try:
+        with conn:
+            for queue in QUEUES:
+                channel = conn.channel()  # a failed passive declare closes its channel
+                try:
+                    _name, count, _consumers = channel.queue_declare(queue=queue, passive=True)
+                except conn.channel_errors:
+                    count = 0
+                finally:
+                    channel.close()
+                depths.append((queue, count))
+    except (OperationalError, *conn.connection_errors):
+        log.warning("metrics: broker unreachable for queue depth")
+    return depths
 
 
 def _allowed(request: HttpRequest) -> bool:

@@ -329,8 +329,15 @@ PAYMENT_GRACE_DAYS = env.int("PAYMENT_GRACE_DAYS", default=7)
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_DIR = VAR_DIR / "broker"
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
+# The broker is Redis (REDIS_URL) unless CELERY_BROKER_URL names another: RabbitMQ
+# (amqp://user:password@host:5672/vhost) is supported. Redis stays needed either way, as the
+# cache that holds the shared Stripe rate limit and the page versions.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ redelivers a task whose worker's connection dropped (no visibility timeout);
+    # every task here ends well within its 30-minute consumer timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+elif CELERY_BROKER_URL:
     # Longer than the longest countdown we schedule (retries go through the database, so an hour
     # is ample); shorter would redeliver a task still waiting for its ETA.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
