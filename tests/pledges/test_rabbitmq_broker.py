@@ -10,29 +10,22 @@ made for it and deleted after it.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import shutil
 import socket
 import subprocess
 
 import pytest
-import time_machine
 
 from campaigns.models import Campaign
 from config.metrics import QUEUES, _amqp_depths
-from pledges.models import Pledge
-from pledges.services import settlement
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
-    active_pledge,
     assert_ledger_clean,
-    campaign_ending,
-    saved_card,
 )
 from tests.pledges.test_worker_killed import (  # noqa: F401 (the fixture is used by name)
     approved_in_another_process,
-    wait_for,
+    awaiting_approval,
+    wait_for_paid,
     workers,
 )
 
@@ -73,23 +66,11 @@ def test_a_campaign_settles_through_rabbitmq_each_pledge_charged_once(
     tmp_path,
 ):
     workers.env["CELERY_BROKER_URL"] = rabbitmq_vhost
-    staff = UserFactory(is_staff=True, is_superuser=True)
-    campaign = campaign_ending(goal_cents=100)
-    card = saved_card()
-    pledges = [active_pledge(campaign, card=card, amount_cents=1500 + i) for i in range(PLEDGES)]
-    with time_machine.travel(campaign.deadline + dt.timedelta(minutes=1), tick=True):
-        assert settlement.campaign_freeze(campaign_id=campaign.pk) == "awaiting_approval"
+    staff, campaign, pledges = awaiting_approval(PLEDGES)
 
     worker = workers.start("rabbit")
     approved_in_another_process(workers, campaign=campaign, staff=staff)
-    wait_for(
-        lambda: (
-            Pledge.objects.filter(campaign=campaign, status=Pledge.Status.PAID).count() == PLEDGES
-        ),
-        seconds=60,
-        what="every pledge to be PAID through RabbitMQ",
-        procs=[worker],
-    )
+    wait_for_paid(campaign, PLEDGES, seconds=60, procs=[worker])
 
     banner = (tmp_path / "logs" / "rabbit.log").read_text(errors="replace")
     assert f"amqp://guest:**@127.0.0.1:5672/{rabbitmq_vhost.rsplit('/', 1)[1]}" in banner

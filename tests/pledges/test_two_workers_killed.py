@@ -25,22 +25,18 @@ import subprocess
 import time
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from pledges.models import PaymentAttempt, Pledge
-from pledges.services import charging, settlement
+from pledges.services import charging
 from tests.conftest import ROOT
-from tests.factories import UserFactory
 from tests.pledges.settlement_support import (
-    active_pledge,
     assert_ledger_clean,
-    campaign_ending,
-    saved_card,
 )
 from tests.pledges.test_worker_killed import (  # noqa: F401 (the fixture is used by name)
     BIN,
     approved_in_another_process,
+    awaiting_approval,
     wait_for,
     workers,
 )
@@ -83,12 +79,7 @@ def active_chunks(runner) -> dict[str, list[int]]:
 
 
 def test_two_workers_one_killed_mid_chunk_everyone_charged_exactly_once(workers, chaos):  # noqa: F811
-    staff = UserFactory(is_staff=True, is_superuser=True)
-    campaign = campaign_ending(goal_cents=100)
-    card = saved_card()
-    pledges = [active_pledge(campaign, card=card, amount_cents=1000 + i) for i in range(PLEDGES)]
-    with time_machine.travel(campaign.deadline + dt.timedelta(minutes=1), tick=True):
-        assert settlement.campaign_freeze(campaign_id=campaign.pk) == "awaiting_approval"
+    staff, campaign, pledges = awaiting_approval(PLEDGES, cents=1000)
 
     # The hung charge must outlast finding it and killing its worker: neither the client nor
     # the proxy gives up before.

@@ -64,6 +64,17 @@ def wait_for(predicate, *, seconds: float, what: str, procs=()):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def wait_for_paid(campaign: Campaign, count: int, *, seconds: float, procs=()) -> None:
+    """Wait until `count` pledges of `campaign` are PAID (a worker exiting first fails)."""
+    paid = Pledge.objects.filter(campaign=campaign, status=Pledge.Status.PAID)
+    wait_for(
+        lambda: paid.count() == count,
+        seconds=seconds,
+        what=f"{count} pledges to be PAID",
+        procs=procs,
+    )
+
+
 @pytest.fixture
 def workers(tmp_path, chaos):
     """Start real Celery workers on demand (`workers.start(name)`); print their logs at the end
@@ -161,13 +172,20 @@ def approved_in_another_process(workers, *, campaign: Campaign, staff) -> None:
     )
 
 
-def test_worker_killed_mid_charge_charges_everyone_exactly_once(workers, chaos):
+def awaiting_approval(count: int, *, cents: int = 1500) -> tuple[object, Campaign, list[Pledge]]:
+    """Staff, and a campaign past its deadline and frozen with `count` pledges (`cents`,
+    `cents` + 1, …) on one real saved card, waiting for staff to approve collection."""
     staff = UserFactory(is_staff=True, is_superuser=True)
     campaign = campaign_ending(goal_cents=100)
     card = saved_card()
-    pledges = [active_pledge(campaign, card=card, amount_cents=1500 + i) for i in range(PLEDGES)]
+    pledges = [active_pledge(campaign, card=card, amount_cents=cents + i) for i in range(count)]
     with time_machine.travel(campaign.deadline + dt.timedelta(minutes=1), tick=True):
         assert settlement.campaign_freeze(campaign_id=campaign.pk) == "awaiting_approval"
+    return staff, campaign, pledges
+
+
+def test_worker_killed_mid_charge_charges_everyone_exactly_once(workers, chaos):
+    staff, campaign, pledges = awaiting_approval(PLEDGES)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SETTLING
 
@@ -221,14 +239,7 @@ def test_worker_killed_mid_charge_charges_everyone_exactly_once(workers, chaos):
         "-c",
         "from pledges.tasks import settle_due\nsettle_due.delay()\n",
     )
-    wait_for(
-        lambda: (
-            Pledge.objects.filter(campaign=campaign, status=Pledge.Status.PAID).count() == PLEDGES
-        ),
-        seconds=30,
-        what="every pledge to be PAID",
-        procs=[second],
-    )
+    wait_for_paid(campaign, PLEDGES, seconds=30, procs=[second])
 
     ledger = assert_ledger_clean(chaos, campaign)
     assert ledger["double_charged"] == []
