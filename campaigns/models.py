@@ -11,6 +11,7 @@ import functools
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import connections, models, transaction
 from django.db.models import Q
@@ -95,7 +96,16 @@ class CampaignQuerySet(models.QuerySet):
 
         if "slug" not in kwargs and connections[self.db].vendor == "postgresql":
             # One `UPDATE … RETURNING slug` instead of a read of the slugs before it: every
-            # paid charge moves its campaign's counters through here (issue 14).
+            # paid charge moves its campaign's counters through here (issue 14). It skips
+            # `super().update`, so it does what that would: modeltranslation's rewrite of
+            # translated names (`title` → `title_es`; its queryset comes after this one).
+            if getattr(self, "_rewrite", False):
+                from modeltranslation.manager import rewrite_lookup_key
+
+                kwargs = {
+                    rewrite_lookup_key(self.model, key): self._rewrite_f(value)
+                    for key, value in kwargs.items()
+                }
             slugs = self._update_returning_slugs(kwargs)
             if slugs:
                 campaign_pages_changed(slugs)
@@ -134,6 +144,7 @@ class CampaignQuerySet(models.QuerySet):
 
     def _update_returning_slugs(self, kwargs) -> list[str]:
         """`super().update(**kwargs)` as one statement that also returns the rows' slugs."""
+        self._not_support_combined_queries("update")
         if self.query.is_sliced:
             raise TypeError("Cannot update a query once a slice has been taken.")
         self._for_write = True
@@ -142,7 +153,10 @@ class CampaignQuerySet(models.QuerySet):
         query.clear_ordering(force=True)
         query.clear_select_clause()
         compiler = query.get_compiler(self.db)
-        statement, params = compiler.as_sql()
+        try:
+            statement, params = compiler.as_sql()
+        except EmptyResultSet:  # no row can match (`.none()`, `pk__in=[]`): as Django, 0
+            return []
         if not statement:  # nothing to update
             return []
         connection = connections[self.db]
