@@ -126,6 +126,9 @@ def pledges_charge(*, pledge_ids: list[int]) -> dict:
                 log.error("pledges_charge stopped (%s) at pledge %s: %s", stopped, pledge_id, exc)
                 counts[stopped] = 1
                 counts["released"] = pledges_queue_marks_release(pledge_ids=pledge_ids[n:])
+                # Not looked at: a killed run may have paid some of them (a halt at the start
+                # of a redelivered chunk), and nothing hands a paid pledge's receipt over later.
+                skipped.extend(pledge_ids[n:])
                 break
             counts[report.status] = counts.get(report.status, 0) + 1
             if report.status == "skipped":

@@ -84,3 +84,29 @@ def test_a_receipt_goes_only_to_a_pledge_that_was_paid(
     mail.outbox.clear()
     assert notify.pledges_send_emails(pledge_ids=[paid.pk, unpaid.pk], template=notify.RECEIPT) == 0
     assert mail.outbox == []  # `paid` had its receipt already; `unpaid` was never charged
+
+
+def test_a_chunk_delivered_again_into_a_halt_still_sends_the_receipts_the_killed_run_held(
+    stripe_local, staff, celery_eager, django_capture_on_commit_callbacks, handed_over
+):
+    from django.core.cache import cache
+
+    from pledges.services.charging import HALT_KEY
+
+    campaign, pledges = charge_due_campaign(staff, count=3)
+    # The killed run paid the first one; its held receipt died with the process.
+    token = notify._receipts_held.set([])
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert pledge_charge(pledge_id=pledges[0].pk).status == Pledge.Status.PAID
+    finally:
+        notify._receipts_held.reset(token)
+    # Stripe refused our key meanwhile (another worker halted settlement): the redelivered
+    # chunk stops at its first pledge. Nobody will ever hand this chunk over again (a paid
+    # pledge is never queued again), so the receipt must go now.
+    cache.set(HALT_KEY, "test halt", timeout=60)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = pledges_charge(pledge_ids=[p.pk for p in pledges])
+    assert counts["halted"] == 1
+    assert handed_over == [[pledges[0].pk]]
+    assert _receipts(pledges) == [pledges[0].supporter.email]
