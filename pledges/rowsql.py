@@ -37,8 +37,23 @@ def _is_expression(value: Any) -> bool:
 
 
 def plain(values: dict[str, Any]) -> bool:
-    """Whether every value is a plain value (no F(), no expression): only those are built here."""
-    return not any(_is_expression(value) for value in values.values())
+    """Whether every value is a plain value (no F(), no expression, no model instance): only
+    those are built here."""
+    return not any(
+        _is_expression(value) or isinstance(value, models.Model) for value in values.values()
+    )
+
+
+@functools.cache
+def _attnames(model: type[models.Model]) -> frozenset[str]:
+    return frozenset(f.attname for f in model._meta.concrete_fields)
+
+
+def columns_only(model: type[models.Model], *names: dict[str, Any]) -> bool:
+    """Whether every key names a column by its attname (`status`, `supporter_id`): only those
+    are built here; a lookup (`paid_at__lte`), a relation by name or "pk" goes through the ORM."""
+    known = _attnames(model)
+    return all(name in known for values in names for name in values)
 
 
 @functools.cache

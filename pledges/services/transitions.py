@@ -186,7 +186,7 @@ def _pledge_update_returning(
         rowsql.enabled(Pledge)
         and rowsql.plain(fields)
         and rowsql.plain(conditions)
-        and not any("__" in name for name in conditions)
+        and rowsql.columns_only(Pledge, conditions, fields)
     ):
         return rowsql.row_update_returning(Pledge, where=conditions, fields=fields)
     queryset = Pledge.objects.filter(pk=pk, status=expected).filter(**where)

@@ -149,3 +149,22 @@ def test_an_update_of_campaign_rows_is_one_statement_that_marks_their_pages(
     assert Campaign.objects.filter(pk=first.pk).update(slug="renamed") == 1
     assert sorted(pages_marked) == sorted([first.slug, "renamed"])  # the old address and the new
     assert Campaign.objects.filter(goal_cents=123_400).count() == 2
+
+
+def test_a_transition_naming_a_relation_by_its_field_takes_the_orm_path_as_before():
+    """`where`/`updates` take what a queryset's filter()/update() take: a foreign key by its
+    name with an instance (`supporter=…`), or "pk". The built statements know only column
+    attnames and plain values; anything else goes through the ORM, not a KeyError."""
+    from pledges.services.transitions import pledge_transition
+
+    pledge = PledgeFactory(status=S.ACTIVE)
+    assert pledge_transition(
+        pledge=pledge,
+        to=S.CHARGE_DUE,
+        where={"supporter": pledge.supporter, "pk": pledge.pk},
+        updates={"supporter": pledge.supporter},
+    )
+    assert Pledge.objects.get(pk=pledge.pk).status == S.CHARGE_DUE
+    assert not pledge_transition(
+        pledge=pledge, to=S.CHARGING, where={"supporter_id": pledge.supporter_id + 1}
+    )
