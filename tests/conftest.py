@@ -70,6 +70,7 @@ PROCESS_TESTS = {
     "tests/api/test_webhooks_worker.py",
     "tests/bench/test_benchmarks_run.py",
     "tests/e2e/test_production_smoke.py",
+    "tests/pledges/test_rabbitmq_broker.py",
     "tests/pledges/test_reliability.py",
     "tests/pledges/test_two_workers_killed.py",
     "tests/pledges/test_worker_killed.py",
