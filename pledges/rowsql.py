@@ -75,6 +75,7 @@ def _shape(model: type[models.Model]) -> tuple[str, str, list[str], list[tuple[i
     return table, columns, [f.attname for f in fields], converters
 
 
+@functools.cache
 def _field(model: type[models.Model], attname: str) -> models.Field:
     for field in model._meta.concrete_fields:
         if field.attname == attname:
