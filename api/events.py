@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,10 +69,22 @@ def events_emit_many(event_type: str, object_ids: list[int]) -> None:
 
 # How long a process trusts its list of the event types some active endpoint listens to. An
 # endpoint saved in this process is seen at once (`event_types_forget`, on every save and
-# delete); one saved in another process, within this many seconds.
+# delete). One saved in another process (an organizer's page in a web worker) is seen by the
+# next event of a type this process found nobody listening to: every save and delete writes a
+# new ENDPOINTS_CHANGED stamp in the shared cache after it commits, and that answer — the only
+# one that drops an event — is trusted only while the stamp is the one read with the list.
 LISTENED_SECONDS = 5.0
+ENDPOINTS_CHANGED = "webhooks:endpoints-changed"
 
-_listened: tuple[float, frozenset[str]] | None = None
+_listened: tuple[float, object, frozenset[str]] | None = None
+
+
+def _endpoints_stamp() -> object:
+    try:
+        return cache.get(ENDPOINTS_CHANGED)
+    except Exception:  # noqa: BLE001 — no shared cache: never trust a list, ask the database
+        logger.warning("webhook endpoints stamp unreadable", exc_info=True)
+        return object()
 
 
 def event_types_listened() -> frozenset[str]:
@@ -83,27 +96,48 @@ def event_types_listened() -> frozenset[str]:
     if _listened is None or now >= _listened[0]:
         from api.models import WebhookEndpoint
 
+        stamp = _endpoints_stamp()  # before the read: a save committed after it changes it
         subscribed = (
             WebhookEndpoint.objects.filter(is_active=True)
             .values_list("events", flat=True)
             .distinct()
         )
         types = frozenset(t for events in subscribed for t in events.split(",") if t)
-        _listened = (now + LISTENED_SECONDS, types)
-    return _listened[1]
+        _listened = (now + LISTENED_SECONDS, stamp, types)
+    return _listened[2]
 
 
-def event_types_forget(**_kwargs) -> None:
-    """An endpoint changed in this process: read the subscribed types again on the next event
-    (a post_save/post_delete receiver, connected in api/apps.py)."""
+def event_type_listened(event_type: str) -> bool:
+    """Whether some active endpoint listens to `event_type`. A "no" from this process's list
+    is checked against the shared stamp (one cache read, no SQL): an endpoint saved anywhere
+    since the list was read gets the event, as when each hand-over asked the database."""
+    if event_type in event_types_listened():
+        return True
+    assert _listened is not None  # noqa: S101 (just read)
+    if _endpoints_stamp() == _listened[1]:
+        return False
+    event_types_forget()
+    return event_type in event_types_listened()
+
+
+def _endpoints_stamp_new() -> None:
+    cache.set(ENDPOINTS_CHANGED, uuid.uuid4().hex, timeout=None)
+
+
+def event_types_forget(**kwargs) -> None:
+    """An endpoint changed: this process reads the subscribed types again on its next event,
+    and the others on their next event nobody listened to, once this commits (a
+    post_save/post_delete receiver, connected in api/apps.py)."""
     global _listened
     _listened = None
+    if "sender" in kwargs:  # a signal: tell the other processes after the commit
+        transaction.on_commit(_endpoints_stamp_new, using=kwargs.get("using"), robust=True)
 
 
 def _hand_over(event_id: str, event_type: str, object_id: int, occurred_at: str) -> None:
     # Saves the broker a message for the (usual) case of nobody listening; the fan-out task
     # reads the endpoints again, so a type listened to a moment ago costs one message at most.
-    if event_type not in event_types_listened():
+    if not event_type_listened(event_type):
         return
     webhook_event_fan_out.delay(
         event_id=event_id, event_type=event_type, object_id=object_id, occurred_at=occurred_at
