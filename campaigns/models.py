@@ -122,6 +122,8 @@ class CampaignQuerySet(models.QuerySet):
         built once per set of columns, its pages marked changed as `update` does. Every paid
         charge moves its campaign's counters: the ORM's build of that UPDATE was a tenth of a
         charge's CPU in the payments worker (issue 14). Returns the rows updated (0 or 1)."""
+        if self.query.has_filters():
+            raise TypeError("counters_add names its row: call it on Campaign.objects")
         deltas = {column: delta for column, delta in deltas.items() if delta}
         if not deltas:
             return 0

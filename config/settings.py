@@ -335,7 +335,8 @@ CELERY_BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     # RabbitMQ redelivers a task whose worker's connection dropped (no visibility timeout);
-    # every task here ends well within its 30-minute consumer timeout.
+    # every task here ends well within its 30-minute consumer timeout (a chunk of charges
+    # starts none after pledges.tasks.CHUNK_SECONDS, 10 minutes).
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 elif CELERY_BROKER_URL:
     # Longer than the longest countdown we schedule (retries go through the database, so an hour

@@ -16,6 +16,7 @@ workers in parallel.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from celery import shared_task
@@ -101,12 +102,19 @@ def pledges_send_emails(*, pledge_ids: list[int], template: str) -> int:
     return notify.pledges_send_emails(pledge_ids=pledge_ids, template=template)
 
 
+# Longest a chunk of charges goes on starting charges: a Stripe that hangs makes each charge
+# last up to its budget plus one try (charging.CHARGE_BUDGET_SECONDS), and a task must end well
+# within the broker's redelivery limits (RabbitMQ's 30-minute consumer timeout, Redis's 4-hour
+# visibility timeout). What is left is handed back for the next beat.
+CHUNK_SECONDS = 10 * 60.0
+
+
 @shared_task(name="pledges.tasks.charge_pledges", acks_late=True)
 def pledges_charge(*, pledge_ids: list[int]) -> dict:
     """Charge a chunk of pledges one by one (each claims its own lease). Stops at once if Stripe
-    refused our credentials or no rate-limit slot comes; the pledges it did not reach get their
-    queue mark lifted, so the next beat after the halt queues them again within a minute.
-    (`charging.pledge_charge` for each pledge of the chunk.)"""
+    refused our credentials or no rate-limit slot comes, or once it has run CHUNK_SECONDS; the
+    pledges it did not reach get their queue mark lifted, so the next beat queues them again
+    within a minute. (`charging.pledge_charge` for each pledge of the chunk.)"""
     from pledges.selectors import pledges_paid_among
     from pledges.services.charging import (
         SettlementHalted,
@@ -117,13 +125,24 @@ def pledges_charge(*, pledge_ids: list[int]) -> dict:
 
     counts: dict[str, int] = {}
     skipped: list[int] = []
+    started = time.monotonic()
     with receipts_held() as receipts:
         for n, pledge_id in enumerate(pledge_ids):
-            try:
-                report = pledge_charge(pledge_id=pledge_id)
-            except (SettlementHalted, TimeoutError) as exc:
-                stopped = "halted" if isinstance(exc, SettlementHalted) else "no_slot"
-                log.error("pledges_charge stopped (%s) at pledge %s: %s", stopped, pledge_id, exc)
+            stopped = ""
+            if time.monotonic() - started > CHUNK_SECONDS:
+                stopped = "out_of_time"
+                log.error(
+                    "pledges_charge stopped after %.0f s at pledge %s", CHUNK_SECONDS, pledge_id
+                )
+            else:
+                try:
+                    report = pledge_charge(pledge_id=pledge_id)
+                except (SettlementHalted, TimeoutError) as exc:
+                    stopped = "halted" if isinstance(exc, SettlementHalted) else "no_slot"
+                    log.error(
+                        "pledges_charge stopped (%s) at pledge %s: %s", stopped, pledge_id, exc
+                    )
+            if stopped:
                 counts[stopped] = 1
                 counts["released"] = pledges_queue_marks_release(pledge_ids=pledge_ids[n:])
                 # Not looked at: a killed run may have paid some of them (a halt at the start

@@ -63,3 +63,42 @@ def test_quick_transient_errors_still_get_every_try(monkeypatch, clock):
     with pytest.raises(GatewayTransientError):
         charging._charge_with_backoff(pledge, attempt)
     assert len(tries) == charging.TRANSIENT_TRIES
+
+
+@pytest.mark.django_db
+def test_a_chunk_stops_starting_charges_after_its_time_and_hands_the_rest_back(monkeypatch):
+    """A chunk of 25 charges each hanging to its budget would run for over half an hour, past
+    RabbitMQ's consumer timeout: the chunk starts no charge after CHUNK_SECONDS, and the pledges
+    it did not reach get their queue mark lifted for the next beat."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from pledges import tasks
+    from pledges.models import Pledge
+    from tests.factories import PledgeFactory
+
+    later = timezone.now() + dt.timedelta(hours=1)  # the fan-out's queue mark
+    pledges = [
+        PledgeFactory(status=Pledge.Status.CHARGE_DUE, next_attempt_at=later) for _ in range(5)
+    ]
+    now = [0.0]
+    monkeypatch.setattr(tasks, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    charged: list[int] = []
+
+    def hangs_to_its_budget(*, pledge_id):
+        charged.append(pledge_id)
+        now[0] += 350.0  # its budget, then tries that hang to the Stripe timeout
+        return charging.ChargeReport(pledge_id=pledge_id, status=Pledge.Status.CHARGING)
+
+    monkeypatch.setattr(charging, "pledge_charge", hangs_to_its_budget)
+    counts = tasks.pledges_charge(pledge_ids=[p.pk for p in pledges])
+    assert charged == [pledges[0].pk, pledges[1].pk]  # 600 s had passed before the third
+    assert counts["out_of_time"] == 1
+    assert counts["released"] == 3
+    assert (
+        Pledge.objects.filter(
+            pk__in=[p.pk for p in pledges[2:]], next_attempt_at__lte=timezone.now()
+        ).count()
+        == 3
+    )

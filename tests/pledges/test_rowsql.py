@@ -134,6 +134,8 @@ def test_campaign_counters_move_in_one_statement_and_mark_its_pages_changed(
     assert Campaign.objects.counters_add(campaign.pk, paid_count=0) == 0  # nothing to add
     with pytest.raises(TypeError):
         Campaign.objects.counters_add(campaign.pk, title=1)
+    with pytest.raises(TypeError):  # it names its row: a filter would be silently ignored
+        Campaign.objects.filter(pk=campaign.pk + 1).counters_add(campaign.pk, paid_count=1)
 
 
 def test_an_update_of_campaign_rows_is_one_statement_that_marks_their_pages(
