@@ -234,10 +234,10 @@ def _client_worker(args):
 
 WRK_REPORT = """
 done = function(summary, latency, requests)
-  io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+  io.write(string.format("BENCH %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(95),
     summary.errors.status, summary.errors.connect + summary.errors.read
-      + summary.errors.write + summary.errors.timeout))
+      + summary.errors.write + summary.errors.timeout, summary.bytes))
 end
 """
 
@@ -264,15 +264,16 @@ def load_wrk(port: int, path: str, seconds: float) -> dict[str, float]:
         text=True,
         check=True,
     ).stdout
-    found = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
+    found = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
     if found is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
-    requests, duration_us, p50, p95, status_errors, socket_errors = map(int, found.groups())
+    requests, duration_us, p50, p95, status_errors, socket_errors, size = map(int, found.groups())
     return {
         "rps": requests / (duration_us / 1e6),
         "p50": p50 / 1000,
         "p95": p95 / 1000,
         "errors": status_errors + socket_errors,
+        "bytes": size / max(1, requests),
     }
 
 
@@ -412,6 +413,7 @@ def main() -> None:
                 "p95": statistics.median(r["p95"] for r in runs),
                 "errors": sum(r["errors"] for r in runs),
                 "ratio": statistics.median(ratios[name]),
+                "kb": statistics.median(r.get("bytes", 0) for r in runs) / 1024,
             }
     finally:
         gunicorn.terminate()
@@ -427,18 +429,18 @@ def main() -> None:
     )
     print(
         "| page | req/s | p50 ms | p95 ms | queries/request (rendered / cached) "
-        "| X-Page-Cache | ratio to constant view |"
+        "| X-Page-Cache | kB/response | ratio to constant view |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | --- | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
     for name, path in pages.items():
         r = results[name]
         if r is None:
-            print(f"| {name} | not available | | | | | |")
+            print(f"| {name} | not available | | | | | | |")
             continue
         rendered, cached = queries[path]
         print(
             f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {rendered} / {cached} "
-            f"| {served[path]} | {r['ratio']:.2f} |"
+            f"| {served[path]} | {r['kb']:.1f} | {r['ratio']:.2f} |"
             + (f" ({r['errors']} errors)" if r["errors"] else "")
         )
 

@@ -150,6 +150,10 @@ else:
 # Anonymous, cookieless visitors of the campaign and discover pages get a copy at most this old
 # (totals and edits invalidate it at once; see campaigns/page_cache.py). 0 turns it off.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=30)
+# How long a web process trusts the page version it last read before asking the cache again: a
+# write made in another process shows within this long (in the same process, at once). 0 asks
+# on every request.
+PAGE_CACHE_VERSION_SECONDS = env.float("PAGE_CACHE_VERSION_SECONDS", default=0.5)
 
 # --- Auth and accounts (django-allauth: email is the login) -----------------------------------
 AUTH_USER_MODEL = "supporters.User"

@@ -300,7 +300,10 @@ def screenshot(pg, name: str) -> Path:
 def _fresh_cache():
     from django.core.cache import cache
 
+    from campaigns.page_cache import page_cache_forget_local
+
     cache.clear()
+    page_cache_forget_local()
 
 
 @pytest.fixture(autouse=True)

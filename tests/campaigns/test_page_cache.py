@@ -199,3 +199,52 @@ def test_a_visitors_source_never_ends_up_in_the_cached_discover_pages_links():
     assert "page=2" in html
     assert "secret-list" not in html
     assert "source=abc" not in html
+
+
+def test_a_write_in_another_process_shows_within_the_version_trust_window(
+    client, settings, monkeypatch
+):
+    """A hit makes no round trip to the cache while the version it read last is younger than
+    PAGE_CACHE_VERSION_SECONDS (issue 14: that round trip made a hit cost more CPU than the
+    constant view). A write made in this process shows at once (the tests above); one made in
+    another process — its bump reaches the shared cache only — shows once the window is over."""
+    from django.core.cache import cache
+
+    from campaigns import page_cache
+
+    now = [1_000.0]
+    monkeypatch.setattr(page_cache, "_clock", lambda: now[0])
+    settings.PAGE_CACHE_VERSION_SECONDS = 0.5
+    campaign = CampaignFactory()
+    client.get(f"/c/{campaign.slug}/")
+    assert client.get(f"/c/{campaign.slug}/")["X-Page-Cache"] == "hit"  # version now trusted
+    cache.incr(f"page-version:campaign:{campaign.slug}")  # another process's write
+    now[0] += 0.4
+    assert client.get(f"/c/{campaign.slug}/")["X-Page-Cache"] == "hit"  # within the window
+    now[0] += 0.2
+    assert "X-Page-Cache" not in client.get(f"/c/{campaign.slug}/")  # read again: re-rendered
+    settings.PAGE_CACHE_VERSION_SECONDS = 0  # trust nothing: every request asks the cache
+    now[0] += 1.0  # (once the version trusted before has aged out)
+    assert client.get(f"/c/{campaign.slug}/")["X-Page-Cache"] == "hit"
+    cache.incr(f"page-version:campaign:{campaign.slug}")
+    assert "X-Page-Cache" not in client.get(f"/c/{campaign.slug}/")
+
+
+def test_a_hit_on_a_busy_page_makes_no_round_trip_to_the_cache(client, settings, monkeypatch):
+    from campaigns import page_cache
+
+    settings.PAGE_CACHE_VERSION_SECONDS = 0.5
+    campaign = CampaignFactory()
+    client.get(f"/c/{campaign.slug}/")
+    client.get(f"/c/{campaign.slug}/")
+    reads: list[str] = []
+    real_get = page_cache.cache.get
+
+    def counted(key, *args, **kwargs):
+        reads.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(page_cache.cache, "get", counted)
+    for _ in range(3):
+        assert client.get(f"/c/{campaign.slug}/")["X-Page-Cache"] == "hit"
+    assert reads == []
