@@ -3,14 +3,16 @@
 A campaign page is read far more often than it changes, and on deadline day a crowd of
 anonymous people arrives from shared links. A cached copy must cost little more than a view that
 returns a constant string, so a hit is served by `PageCacheMiddleware` near the top of the
-stack with **one small cache read and no database query**: the current version of what the
-page depends on is read from the shared cache and compared with the copy this process kept the
-last time it served the page (the shared copy, tens of kB, is fetched only when this process
-has none at that version); a copy is served only if it was rendered at that version.
+stack with **at most one small cache read and no database query**: the current version of
+what the page depends on is read from the shared cache (or taken from this process's last read
+of it, if younger than PAGE_CACHE_VERSION_SECONDS) and compared with the copy this process kept
+the last time it served the page (the shared copy, tens of kB, is fetched only when this
+process has none at that version); a copy is served only if it was rendered at that version.
 
 Versions live in the cache, not in the database: every write to a campaign row bumps its
 page's version after the transaction commits (`page_versions_bump`, called by the Campaign
-model and queryset), so a pledge, a sign-on or an edit in the admin shows at once. A copy is
+model and queryset), so a pledge, a sign-on or an edit in the admin shows at once (in another
+web process, within PAGE_CACHE_VERSION_SECONDS). A copy is
 stored under the version read *before* its page was rendered, so a render that raced a write
 is stored under the old version and never served. A missing version (evicted, or a fresh cache)
 is started at a new unique value, which orphans every older copy.
