@@ -37,6 +37,18 @@ def handed_over(monkeypatch) -> list[list[int]]:
     return batches
 
 
+def _paid_by_a_killed_run(pledges, capture) -> None:
+    """Charge `pledges` as a chunk's run that was then killed: their receipts were held in a
+    list that died with the process (the chunk's `finally` never ran)."""
+    token = notify._receipts_held.set([])
+    try:
+        with capture(execute=True):
+            for pledge in pledges:
+                assert pledge_charge(pledge_id=pledge.pk).status == Pledge.Status.PAID
+    finally:
+        notify._receipts_held.reset(token)
+
+
 def test_a_chunk_of_charges_hands_its_receipts_over_once_and_each_supporter_gets_one(
     stripe_local, staff, celery_eager, django_capture_on_commit_callbacks, handed_over
 ):
@@ -54,13 +66,7 @@ def test_a_chunk_delivered_again_after_a_kill_sends_the_receipts_the_killed_run_
     campaign, pledges = charge_due_campaign(staff, count=3)
     # The killed run: it paid the first two and held their receipts in a list that died with
     # the process (its `finally` never ran).
-    token = notify._receipts_held.set([])
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            for pledge in pledges[:2]:
-                assert pledge_charge(pledge_id=pledge.pk).status == Pledge.Status.PAID
-    finally:
-        notify._receipts_held.reset(token)
+    _paid_by_a_killed_run(pledges[:2], django_capture_on_commit_callbacks)
     assert handed_over == []
     assert _receipts(pledges) == []
     # The broker delivers the unacknowledged chunk again: the third is charged, the first two
@@ -95,12 +101,7 @@ def test_a_chunk_delivered_again_into_a_halt_still_sends_the_receipts_the_killed
 
     campaign, pledges = charge_due_campaign(staff, count=3)
     # The killed run paid the first one; its held receipt died with the process.
-    token = notify._receipts_held.set([])
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert pledge_charge(pledge_id=pledges[0].pk).status == Pledge.Status.PAID
-    finally:
-        notify._receipts_held.reset(token)
+    _paid_by_a_killed_run(pledges[:1], django_capture_on_commit_callbacks)
     # Stripe refused our key meanwhile (another worker halted settlement): the redelivered
     # chunk stops at its first pledge. Nobody will ever hand this chunk over again (a paid
     # pledge is never queued again), so the receipt must go now.
