@@ -94,6 +94,10 @@ def test_discover_page_on_desktop_and_phone(live_server, page, phone_page, campa
         pg.get_by_role("button", name="Show campaigns").click()
         expect(pg.get_by_role("heading", name="1 campaign found")).to_be_visible()
         pg.get_by_role("link", name="Clear filters").click()
+        # The click navigates: measure the new page, not the one being left (its document
+        # can be gone by then: "Cannot read properties of null (reading 'scrollWidth')").
+        expect(pg.get_by_role("heading", name="2 campaigns")).to_be_visible()
+        pg.wait_for_load_state()
         assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         screenshot(pg, name)
 
