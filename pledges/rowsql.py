@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
 from django.db import connections, models, router, transaction
+from django.db.models.sql import UpdateQuery
 
 M = TypeVar("M", bound=models.Model)
 
@@ -57,8 +58,11 @@ def columns_only(model: type[models.Model], *names: dict[str, Any]) -> bool:
 
 
 @functools.cache
-def _shape(model: type[models.Model]) -> tuple[str, str, list[str], list[tuple[int, list]]]:
-    """(quoted table, quoted column list, attnames in that order, converters by position)."""
+def _shape(
+    model: type[models.Model],
+) -> tuple[str, str, list[str], list[tuple[int, Any, list]]]:
+    """(quoted table, quoted column list, attnames in that order, (position, column expression,
+    converters) of each column that has converters)."""
     db = router.db_for_write(model)
     connection = connections[db]
     quote = connection.ops.quote_name
@@ -71,7 +75,7 @@ def _shape(model: type[models.Model]) -> tuple[str, str, list[str], list[tuple[i
         col = field.get_col(cast(str, meta.db_table))
         found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
         if found:
-            converters.append((index, found))
+            converters.append((index, col, found))
     return table, columns, [f.attname for f in fields], converters
 
 
@@ -97,9 +101,7 @@ def _instance(model: type[M], row: Sequence[Any], db: str, connection) -> M:
     _table, _columns, attnames, converters = _shape(model)
     if converters:
         row = list(row)
-        for index, found in converters:
-            field = model._meta.concrete_fields[index]
-            col = field.get_col(cast(str, model._meta.db_table))
+        for index, col, found in converters:
             for converter in found:
                 row[index] = converter(row[index], col, connection)
     return cast(M, model.from_db(db, attnames, row))
@@ -138,6 +140,23 @@ def row_update_returning(
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return None if row is None else _instance(model, row, db, connection)
+
+
+def queryset_update_returning(queryset: models.QuerySet[M], fields: dict[str, Any]) -> list[M]:
+    """`queryset.update(**fields)` compiled by the ORM (any lookup, F() expressions), as one
+    `UPDATE … RETURNING` of every column: the rows as written, converted as
+    `row_update_returning`'s are. For the shapes that function does not build."""
+    model = queryset.model
+    db = router.db_for_write(model)
+    connection = connections[db]
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(fields)
+    statement, params = query.get_compiler(db).as_sql()
+    _table, columns, _names, _conv = _shape(model)
+    with transaction.mark_for_rollback_on_error(using=db), connection.cursor() as cursor:
+        cursor.execute(f"{statement} RETURNING {columns}", params)
+        rows = cursor.fetchall()
+    return [_instance(model, row, db, connection) for row in rows]
 
 
 @functools.cache

@@ -12,7 +12,6 @@ from typing import Any, cast
 
 from django.db import connections, router, transaction
 from django.db.models import QuerySet
-from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from api.events import event_emit, events_emit_many
@@ -199,27 +198,10 @@ def _update_returning(
     """`queryset.update(**fields)` for the one pledge `pk` (if the queryset still matches it),
     returning the row as written, or None if it did not match. On PostgreSQL one
     `UPDATE … RETURNING`; elsewhere the UPDATE, then a read of the row it locked."""
-    db = router.db_for_write(Pledge)
-    connection = connections[db]
-    if connection.vendor != "postgresql":
+    if not rowsql.enabled(Pledge):
         return Pledge.objects.get(pk=pk) if queryset.update(**fields) else None
-    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
-    query.add_update_values(fields)
-    compiler = query.get_compiler(db)
-    statement, params = compiler.as_sql()
-    table = connection.ops.quote_name(cast(str, Pledge._meta.db_table))
-    concrete = Pledge._meta.concrete_fields
-    quote = connection.ops.quote_name
-    returning = ", ".join(f"{table}.{quote(cast(str, f.column))}" for f in concrete)
-    with transaction.mark_for_rollback_on_error(using=db), connection.cursor() as cursor:
-        cursor.execute(f"{statement} RETURNING {returning}", params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    converters = compiler.get_converters([f.get_col(Pledge._meta.db_table) for f in concrete])
-    if converters:
-        row = next(iter(compiler.apply_converters([row], converters)))
-    return Pledge.from_db(db, [f.attname for f in concrete], row)
+    rows = rowsql.queryset_update_returning(queryset, fields)
+    return rows[0] if rows else None
 
 
 def _refresh_from(pledge: Pledge, row: Pledge) -> None:
