@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from pledges import rowsql
 from pledges.models import PaymentAttempt, Pledge
 from pledges.services.charging import pledge_claim
 from tests.concurrency import race
@@ -16,12 +15,6 @@ from tests.factories import PledgeFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 S = Pledge.Status
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if not rowsql.enabled(Pledge):
-        pytest.skip("real row locks")
 
 
 def test_workers_claiming_one_due_pledge_at_once_make_one_attempt():

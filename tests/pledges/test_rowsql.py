@@ -28,12 +28,6 @@ def _columns(obj) -> dict:
     return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
 
 
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if not rowsql.enabled(Pledge):
-        pytest.skip("the row statements are PostgreSQL's")
-
-
 def test_a_conditional_update_returns_the_row_exactly_as_the_orm_reads_it():
     pledge = PledgeFactory(status=S.ACTIVE, amount_cents=2_500)
     lease = timezone.now() + dt.timedelta(minutes=10)
